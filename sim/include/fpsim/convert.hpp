@@ -1,0 +1,64 @@
+// Conversions between any two formats and from/to the host's float and
+// double: unpack exactly, then the one rounding core. Nothing rounds twice
+// (spec/formats.md §3).
+#pragma once
+
+#include <bit>
+#include <cstdint>
+
+#include "fpsim/config.hpp"
+#include "fpsim/flags.hpp"
+#include "fpsim/format.hpp"
+#include "fpsim/round.hpp"
+#include "fpsim/rounding_spec.hpp"
+#include "fpsim/unpacked.hpp"
+
+namespace fpsim {
+
+// Unpacks a code, applying daz (spec/formats.md §5): a subnormal input reads
+// as zero and raises `flushed`.
+FPSIM_HD constexpr Unpacked unpack_input(uint64_t code, const Format& from, const RoundingSpec& rs, Flags& fl) {
+  Unpacked u = unpack(code, from);
+  if (rs.daz && from.is_subnormal_code(code)) {
+    fl.raise(Flags::flushed);
+    u.cls = ValueClass::zero;
+  }
+  return u;
+}
+
+// code (format `from`) -> code (format `to`).
+FPSIM_HD constexpr uint64_t convert(uint64_t code, const Format& from, const Format& to, const RoundingSpec& rs,
+                                    Flags& fl, uint64_t index = 0) {
+  return round(unpack_input(code, from, rs, fl), to, rs, fl, index);
+}
+
+FPSIM_HD inline uint64_t from_float(float x, const Format& to, const RoundingSpec& rs, Flags& fl,
+                                    uint64_t index = 0) {
+  return convert(std::bit_cast<uint32_t>(x), formats::fp32, to, rs, fl, index);
+}
+
+FPSIM_HD inline uint64_t from_double(double x, const Format& to, const RoundingSpec& rs, Flags& fl,
+                                     uint64_t index = 0) {
+  return convert(std::bit_cast<uint64_t>(x), formats::fp64, to, rs, fl, index);
+}
+
+// The exact value of a code as a double (every format's values are doubles,
+// spec/formats.md §1.1), NaN and inf included.
+FPSIM_HD inline double to_double(uint64_t code, const Format& from) {
+  Flags ignored;
+  return std::bit_cast<double>(round(unpack(code, from), formats::fp64, RoundingSpec{}, ignored));
+}
+
+// A code rounded to the host float with the given spec.
+FPSIM_HD inline float to_float(uint64_t code, const Format& from, const RoundingSpec& rs, Flags& fl,
+                               uint64_t index = 0) {
+  return std::bit_cast<float>(uint32_t(convert(code, from, formats::fp32, rs, fl, index)));
+}
+
+// x rounded to format f and read back as a float: the value a tensor stored
+// in f holds.
+FPSIM_HD inline float quantize(float x, const Format& f, const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+  return float(to_double(from_float(x, f, rs, fl, index), f));
+}
+
+}  // namespace fpsim

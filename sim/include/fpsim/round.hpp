@@ -1,0 +1,269 @@
+// The one rounding core (design.md; spec/formats.md §3): every conversion,
+// arithmetic operation, quantizer and MMA output step ends here. An exact
+// Unpacked value is rounded once, at the target's precision and exponent
+// range (subnormal positions included); overflow is decided on the rounded
+// value; then overflow policy, flush-to-zero and packing. The decisions this
+// file implements are written out in docs/conversion-semantics.md.
+#pragma once
+
+#include <cstdint>
+
+#include "fpsim/config.hpp"
+#include "fpsim/flags.hpp"
+#include "fpsim/format.hpp"
+#include "fpsim/philox.hpp"
+#include "fpsim/rounding_spec.hpp"
+#include "fpsim/unpacked.hpp"
+
+namespace fpsim {
+
+namespace detail {
+
+// Where the discarded low part of a significand lies, relative to half a
+// unit of the last kept place.
+struct Discarded {
+  bool exact;    // nothing discarded
+  int vs_half;   // -1 below half (or exact), 0 exactly half, +1 above
+};
+
+// sig's bits below position `shift` (shift >= 1) are discarded; `sticky`
+// stands for non-zero bits below sig.
+FPSIM_HD constexpr Discarded classify_discarded(u128 sig, int shift, bool sticky) {
+  if (shift > 128) return {sig == 0 && !sticky, -1};
+  const u128 rem = shift == 128 ? sig : sig & ((u128{1} << shift) - 1);
+  const u128 half = u128{1} << (shift - 1);
+  if (rem == 0 && !sticky) return {true, -1};
+  if (rem < half) return {false, -1};
+  if (rem > half || sticky) return {false, 1};
+  return {false, 0};
+}
+
+FPSIM_HD constexpr u128 kept_bits(u128 sig, int shift) { return shift >= 128 ? u128{0} : sig >> shift; }
+
+// Stochastic rounding (spec/formats.md §2): true when the value rounds away
+// from zero. f, the exact discarded fraction of an ulp, is sig's bits below
+// `shift` read as a binary fraction.
+FPSIM_HD constexpr bool stochastic_rounds_away(u128 sig, int shift, const RoundingSpec& rs, uint64_t index) {
+  if (rs.sr_bits != 0) {
+    // sr<R>: the top R discarded bits plus R random bits, carry decides.
+    const int r_bits = rs.sr_bits;
+    const int low = shift - r_bits;  // >= 1: shift > 64 for every format
+    const u128 r_mask = (u128{1} << r_bits) - 1;
+    const u128 top = (low >= 128 ? u128{0} : sig >> low) & r_mask;
+    const PhiloxBlock b = rounding_block(index, rs.step, 0, rs.seed, rs.stream);
+    const u128 random = ((u128{b.w[1]} << 32) | b.w[0]) & r_mask;
+    return top + random > r_mask;
+  }
+  // Exact: compare U with f 128 bits at a time, most significant first,
+  // drawing another block only while they agree.
+  for (uint32_t j = 0;; ++j) {
+    const int64_t low = int64_t{shift} - 128 * (int64_t{j} + 1);  // sig bit at the chunk's last place
+    u128 chunk = 0;
+    if (low >= 0 && low < 128) chunk = sig >> low;
+    if (low < 0 && low > -128) chunk = sig << (-low);
+    const u128 u = block_as_u128(rounding_block(index, rs.step, j, rs.seed, rs.stream));
+    if (u != chunk) return u < chunk;
+    if (low <= 0) return false;  // f exhausted and U >= f (a sticky tail counts as below any draw)
+  }
+}
+
+// Whether to take the neighbour away from zero, given how the discarded part
+// compares with half an ulp and whether the nearer-to-zero code is odd.
+FPSIM_HD constexpr bool rounds_away(Rounding mode, bool negative, Discarded d, bool down_code_odd,
+                                    bool drawn_away) {
+  switch (mode) {
+    case Rounding::rne:
+      return d.vs_half > 0 || (d.vs_half == 0 && down_code_odd);
+    case Rounding::rna:
+      return d.vs_half >= 0;
+    case Rounding::rtz:
+      return false;
+    case Rounding::rup:
+      return !d.exact && !negative;
+    case Rounding::rdn:
+      return !d.exact && negative;
+    case Rounding::rto:
+      return !d.exact && !down_code_odd;
+    case Rounding::sr:
+      return !d.exact && drawn_away;
+  }
+  return false;
+}
+
+FPSIM_HD constexpr uint64_t signed_code(const Format& f, bool negative, uint64_t magnitude_code) {
+  return (negative ? f.sign_mask() : 0) | magnitude_code;
+}
+
+// The result of a finite overflow (spec/formats.md §4).
+FPSIM_HD constexpr uint64_t overflow_result(const Format& f, const RoundingSpec& rs, bool negative, Flags& fl) {
+  fl.raise(Flags::overflow | Flags::inexact);
+  bool mode_gives_max = false;
+  switch (rs.rounding) {
+    case Rounding::rtz:
+    case Rounding::rto:
+      mode_gives_max = true;
+      break;
+    case Rounding::rup:
+      mode_gives_max = negative;
+      break;
+    case Rounding::rdn:
+      mode_gives_max = !negative;
+      break;
+    case Rounding::rne:
+    case Rounding::rna:
+    case Rounding::sr:
+      break;
+  }
+  if (mode_gives_max) return signed_code(f, negative, f.max_code());
+  if (rs.overflow == Overflow::saturate || !f.has_nan()) {
+    fl.raise(Flags::saturated);
+    return signed_code(f, negative, f.max_code());
+  }
+  return f.has_inf() ? f.inf_code(negative) : f.nan_code(negative);
+}
+
+// Parity of the code with magnitude kept * 2^quantum_exp. With M = 0 the
+// last code bit is the exponent's (e8m0: rne 3.0 -> 2.0).
+FPSIM_HD constexpr bool code_is_odd(const Format& f, u128 kept, int quantum_exp) {
+  if (f.man_bits > 0) return (kept & 1) != 0;
+  return kept != 0 && ((quantum_exp + f.bias) & 1) != 0;
+}
+
+FPSIM_HD constexpr uint64_t round_finite_to_integer(const Unpacked& x, const Format& f, const RoundingSpec& rs,
+                                                    Flags& fl, uint64_t index) {
+  const uint64_t most_negative = f.sign_mask();  // -2^(bits-1) as a magnitude
+  const uint64_t most_positive = f.magnitude_mask();
+  if (x.exp >= f.bits) {
+    fl.raise(Flags::invalid | Flags::saturated);
+    return x.sign ? f.sign_mask() : most_positive;
+  }
+  const int shift = 127 - x.exp;
+  const Discarded d = classify_discarded(x.sig, shift, x.sticky);
+  u128 kept = kept_bits(x.sig, shift);
+  const bool drawn_away = rs.rounding == Rounding::sr && !d.exact && stochastic_rounds_away(x.sig, shift, rs, index);
+  if (rounds_away(rs.rounding, x.sign, d, (kept & 1) != 0, drawn_away)) ++kept;
+  if (kept > (x.sign ? most_negative : most_positive)) {
+    fl.raise(Flags::invalid | Flags::saturated);
+    return x.sign ? f.sign_mask() : most_positive;
+  }
+  if (!d.exact) fl.raise(Flags::inexact);
+  const uint64_t all = (f.sign_mask() << 1) - 1;
+  return x.sign ? (uint64_t(0) - uint64_t(kept)) & all : uint64_t(kept);
+}
+
+FPSIM_HD constexpr uint64_t round_finite_to_float(const Unpacked& x, const Format& f, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index) {
+  bool negative = x.sign;
+  if (negative && !f.has_sign) {
+    fl.raise(Flags::invalid);
+    if (!f.is_scale()) return f.nan_code(false);  // ue4m3: negative -> NaN
+    negative = false;                             // e8m0: read by magnitude
+  }
+  const int man = f.man_bits;
+  const int emin = f.emin();
+  const int e = x.exp;
+  const int quantum = (e > emin ? e : emin) - man;
+  const int shift = quantum - e + 127;
+  const Discarded d = classify_discarded(x.sig, shift, x.sticky);
+  u128 kept = kept_bits(x.sig, shift);
+  int kept_quantum = quantum;
+  const bool drawn_away =
+      rs.rounding == Rounding::sr && !d.exact && stochastic_rounds_away(x.sig, shift, rs, index);
+  if (rounds_away(rs.rounding, negative, d, code_is_odd(f, kept, quantum), drawn_away)) {
+    ++kept;
+    if (kept >> (man + 1)) {
+      kept >>= 1;
+      ++kept_quantum;
+    }
+  }
+
+  // Tininess (spec/formats.md §6): before rounding, or after rounding to
+  // precision M+1 with unbounded exponent, in the same mode (for sr: in the
+  // direction drawn).
+  bool tiny = e < emin;
+  if (tiny && rs.tininess == Tininess::after && e == emin - 1) {
+    const int shift_unbounded = 127 - man;
+    const Discarded du = classify_discarded(x.sig, shift_unbounded, x.sticky);
+    const u128 kept_unbounded = x.sig >> shift_unbounded;
+    const bool away = rounds_away(rs.rounding, negative, du, code_is_odd(f, kept_unbounded, e - man), drawn_away);
+    tiny = !(away && kept_unbounded == (u128{1} << (man + 1)) - 1);
+  }
+  if (tiny && rs.ftz && f.has_zero()) {
+    fl.raise(Flags::underflow | Flags::inexact | Flags::flushed);
+    return f.zero_code(negative);
+  }
+  if (!d.exact) {
+    fl.raise(Flags::inexact);
+    if (tiny) fl.raise(Flags::underflow);
+  }
+  if (kept == 0) return f.has_zero() ? f.zero_code(negative) : 0;  // e8m0 has no zero: its least code
+
+  const uint64_t magnitude_code =
+      f.is_scale() ? uint64_t(kept_quantum - emin)
+                   : (uint64_t(kept_quantum + man - emin) << man) + uint64_t(kept);
+  if (magnitude_code > f.max_code()) return overflow_result(f, rs, negative, fl);
+  return signed_code(f, negative, magnitude_code);
+}
+
+}  // namespace detail
+
+// Rounds an exact value into format f. `index` is the element's linear index,
+// the Philox counter for stochastic rounding.
+FPSIM_HD constexpr uint64_t round(const Unpacked& x, const Format& f, const RoundingSpec& rs, Flags& fl,
+                                  uint64_t index = 0) {
+  if (f.is_integer()) {
+    switch (x.cls) {
+      case ValueClass::signaling_nan:
+      case ValueClass::quiet_nan:
+        fl.raise(Flags::invalid);
+        return 0;
+      case ValueClass::inf:
+        fl.raise(Flags::invalid | Flags::saturated);
+        return x.sign ? f.sign_mask() : f.magnitude_mask();
+      case ValueClass::zero:
+        return 0;
+      case ValueClass::finite:
+        break;
+    }
+    return detail::round_finite_to_integer(x, f, rs, fl, index);
+  }
+  switch (x.cls) {
+    case ValueClass::signaling_nan:
+      fl.raise(Flags::invalid);
+      [[fallthrough]];
+    case ValueClass::quiet_nan:
+      if (f.has_nan()) return f.nan_code(x.sign);
+      // No NaN encoding: +max with the sign dropped, as CUDA 13.0's
+      // cuda_fp4.hpp / cuda_fp6.hpp do (spec/formats.md §4).
+      fl.raise(Flags::invalid);
+      return f.max_code();
+    case ValueClass::inf: {
+      bool negative = x.sign;
+      if (negative && !f.has_sign) {
+        fl.raise(Flags::invalid);
+        if (!f.is_scale()) return f.nan_code(false);
+        negative = false;
+      }
+      if (rs.overflow == Overflow::saturate) {
+        fl.raise(Flags::saturated);
+        return detail::signed_code(f, negative, f.max_code());
+      }
+      if (f.has_inf()) return f.inf_code(negative);
+      fl.raise(Flags::invalid);
+      if (f.has_nan()) return f.nan_code(negative);
+      fl.raise(Flags::saturated);
+      return detail::signed_code(f, negative, f.max_code());
+    }
+    case ValueClass::zero:
+      if (!f.has_zero()) {
+        fl.raise(Flags::inexact | Flags::underflow);
+        return 0;
+      }
+      return f.zero_code(x.sign);
+    case ValueClass::finite:
+      break;
+  }
+  return detail::round_finite_to_float(x, f, rs, fl, index);
+}
+
+}  // namespace fpsim
