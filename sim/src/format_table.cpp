@@ -109,7 +109,7 @@ Format parse_user_format(std::string_view original, std::string_view s) {
   f.has_sign = true;
   f.container_shift = 0;
   // Every value must be exact in fp64 (spec/formats.md §1.1).
-  const int top_exp = int((uint64_t{1} << e) - 1) - bias;
+  const int top_exp = int((uint64_t{1} << e) - 1) - (specials == Specials::ieee ? 1 : 0) - bias;
   if (top_exp > 1023) bad_format(original, "largest value exceeds fp64 (bias too small)");
   if (f.emin() - m < -1074) bad_format(original, "smallest value is below fp64's (bias too large)");
   return f;

@@ -49,8 +49,9 @@ struct Format {
 
   // Bits that carry the value: a code must be below 2^value_bits().
   FPSIM_HD constexpr int value_bits() const { return is_integer() ? bits : exp_bits + man_bits + (has_sign ? 1 : 0); }
-  FPSIM_HD constexpr uint64_t code_count() const { return uint64_t{1} << value_bits(); }
-  FPSIM_HD constexpr bool valid_code(uint64_t code) const { return code < code_count(); }
+  // Number of codes; meaningful below 64 value bits (fp64 is a carrier only).
+  FPSIM_HD constexpr uint64_t code_count() const { return value_bits() >= 64 ? 0 : uint64_t{1} << value_bits(); }
+  FPSIM_HD constexpr bool valid_code(uint64_t code) const { return value_bits() >= 64 || code < code_count(); }
   FPSIM_HD constexpr uint64_t sign_mask() const {
     return has_sign ? (uint64_t{1} << (is_integer() ? bits - 1 : exp_bits + man_bits)) : 0;
   }

@@ -1,0 +1,54 @@
+#include "code_text.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+
+#include "fpsim/convert.hpp"
+#include "fpsim/error.hpp"
+#include "fpsim/format_table.hpp"
+
+namespace fpsim::cli {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n'))
+    s.remove_suffix(1);
+  return s;
+}
+
+uint64_t parse_hex_code(std::string_view text, const Format& f) {
+  std::string_view digits = trim(text);
+  if (digits.size() > 2 && digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X')) digits.remove_prefix(2);
+  uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
+  if (digits.empty() || ec != std::errc() || end != digits.data() + digits.size())
+    throw ParseError("'" + std::string(text) + "' is not a hex bit pattern (expected hex digits, optionally after 0x)");
+  const uint64_t low_mask = (uint64_t{1} << f.container_shift) - 1;
+  if (f.container_shift != 0 && (value & low_mask) != 0)
+    throw ParseError("'" + std::string(text) + "' is not a " + f.name + " bit pattern: its low " +
+                     std::to_string(f.container_shift) + " bits must be zero");
+  const uint64_t code = value >> f.container_shift;
+  if (!f.valid_code(code))
+    throw ParseError("'" + std::string(text) + "' is out of range for " + f.name + " (largest bit pattern " +
+                     format_hex_code(f.code_count() - 1, f) + ")");
+  return code;
+}
+
+std::string format_hex_code(uint64_t code, const Format& f) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%0*llx", hex_digits(f), static_cast<unsigned long long>(code << f.container_shift));
+  return buf;
+}
+
+std::string format_decimal_value(uint64_t code, const Format& f) {
+  const double v = to_double(code, f);
+  if (std::isnan(v)) return std::signbit(v) ? "-nan" : "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+}  // namespace fpsim::cli

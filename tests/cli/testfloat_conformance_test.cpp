@@ -1,0 +1,103 @@
+// Every Berkeley TestFloat conversion vector in tests/data/testfloat passes:
+// result bit for bit (any NaN matches any NaN) and the five IEEE flags
+// (shared/conformance/README.md). The vectors are an external, independently
+// written oracle (SoftFloat 3e, x86 SSE specialization, tininess after).
+#include <gtest/gtest.h>
+#include <zlib.h>
+
+#include <filesystem>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fpsim/rounding_spec.hpp"
+#include "testfloat_check.hpp"
+
+namespace fpsim::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string gunzip(const fs::path& path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (!file) throw std::runtime_error("cannot open " + path.string());
+  std::string text;
+  char buf[1 << 16];
+  int n = 0;
+  while ((n = gzread(file, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
+  gzclose(file);
+  return text;
+}
+
+struct VectorFile {
+  std::string function;
+  std::string mode_option;  // "" for exact conversions
+  fs::path path;
+};
+
+std::vector<VectorFile> conversion_files() {
+  std::vector<VectorFile> files;
+  for (const auto& entry : fs::directory_iterator(fs::path(FPSIM_TEST_DATA_DIR) / "testfloat")) {
+    const std::string name = entry.path().filename().string();
+    if (name.find("_to_") == std::string::npos || !name.ends_with(".txt.gz")) continue;
+    const std::string stem = name.substr(0, name.size() - 7);
+    const size_t dot = stem.find('.');
+    VectorFile file{stem.substr(0, dot), "", entry.path()};
+    if (dot != std::string::npos) file.mode_option.append("-").append(stem, dot + 1);
+    files.push_back(file);
+  }
+  std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
+  return files;
+}
+
+void PrintTo(const VectorFile& f, std::ostream* os) { *os << f.path.filename().string(); }
+
+class TestFloatConversion : public testing::TestWithParam<VectorFile> {};
+
+TEST_P(TestFloatConversion, AllVectorsPass) {
+  const VectorFile& file = GetParam();
+  RoundingSpec spec;
+  if (!file.mode_option.empty()) {
+    ASSERT_TRUE(apply_testfloat_option(file.mode_option, spec)) << file.mode_option;
+  }
+  std::istringstream in(gunzip(file.path));
+  std::ostringstream report;
+  const TestFloatTally tally = check_testfloat_vectors(in, parse_testfloat_function(file.function), spec, report);
+  EXPECT_GE(tally.passed, 10000u) << file.path;
+  EXPECT_EQ(tally.failed, 0u) << report.str();
+  EXPECT_EQ(tally.malformed, 0u) << report.str();
+}
+
+// Every function and mode the conformance README lists is present.
+TEST(TestFloatData, EveryConversionFunctionAndModeIsPresent) {
+  const auto files = conversion_files();
+  size_t rounded = 0, exact = 0;
+  for (const auto& f : files) (f.mode_option.empty() ? exact : rounded)++;
+  EXPECT_EQ(rounded, 4u * 6u);  // f32_to_f16, f32_to_bf16, f64_to_f16, f64_to_f32 in six modes
+  EXPECT_EQ(exact, 4u);         // f16_to_f32, bf16_to_f32, f16_to_f64, f32_to_f64
+}
+
+// A vector file whose expectations are wrong must fail: the checker is not
+// vacuous.
+TEST(TestFloatCheck, WrongExpectationsAndMalformedLinesAreCounted) {
+  std::istringstream in("3C00 3F800000 00\n3C00 3F800001 00\n3C00 3F800000 01\nnot a vector\n3C00 3F800000\n");
+  std::ostringstream report;
+  const TestFloatTally t = check_testfloat_vectors(in, parse_testfloat_function("f16_to_f32"), RoundingSpec{}, report);
+  EXPECT_EQ(t.passed, 1u);
+  EXPECT_EQ(t.failed, 2u);
+  EXPECT_EQ(t.malformed, 2u);
+  EXPECT_NE(report.str().find("line 4: malformed vector 'not a vector'"), std::string::npos) << report.str();
+}
+
+std::string file_test_name(const testing::TestParamInfo<VectorFile>& info) {
+  std::string name = info.param.function;
+  if (!info.param.mode_option.empty()) name.append("_").append(info.param.mode_option, 1);
+  for (char& c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Vectors, TestFloatConversion, testing::ValuesIn(conversion_files()), file_test_name);
+
+}  // namespace
+}  // namespace fpsim::cli
