@@ -92,10 +92,8 @@ Format parse_user_format(std::string_view original, std::string_view s) {
   int bias = specials == Specials::fnuz ? (1 << (e - 1)) : (1 << (e - 1)) - 1;
   if (pos < s.size() && s[pos] == 'b') {
     ++pos;
-    const bool negative = pos < s.size() && s[pos] == '-';
-    if (negative) ++pos;
+    if (pos < s.size() && s[pos] == '-') bad_format(original, "the bias must be a non-negative integer");
     if (!read_number(s, pos, bias)) bad_format(original, "missing bias after 'b'");
-    if (negative) bias = -bias;
   }
   if (pos != s.size()) bad_format(original, "unexpected text after the format");
   if (m == 0 && specials == Specials::ieee) bad_format(original, "M = 0 needs fn or fnuz (inf and NaN would coincide)");

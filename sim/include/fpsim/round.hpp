@@ -188,7 +188,8 @@ FPSIM_HD constexpr uint64_t round_finite_to_float(const Unpacked& x, const Forma
     const bool away = rounds_away(rs.rounding, negative, du, code_is_odd(f, kept_unbounded, e - man), drawn_away);
     tiny = !(away && kept_unbounded == (u128{1} << (man + 1)) - 1);
   }
-  if (tiny && rs.ftz && f.has_zero()) {
+  // ftz replaces a tiny result that would otherwise be a non-zero subnormal.
+  if (tiny && rs.ftz && f.has_zero() && kept != 0) {
     fl.raise(Flags::underflow | Flags::inexact | Flags::flushed);
     return f.zero_code(negative);
   }
@@ -198,6 +199,8 @@ FPSIM_HD constexpr uint64_t round_finite_to_float(const Unpacked& x, const Forma
   }
   if (kept == 0) return f.has_zero() ? f.zero_code(negative) : 0;  // e8m0 has no zero: its least code
 
+  // Far beyond the top binade: overflow before the code arithmetic could wrap.
+  if (int64_t{kept_quantum} + man - emin > int64_t(f.exp_field_max()) + 1) return overflow_result(f, rs, negative, fl);
   const uint64_t magnitude_code =
       f.is_scale() ? uint64_t(kept_quantum - emin)
                    : (uint64_t(kept_quantum + man - emin) << man) + uint64_t(kept);

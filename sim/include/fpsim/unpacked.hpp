@@ -69,6 +69,7 @@ FPSIM_HD constexpr Unpacked unpack(uint64_t code, const Format& f) {
   }
   u.sign = (code & f.sign_mask()) != 0;
   if (f.is_nan_code(code)) {
+    u.sign = u.sign && f.has_signed_nan();  // the fnuz NaN 0x80 is unsigned
     u.cls = f.is_signaling_nan_code(code) ? ValueClass::signaling_nan : ValueClass::quiet_nan;
     return u;
   }
