@@ -60,14 +60,17 @@ struct Observed {
   uint64_t other = 0;  // results that are neither candidate (must be 0)
 };
 
+// Candidates are told apart by code and flags: beyond the largest value of
+// a format without inf or NaN both are ±max, but only "away" overflowed.
 Observed draw(double x, const Format& f, const RoundingSpec& rs, const fpsim_ref::RefStochastic& want) {
   Observed o;
+  const bool distinct = want.away != want.toward_zero;
   for (uint64_t i = 0; i < kDraws; ++i) {
     Flags fl;
-    const uint64_t got = from_double(x, f, rs, fl, i);
-    if (got == want.away.code && want.away.code != want.toward_zero.code)
+    const fpsim_ref::RefResult got{from_double(x, f, rs, fl, i), fl.bits};
+    if (distinct && got == want.away)
       ++o.away;
-    else if (got != want.toward_zero.code)
+    else if (got != want.toward_zero)
       ++o.other;
   }
   return o;
