@@ -1,0 +1,123 @@
+// Throughput of the bulk SIMD conversion f32 -> low precision (sim/bulk),
+// single thread, against a baseline in the same binary: a plain loop that
+// narrows the same floats to bytes. The `vs_narrow` counter is the ratio of a
+// conversion's items/s to the baseline's (measured once at start-up, best of
+// several runs). See README.md for the table.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <ctime>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <random>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fpsim/bulk/convert_bulk.hpp"
+#include "fpsim/format_table.hpp"
+
+namespace {
+
+constexpr size_t kCount = size_t{16} << 20;  // 16M floats
+
+// A fixed, realistic input: normal values whose scale spreads over 2^-6 ..
+// 2^6 (activations / gradients of different layers), generated once.
+const std::vector<float>& inputs() {
+  static const std::vector<float> data = [] {
+    std::vector<float> v(kCount);
+    std::mt19937_64 rng(20240601);
+    std::normal_distribution<float> normal(0.0f, 1.0f);
+    std::uniform_real_distribution<float> spread(-6.0f, 6.0f);
+    for (float& x : v) x = normal(rng) * std::exp2(spread(rng));
+    return v;
+  }();
+  return data;
+}
+
+// The baseline: narrow each float to a byte. Vectorized by the compiler
+// (same flags as the library); the output escapes so it cannot be dropped.
+__attribute__((noinline)) void narrow_to_bytes(const float* in, uint8_t* out, size_t n) {
+  for (size_t i = 0; i < n; ++i) out[i] = uint8_t(int(in[i]));
+}
+
+double g_baseline_items_per_s = 0;
+
+// Thread CPU time, as Google Benchmark's items_per_second uses.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+double measure_baseline() {
+  const std::vector<float>& in = inputs();
+  std::vector<uint8_t> out(in.size());
+  double best = 1e30;
+  for (int rep = 0; rep < 9; ++rep) {
+    const double t0 = thread_cpu_seconds();
+    narrow_to_bytes(in.data(), out.data(), in.size());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+    best = std::min(best, thread_cpu_seconds() - t0);
+  }
+  return double(in.size()) / best;
+}
+
+void BM_NarrowToBytesBaseline(benchmark::State& state) {
+  const std::vector<float>& in = inputs();
+  std::vector<uint8_t> out(in.size());
+  for (auto _ : state) {
+    narrow_to_bytes(in.data(), out.data(), in.size());
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()) * int64_t(in.size()));
+}
+
+template <typename T>
+void run_convert(benchmark::State& state, const fpsim::Format& f, const fpsim::RoundingSpec& rs) {
+  const std::vector<float>& in = inputs();
+  std::vector<T> out(in.size());
+  for (auto _ : state) {
+    fpsim::bulk::convert_from_f32(in, f, rs, std::span<T>(out), 0, nullptr);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  const double items = double(state.iterations()) * double(in.size());
+  state.SetItemsProcessed(int64_t(items));
+  // items / baseline rate, divided by the elapsed time: the ratio of rates
+  state.counters["vs_narrow"] = benchmark::Counter(items / g_baseline_items_per_s, benchmark::Counter::kIsRate);
+}
+
+void BM_Convert(benchmark::State& state, const char* format, const char* mode) {
+  const fpsim::Format f = fpsim::parse_format(format);
+  fpsim::RoundingSpec rs;
+  fpsim::parse_rounding(mode, rs);
+  rs.seed = 1234;
+  rs.stream = 1;
+  if (f.bits <= 8)
+    run_convert<uint8_t>(state, f, rs);
+  else
+    run_convert<uint16_t>(state, f, rs);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  inputs();
+  g_baseline_items_per_s = measure_baseline();
+  std::printf("SIMD target: %s; baseline (narrow f32 -> u8 loop): %.3g items/s\n",
+              fpsim::bulk::simd_target_name(), g_baseline_items_per_s);
+  benchmark::RegisterBenchmark("NarrowToBytesBaseline", BM_NarrowToBytesBaseline)->Unit(benchmark::kMillisecond);
+  for (const char* mode : {"rne", "sr"})
+    for (const char* format : {"bf16", "fp16", "e4m3", "e5m2", "e2m1"})
+      benchmark::RegisterBenchmark((std::string("Convert/") + format + "/" + mode).c_str(), BM_Convert, format, mode)
+          ->Unit(benchmark::kMillisecond);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
