@@ -34,25 +34,29 @@ FPSIM_HD constexpr uint64_t convert(uint64_t code, const Format& from, const For
 
 FPSIM_HD inline uint64_t from_float(float x, const Format& to, const RoundingSpec& rs, Flags& fl,
                                     uint64_t index = 0) {
-  return convert(std::bit_cast<uint32_t>(x), formats::fp32, to, rs, fl, index);
+  constexpr Format source = formats::fp32;  // a copy: device code may not odr-use host constants
+  return convert(std::bit_cast<uint32_t>(x), source, to, rs, fl, index);
 }
 
 FPSIM_HD inline uint64_t from_double(double x, const Format& to, const RoundingSpec& rs, Flags& fl,
                                      uint64_t index = 0) {
-  return convert(std::bit_cast<uint64_t>(x), formats::fp64, to, rs, fl, index);
+  constexpr Format source = formats::fp64;
+  return convert(std::bit_cast<uint64_t>(x), source, to, rs, fl, index);
 }
 
 // The exact value of a code as a double (every format's values are doubles,
 // spec/formats.md §1.1), NaN and inf included.
 FPSIM_HD inline double to_double(uint64_t code, const Format& from) {
   Flags ignored;
-  return std::bit_cast<double>(round(unpack(code, from), formats::fp64, RoundingSpec{}, ignored));
+  constexpr Format target = formats::fp64;
+  return std::bit_cast<double>(round(unpack(code, from), target, RoundingSpec{}, ignored));
 }
 
 // A code rounded to the host float with the given spec.
 FPSIM_HD inline float to_float(uint64_t code, const Format& from, const RoundingSpec& rs, Flags& fl,
                                uint64_t index = 0) {
-  return std::bit_cast<float>(uint32_t(convert(code, from, formats::fp32, rs, fl, index)));
+  constexpr Format target = formats::fp32;
+  return std::bit_cast<float>(uint32_t(convert(code, from, target, rs, fl, index)));
 }
 
 // x rounded to format f and read back as a float: the value a tensor stored
