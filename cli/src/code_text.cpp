@@ -35,12 +35,6 @@ uint64_t parse_hex_code(std::string_view text, const Format& f) {
   return code;
 }
 
-std::string format_hex_code(uint64_t code, const Format& f) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%0*llx", hex_digits(f), static_cast<unsigned long long>(code << f.container_shift));
-  return buf;
-}
-
 std::string format_decimal_value(uint64_t code, const Format& f) {
   const double v = to_double(code, f);
   if (std::isnan(v)) return std::signbit(v) ? "-nan" : "nan";

@@ -13,8 +13,7 @@ namespace fpsim::cli {
 // container (low 13 bits zero). Throws ParseError naming the text.
 uint64_t parse_hex_code(std::string_view text, const Format& f);
 
-// "0x" + lower-case hex, zero-padded to the format's (container) width.
-std::string format_hex_code(uint64_t code, const Format& f);
+// Hex output is fpsim::format_hex_code (fpsim/format_table.hpp).
 
 // The shortest decimal that reads back to the code's exact value (every
 // code's value is a double, and to_chars' shortest form round-trips it).

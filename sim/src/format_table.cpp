@@ -192,13 +192,13 @@ std::string_view overflow_name(Overflow o) { return o == Overflow::ieee ? "ieee"
 
 int hex_digits(const Format& f) { return (f.bits + f.container_shift + 3) / 4; }
 
-namespace {
-
-std::string hex_code(const Format& f, uint64_t code) {
+std::string format_hex_code(uint64_t code, const Format& f) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "0x%0*llx", hex_digits(f), static_cast<unsigned long long>(code << f.container_shift));
   return buf;
 }
+
+namespace {
 
 std::string_view kind_name(Specials s) {
   switch (s) {
@@ -239,13 +239,13 @@ FormatProperties describe(const Format& f) {
     p.epsilon = std::ldexp(1.0, -f.man_bits);
     if (f.has_subnormals()) p.min_subnormal = to_double(1, f);
   }
-  p.inf_codes = f.has_inf() ? hex_code(f, f.inf_code(false)) + " " + hex_code(f, f.inf_code(true)) : "none";
+  p.inf_codes = f.has_inf() ? format_hex_code(f.inf_code(false), f) + " " + format_hex_code(f.inf_code(true), f) : "none";
   if (!f.has_nan())
     p.nan_codes = "none";
   else if (f.has_signed_nan())
-    p.nan_codes = hex_code(f, f.nan_code(false)) + " " + hex_code(f, f.nan_code(true));
+    p.nan_codes = format_hex_code(f.nan_code(false), f) + " " + format_hex_code(f.nan_code(true), f);
   else
-    p.nan_codes = hex_code(f, f.nan_code(false));
+    p.nan_codes = format_hex_code(f.nan_code(false), f);
   return p;
 }
 

@@ -51,4 +51,8 @@ FormatProperties describe(const Format& f);
 // Hex digits needed for a code of f (the container for tf32).
 int hex_digits(const Format& f);
 
+// "0x" + lower-case hex, zero-padded to the format's width; tf32 in its
+// 32-bit container (code << 13).
+std::string format_hex_code(uint64_t code, const Format& f);
+
 }  // namespace fpsim
