@@ -12,12 +12,36 @@
 
 namespace fpsim::cli {
 
+std::string TestFloatFunction::name() const {
+  std::string n(from.name);
+  if (is_conversion) {
+    n += "_to_";
+    n += to.name;
+  } else {
+    n += '_';
+    n += op.name();
+  }
+  return n;
+}
+
 TestFloatFunction parse_testfloat_function(std::string_view name) {
+  TestFloatFunction fn;
   const size_t sep = name.find("_to_");
-  if (sep == std::string_view::npos)
+  if (sep != std::string_view::npos) {
+    fn.from = parse_format(name.substr(0, sep));
+    fn.to = parse_format(name.substr(sep + 4));
+    return fn;
+  }
+  const size_t underscore = name.find('_');
+  if (underscore == std::string_view::npos)
     throw OptionError("unknown TestFloat function '" + std::string(name) +
-                      "' (expected a conversion such as f32_to_f16, f32_to_bf16, f64_to_f32, f16_to_f32)");
-  return {parse_format(name.substr(0, sep)), parse_format(name.substr(sep + 4))};
+                      "' (expected a conversion such as f32_to_f16 or an operation such as f16_add, f32_mulAdd, "
+                      "f16_eq, f32_lt_quiet)");
+  fn.is_conversion = false;
+  fn.from = parse_format(name.substr(0, underscore));
+  fn.to = fn.from;
+  fn.op = parse_operation(name.substr(underscore + 1));
+  return fn;
 }
 
 bool apply_testfloat_option(std::string_view option, RoundingSpec& spec) {
@@ -75,22 +99,34 @@ TestFloatTally check_testfloat_vectors(std::istream& in, const TestFloatFunction
   std::vector<uint64_t> words;
   uint64_t line_number = 0;
   uint64_t reported = 0;
+  const bool returns_code = fn.is_conversion || fn.op.returns_code();
+  std::string expected_layout;
+  if (fn.is_conversion) {
+    expected_layout = "input hex, result hex, flags as two hex digits";
+  } else {
+    expected_layout = std::to_string(fn.operand_count()) + " operand" + (fn.operand_count() > 1 ? "s" : "") +
+                      " in hex, " + (returns_code ? "result hex" : "result 0 or 1") + ", flags as two hex digits";
+  }
   while (std::getline(in, raw)) {
     ++line_number;
     const std::string_view line = trim(raw);
-    if (!split_hex_words(line, words) || words.size() != 3 || !fn.from.valid_code(words[0]) ||
-        !fn.to.valid_code(words[1]) || words[2] > 0xFF) {
+    const size_t n = size_t(fn.operand_count());
+    bool valid = split_hex_words(line, words) && words.size() == n + 2 && words[n + 1] <= 0xFF;
+    for (size_t i = 0; valid && i < n; ++i) valid = fn.from.valid_code(words[i]);
+    if (valid) valid = returns_code ? fn.to.valid_code(words[n]) : words[n] <= 1;
+    if (!valid) {
       ++tally.malformed;
       if (reported++ < max_reported)
-        report << "line " << line_number << ": malformed vector '" << line
-               << "' (expected: input hex, result hex, flags as two hex digits)\n";
+        report << "line " << line_number << ": malformed vector '" << line << "' (expected: " << expected_layout
+               << ")\n";
       continue;
     }
     Flags fl;
-    const uint64_t got = convert(words[0], fn.from, fn.to, spec, fl);
+    const uint64_t got = fn.is_conversion ? convert(words[0], fn.from, fn.to, spec, fl)
+                                          : evaluate(fn.op, words.data(), fn.from, fn.to, spec, fl);
     const uint32_t got_flags = fl.bits & Flags::ieee_mask;
-    const bool both_nan = fn.to.is_nan_code(got) && fn.to.is_nan_code(words[1]);
-    if ((got == words[1] || both_nan) && got_flags == words[2]) {
+    const bool both_nan = returns_code && fn.to.is_nan_code(got) && fn.to.is_nan_code(words[n]);
+    if ((got == words[n] || both_nan) && got_flags == words[n + 1]) {
       ++tally.passed;
       continue;
     }
@@ -98,10 +134,14 @@ TestFloatTally check_testfloat_vectors(std::istream& in, const TestFloatFunction
     if (reported++ < max_reported) {
       char flags_text[32];
       std::snprintf(flags_text, sizeof flags_text, "%02x expected %02llx", got_flags,
-                    static_cast<unsigned long long>(words[2]));
-      report << "line " << line_number << ": " << fn.from.name << "_to_" << fn.to.name << "("
-             << format_hex_code(words[0], fn.from) << ") = " << format_hex_code(got, fn.to) << " expected "
-             << format_hex_code(words[1], fn.to) << ", flags " << flags_text << '\n';
+                    static_cast<unsigned long long>(words[n + 1]));
+      report << "line " << line_number << ": " << fn.name() << "(";
+      for (size_t i = 0; i < n; ++i) report << (i ? ", " : "") << format_hex_code(words[i], fn.from);
+      if (returns_code)
+        report << ") = " << format_hex_code(got, fn.to) << " expected " << format_hex_code(words[n], fn.to);
+      else
+        report << ") = " << got << " expected " << words[n];
+      report << ", flags " << flags_text << '\n';
     }
   }
   return tally;

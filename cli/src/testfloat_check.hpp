@@ -1,5 +1,6 @@
-// Checking Berkeley TestFloat vectors (testfloat_gen output) for conversion
-// functions: "<input hex> <expected hex> <flags hex>" per line. A NaN result
+// Checking Berkeley TestFloat vectors (testfloat_gen output) for conversions
+// ("<input> <expected> <flags>") and operations ("<a> <b> [<c>] <expected>
+// <flags>", comparisons with expected 0 or 1), all in hex. A NaN result
 // matches any NaN; every other result must match bit for bit, and the five
 // IEEE flags exactly (shared/conformance/README.md).
 #pragma once
@@ -11,17 +12,25 @@
 #include <vector>
 
 #include "fpsim/format.hpp"
+#include "fpsim/operation.hpp"
 #include "fpsim/rounding_spec.hpp"
 
 namespace fpsim::cli {
 
 struct TestFloatFunction {
-  Format from{};
-  Format to{};
+  bool is_conversion = true;
+  Format from{};  // conversions: the source; operations: the operands' format
+  Format to{};    // the result's format
+  Operation op{};  // operations only
+
+  int operand_count() const { return is_conversion ? 1 : op.arity(); }
+  std::string name() const;
 };
 
-// "f32_to_f16", "bf16_to_f32", ...: any two formats fpsim knows. Throws
-// FormatError / OptionError.
+// "f32_to_f16", "bf16_to_f32", ...: a conversion between any two formats
+// fpsim knows; "f16_add", "f32_mulAdd", "f16_eq", "f32_lt_quiet", ...: an
+// operation (fpsim::parse_operation) on one format. Throws FormatError /
+// OptionError.
 TestFloatFunction parse_testfloat_function(std::string_view name);
 
 // "-rnear_even" ... "-rodd", "-tininessbefore", "-tininessafter" applied to spec.
