@@ -19,72 +19,23 @@
 #include <boost/multiprecision/gmp.hpp>
 #include <cmath>
 #include <limits>
-#include <mutex>
 #include <stdexcept>
 
 #include "fpsim_ref/reference.hpp"
+#include "internal.hpp"
 
 namespace fpsim_ref {
+namespace detail {
 namespace {
 
-using S = RefFormat::Specials;
+uint64_t sign_bit(const RefFormat& f) { return uint64_t{1} << (f.bits - 1); }
 
-// Every code's value (at most 53 significant bits) is exact at this precision.
-constexpr mpfr_prec_t kExactPrec = 64;
-// Decimal text is rounded toward zero to this many bits and a sticky bit is
-// appended when inexact (round-to-odd with >= p + 2 bits, p <= 53): no target
-// grid point or midpoint can lie strictly between the sticky value and the
-// true value, so every mode and every flag decision comes out as for the
-// true value.
-constexpr mpfr_prec_t kDecimalPrec = 128;
-constexpr mpfr_prec_t kWorkPrec = 2 * kDecimalPrec;
-
-// Per-thread MPFR variables, initialised once: no allocation in the hot path.
-struct Work {
-  mpfr_t x;    // the input's exact magnitude
-  mpfr_t res;  // bounded rounding result
-  mpfr_t un;   // unbounded-exponent rounding (tininess after rounding)
-  mpfr_t lo, hi, mid, tmp;
-  Work() { mpfr_inits2(kWorkPrec, x, res, un, lo, hi, mid, tmp, static_cast<mpfr_ptr>(nullptr)); }
-  ~Work() { mpfr_clears(x, res, un, lo, hi, mid, tmp, static_cast<mpfr_ptr>(nullptr)); }
-  Work(const Work&) = delete;
-  Work& operator=(const Work&) = delete;
-};
+}  // namespace
 
 Work& work() {
   thread_local Work w;
   return w;
 }
-
-// MPFR keeps its exponent range in thread-local storage when built with TLS
-// (mpfr_buildopt_tls_p()); otherwise every call into the reference is
-// serialised, since a narrowed emin would leak into other threads.
-class CallGuard {
- public:
-  CallGuard() {
-    if (!kTls) lock_ = std::unique_lock<std::recursive_mutex>(mutex());
-  }
-
- private:
-  static inline const bool kTls = mpfr_buildopt_tls_p() != 0;
-  static std::recursive_mutex& mutex() {
-    static std::recursive_mutex m;
-    return m;
-  }
-  std::unique_lock<std::recursive_mutex> lock_;
-};
-
-enum class Kind { zero, finite, inf, nan };
-
-struct Decoded {
-  Kind kind = Kind::zero;
-  bool neg = false;
-  bool snan = false;
-  bool subnormal = false;
-  double mag = 0;  // exact magnitude when finite
-};
-
-uint64_t sign_bit(const RefFormat& f) { return uint64_t{1} << (f.bits - 1); }
 
 Decoded decode(uint64_t code, const RefFormat& f) {
   if (f.code_count != 0 && code >= f.code_count)
@@ -136,8 +87,7 @@ Decoded decode(uint64_t code, const RefFormat& f) {
   return d;
 }
 
-// Magnitude rounding directions.
-enum class Dir { nearest_even, nearest_away, toward_zero, away, odd };
+namespace {
 
 // MPFR rounding of ax to precision p; `bounded` adds the target's subnormal
 // grid (MPFR's emin = log2(min subnormal) + 1). Returns MPFR's ternary value.
@@ -186,48 +136,6 @@ bool round_mag(Work& w, mpfr_ptr out, mpfr_srcptr ax, const RefFormat& f, Dir di
   if (take_hi) mpfr_set(out, w.hi, MPFR_RNDN);  // same precision: exact
   return true;
 }
-
-// How to round: a RefMode, or one stochastic-rounding candidate.
-struct How {
-  RefMode mode = RefMode::rne;
-  bool sr = false;
-  bool sr_away = false;
-
-  Dir dir(bool neg) const {
-    if (sr) return sr_away ? Dir::away : Dir::toward_zero;
-    switch (mode) {
-      case RefMode::rne:
-        return Dir::nearest_even;
-      case RefMode::rna:
-        return Dir::nearest_away;
-      case RefMode::rtz:
-        return Dir::toward_zero;
-      case RefMode::rup:
-        return neg ? Dir::toward_zero : Dir::away;
-      case RefMode::rdn:
-        return neg ? Dir::away : Dir::toward_zero;
-      case RefMode::rto:
-        return Dir::odd;
-    }
-    return Dir::nearest_even;
-  }
-  // Overflow table: rtz, rto and the directed mode pointing toward zero give
-  // ±max; everything else (sr included, either draw) follows the rne row.
-  bool overflow_to_max(bool neg) const {
-    if (sr) return false;
-    switch (mode) {
-      case RefMode::rtz:
-      case RefMode::rto:
-        return true;
-      case RefMode::rup:
-        return neg;
-      case RefMode::rdn:
-        return !neg;
-      default:
-        return false;
-    }
-  }
-};
 
 uint64_t signed_max(const RefFormat& f, bool neg) { return f.max_code | (neg && f.has_sign ? sign_bit(f) : 0); }
 
@@ -300,7 +208,8 @@ RefResult to_int8(Work& w, const Decoded& d, mpfr_srcptr ax, const How& how, uin
   return {static_cast<uint64_t>(static_cast<uint8_t>(static_cast<int8_t>(v))), fl | (t != 0 ? flag::inexact : 0)};
 }
 
-// The conversion proper: the input (kind, sign, exact magnitude ax) to `to`.
+}  // namespace
+
 RefResult produce(Work& w, Decoded d, mpfr_srcptr ax, const RefFormat& to, const RefSpec& spec, const How& how,
                   uint32_t fl) {
   if (to.specials == S::int8) return to_int8(w, d, ax, how, fl);
@@ -356,6 +265,8 @@ RefResult produce(Work& w, Decoded d, mpfr_srcptr ax, const RefFormat& to, const
   return {encode(mpfr_get_d(w.res, MPFR_RNDN), d.neg, to), fl};
 }
 
+namespace {
+
 // Loads a code into w.x; applies daz.
 Decoded load_code(Work& w, uint64_t code, const RefFormat& from, const RefSpec& spec, uint32_t& fl) {
   Decoded d = decode(code, from);
@@ -374,7 +285,8 @@ const RefFormat& fp64() {
   return f;
 }
 
-// "3/4", "5/2^20", "0": the dyadic P in w.tmp, 0 <= P < 1.
+}  // namespace
+
 std::string dyadic_string(mpfr_srcptr p) {
   if (mpfr_zero_p(p)) return "0";
   boost::multiprecision::mpz_int num;
@@ -387,35 +299,47 @@ std::string dyadic_string(mpfr_srcptr p) {
   return num.str() + "/2^" + std::to_string(b);
 }
 
-RefStochastic stochastic(Work& w, const Decoded& d, const RefFormat& to, const RefSpec& spec, int sr_bits,
-                         uint32_t fl) {
+RefStochastic stochastic(Work& w, const Decoded& d, mpfr_srcptr ax, const RefFormat& to, const RefSpec& spec,
+                         int sr_bits, uint32_t fl) {
   if (sr_bits < 0 || sr_bits > 64)
     throw std::invalid_argument("sr_bits must be 0 (exact) or 1..64, got " + std::to_string(sr_bits));
   How toward{spec.mode, true, false}, away{spec.mode, true, true};
-  RefStochastic r{produce(w, d, w.x, to, spec, toward, fl), produce(w, d, w.x, to, spec, away, fl), "0", 0.0};
+  RefStochastic r{produce(w, d, ax, to, spec, toward, fl), produce(w, d, ax, to, spec, away, fl), "0", 0.0};
   const bool rounds = d.kind == Kind::finite && !(d.neg && !to.has_sign && to.specials != S::e8m0);
   if (!rounds) return r;
+  // f below has at most as many significant bits as ax (its bits are ax's
+  // below the truncation point), so w.tmp holds it exactly once it is at
+  // least that wide. Conversions (64-bit inputs) never widen it.
+  const bool widen = mpfr_get_prec(ax) > kWorkPrec;
+  if (widen) mpfr_set_prec(w.tmp, mpfr_get_prec(ax));
   // f = (|x| - lo) / (hi - lo) on the bounded grid (integers for int8).
+  bool exact = false;
   if (to.specials == S::int8) {
-    mpfr_frac(w.tmp, w.x, MPFR_RNDN);  // exact
+    mpfr_frac(w.tmp, ax, MPFR_RNDN);  // exact
+  } else if (mpfr_round_p(w.lo, ax, to, MPFR_RNDZ, true) == 0) {
+    exact = true;
   } else {
-    if (mpfr_round_p(w.lo, w.x, to, MPFR_RNDZ, true) == 0) return r;
-    mpfr_round_p(w.hi, w.x, to, MPFR_RNDA, true);
-    mpfr_sub(w.tmp, w.x, w.lo, MPFR_RNDN);     // exact
+    mpfr_round_p(w.hi, ax, to, MPFR_RNDA, true);
+    mpfr_sub(w.tmp, ax, w.lo, MPFR_RNDN);      // exact
     mpfr_sub(w.mid, w.hi, w.lo, MPFR_RNDN);    // the quantum, a power of two
     mpfr_div(w.tmp, w.tmp, w.mid, MPFR_RNDN);  // exact division by a power of two
   }
-  if (sr_bits > 0) {
-    mpfr_mul_2si(w.tmp, w.tmp, sr_bits, MPFR_RNDN);
-    mpfr_floor(w.tmp, w.tmp);
-    mpfr_div_2si(w.tmp, w.tmp, sr_bits, MPFR_RNDN);
+  if (!exact) {
+    if (sr_bits > 0) {
+      mpfr_mul_2si(w.tmp, w.tmp, sr_bits, MPFR_RNDN);
+      mpfr_floor(w.tmp, w.tmp);
+      mpfr_div_2si(w.tmp, w.tmp, sr_bits, MPFR_RNDN);
+    }
+    r.p_away_exact = dyadic_string(w.tmp);
+    r.p_away = mpfr_get_d(w.tmp, MPFR_RNDN);
   }
-  r.p_away_exact = dyadic_string(w.tmp);
-  r.p_away = mpfr_get_d(w.tmp, MPFR_RNDN);
+  if (widen) mpfr_set_prec(w.tmp, kWorkPrec);
   return r;
 }
 
-}  // namespace
+}  // namespace detail
+
+using namespace detail;
 
 bool ref_mpfr_is_thread_local() { return mpfr_buildopt_tls_p() != 0; }
 
@@ -489,7 +413,7 @@ RefStochastic ref_stochastic(uint64_t code, const RefFormat& from, const RefForm
   Work& w = work();
   uint32_t fl = 0;
   const Decoded d = load_code(w, code, from, spec_without_mode, fl);
-  return stochastic(w, d, to, spec_without_mode, sr_bits, fl);
+  return stochastic(w, d, w.x, to, spec_without_mode, sr_bits, fl);
 }
 
 RefStochastic ref_stochastic_double(double x, const RefFormat& to, const RefSpec& spec_without_mode, int sr_bits) {

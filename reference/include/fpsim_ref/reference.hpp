@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -98,6 +99,45 @@ struct RefStochastic {
 RefStochastic ref_stochastic(uint64_t code, const RefFormat& from, const RefFormat& to,
                              const RefSpec& spec_without_mode, int sr_bits);
 RefStochastic ref_stochastic_double(double x, const RefFormat& to, const RefSpec& spec_without_mode, int sr_bits);
+
+
+// ---- Arithmetic (docs/arithmetic-semantics.md) -------------------------
+// Computed from the operands' exact values with MPFR: add, sub, mul and fma
+// exactly (precision chosen from the operands' exponent span), div and sqrt
+// rounded toward zero at 256 bits with a sticky bit appended (round to odd
+// with >= p + 2 bits), then rounded once into `to` by the same code as the
+// conversions.
+
+enum class RefOp { add, sub, mul, div, fma, sqrt };
+// 2 for add sub mul div, 3 for fma (a * b + c), 1 for sqrt.
+int ref_arity(RefOp op);
+
+struct RefOperand {
+  uint64_t code = 0;
+  const RefFormat* format = nullptr;
+};
+
+// Throws std::invalid_argument for a wrong operand count or an invalid code.
+RefResult ref_arith(RefOp op, std::span<const RefOperand> operands, const RefFormat& to, const RefSpec& spec);
+// Stochastic rounding of the op's exact result: both candidates and P(away).
+// For div and sqrt P is that of the 256-bit round-to-odd intermediate (within
+// 2^-200 of the true probability; p_away_exact is then that approximation).
+RefStochastic ref_arith_stochastic(RefOp op, std::span<const RefOperand> operands, const RefFormat& to,
+                                   const RefSpec& spec_without_mode, int sr_bits);
+
+enum class RefPredicate { eq, lt, le, unordered };
+struct RefCompareResult {
+  bool value = false;
+  uint32_t flags = 0;
+  bool operator==(const RefCompareResult&) const = default;
+};
+// IEEE 754-2019 §5.11; `signaling` raises invalid for any NaN operand, quiet
+// only for signaling NaNs. spec.daz applies.
+RefCompareResult ref_compare(RefPredicate p, bool signaling, RefOperand a, RefOperand b, const RefSpec& spec);
+
+enum class RefMinMax { minimum, maximum, minimum_number, maximum_number };
+// IEEE 754-2019 §9.6; the chosen operand is converted into `to` with spec.
+RefResult ref_min_max(RefMinMax op, RefOperand a, RefOperand b, const RefFormat& to, const RefSpec& spec);
 
 // How MPFR was built: true when its exponent range and flags are thread-local.
 bool ref_mpfr_is_thread_local();
