@@ -1,0 +1,605 @@
+#include "verify_command.hpp"
+
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <condition_variable>
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+#include "fpsim/error.hpp"
+#include "fpsim/format_table.hpp"
+#include "fpsim/operation.hpp"
+#include "fpsim_ref/fast_oracle.hpp"
+#include "fpsim_ref/hw_oracle.hpp"
+#include "fpsim_ref/reference.hpp"
+
+namespace fpsim::cli {
+
+namespace {
+
+// What the oracle expects for one case: one outcome, or (stochastic
+// rounding) either of two.
+struct Expected {
+  uint64_t code = 0;
+  uint32_t flags = 0;
+  bool has_second = false;
+  uint64_t code2 = 0;
+  uint32_t flags2 = 0;
+};
+
+// One verification setting: operation, formats and rounding spec.
+struct Setting {
+  Operation op;
+  Format from{};
+  Format to{};
+  RoundingSpec spec;
+  fpsim_ref::RefSpec ref_spec;
+  const fpsim_ref::RefFormat* ref_from = nullptr;
+  const fpsim_ref::RefFormat* ref_to = nullptr;
+};
+
+fpsim_ref::RefMode ref_mode(Rounding r) {
+  switch (r) {
+    case Rounding::rne:
+      return fpsim_ref::RefMode::rne;
+    case Rounding::rna:
+      return fpsim_ref::RefMode::rna;
+    case Rounding::rtz:
+      return fpsim_ref::RefMode::rtz;
+    case Rounding::rup:
+      return fpsim_ref::RefMode::rup;
+    case Rounding::rdn:
+      return fpsim_ref::RefMode::rdn;
+    case Rounding::rto:
+      return fpsim_ref::RefMode::rto;
+    case Rounding::sr:
+      break;
+  }
+  return fpsim_ref::RefMode::rne;  // sr: the reference's stochastic entry points ignore the mode
+}
+
+fpsim_ref::RefOp ref_op(ArithOp op) {
+  switch (op) {
+    case ArithOp::add:
+      return fpsim_ref::RefOp::add;
+    case ArithOp::sub:
+      return fpsim_ref::RefOp::sub;
+    case ArithOp::mul:
+      return fpsim_ref::RefOp::mul;
+    case ArithOp::div:
+      return fpsim_ref::RefOp::div;
+    case ArithOp::fma:
+      return fpsim_ref::RefOp::fma;
+    case ArithOp::sqrt:
+      return fpsim_ref::RefOp::sqrt;
+  }
+  return fpsim_ref::RefOp::add;
+}
+
+fpsim_ref::RefPredicate ref_predicate(Comparison c) {
+  switch (c) {
+    case Comparison::eq:
+      return fpsim_ref::RefPredicate::eq;
+    case Comparison::lt:
+      return fpsim_ref::RefPredicate::lt;
+    case Comparison::le:
+      return fpsim_ref::RefPredicate::le;
+    case Comparison::unordered:
+      return fpsim_ref::RefPredicate::unordered;
+  }
+  return fpsim_ref::RefPredicate::eq;
+}
+
+fpsim_ref::RefMinMax ref_min_max_op(MinMax m) {
+  switch (m) {
+    case MinMax::minimum:
+      return fpsim_ref::RefMinMax::minimum;
+    case MinMax::maximum:
+      return fpsim_ref::RefMinMax::maximum;
+    case MinMax::minimum_number:
+      return fpsim_ref::RefMinMax::minimum_number;
+    case MinMax::maximum_number:
+      return fpsim_ref::RefMinMax::maximum_number;
+  }
+  return fpsim_ref::RefMinMax::minimum;
+}
+
+class Oracle {
+ public:
+  virtual ~Oracle() = default;
+  virtual Expected expect(const uint64_t* operands) const = 0;
+  // Whether NaN results match any NaN and only the five IEEE flags count
+  // (a hardware oracle's NaN encodings and extra flags are its own).
+  virtual bool ieee_view_only() const { return false; }
+};
+
+Expected from_result(const fpsim_ref::RefResult& r) { return {r.code, r.flags, false, 0, 0}; }
+
+Expected from_pair(const fpsim_ref::RefResult& a, const fpsim_ref::RefResult& b) {
+  return {a.code, a.flags, true, b.code, b.flags};
+}
+
+// The MPFR reference: every operation, format and mode.
+class MpfrOracle final : public Oracle {
+ public:
+  explicit MpfrOracle(const Setting& s) : s_(s) {
+    if (s.spec.rounding == Rounding::sr && s.op.kind == OpKind::min_max && s.from.bits != s.to.bits)
+      throw OptionError("the mpfr oracle checks sr for min/max only within one format");
+  }
+  Expected expect(const uint64_t* v) const override {
+    const fpsim_ref::RefOperand a{v[0], s_.ref_from}, b{v[1], s_.ref_from}, c{v[2], s_.ref_from};
+    switch (s_.op.kind) {
+      case OpKind::arith: {
+        const fpsim_ref::RefOperand ops[3] = {a, b, c};
+        const std::span<const fpsim_ref::RefOperand> span(ops, size_t(s_.op.arity()));
+        if (s_.spec.rounding == Rounding::sr) {
+          const auto r = fpsim_ref::ref_arith_stochastic(ref_op(s_.op.arith), span, *s_.ref_to, s_.ref_spec,
+                                                         s_.spec.sr_bits);
+          return from_pair(r.toward_zero, r.away);
+        }
+        return from_result(fpsim_ref::ref_arith(ref_op(s_.op.arith), span, *s_.ref_to, s_.ref_spec));
+      }
+      case OpKind::compare: {
+        const auto r = fpsim_ref::ref_compare(ref_predicate(s_.op.comparison), s_.op.signaling, a, b, s_.ref_spec);
+        return {r.value ? 1u : 0u, r.flags, false, 0, 0};
+      }
+      case OpKind::min_max:
+        return from_result(fpsim_ref::ref_min_max(ref_min_max_op(s_.op.min_max), a, b, *s_.ref_to, s_.ref_spec));
+    }
+    return {};
+  }
+
+ private:
+  Setting s_;
+};
+
+// Exact double arithmetic + an independent rounding (reference/src/fast_oracle.cpp).
+class FastOracleAdapter final : public Oracle {
+ public:
+  explicit FastOracleAdapter(const Setting& s) : sr_(s.spec.rounding == Rounding::sr) {
+    if (s.op.kind != OpKind::arith)
+      throw OptionError("the fast oracle checks add sub mul div fma sqrt only; use --oracle mpfr for '" +
+                        s.op.name() + "'");
+    if (sr_ && s.spec.sr_bits != 0)
+      throw OptionError("the fast oracle checks exact sr only (both candidates); use --oracle mpfr for sr" +
+                        std::to_string(s.spec.sr_bits));
+    std::string why;
+    if (!fpsim_ref::FastOracle::supports(ref_op(s.op.arith), *s.ref_from, *s.ref_to, s.ref_spec, &why))
+      throw OptionError("the fast oracle cannot check this: " + why);
+    oracle_.emplace(ref_op(s.op.arith), *s.ref_from, *s.ref_to, s.ref_spec);
+  }
+  Expected expect(const uint64_t* v) const override {
+    if (sr_) {
+      const auto [toward, away] = oracle_->sr_candidates(v[0], v[1], v[2]);
+      return from_pair(toward, away);
+    }
+    return from_result((*oracle_)(v[0], v[1], v[2]));
+  }
+
+ private:
+  bool sr_;
+  std::optional<fpsim_ref::FastOracle> oracle_;
+};
+
+// The CPU's own arithmetic (host FPU for fp32, AVX512-FP16 for fp16).
+class HwOracleAdapter final : public Oracle {
+ public:
+  explicit HwOracleAdapter(const Setting& s) : s_(s) {
+    std::string why;
+    bool ok = false;
+    if (s.op.kind == OpKind::min_max) {
+      why = "the hardware oracle has no min/max; use --oracle mpfr";
+    } else if (s.op.kind == OpKind::compare) {
+      ok = fpsim_ref::HwOracle::compare_available(*s.ref_from, s.ref_spec, &why);
+    } else {
+      ok = fpsim_ref::HwOracle::available(ref_op(s.op.arith), *s.ref_from, s.ref_spec, &why);
+    }
+    if (!ok) throw OptionError("--oracle hw cannot check this on this machine: " + why);
+    if (s.op.kind == OpKind::arith) {
+      if (std::string(s.to.name) != s.from.name)
+        throw OptionError("--oracle hw checks results in the operands' own format only");
+      if (s.spec.rounding == Rounding::sr)
+        throw OptionError("--oracle hw: the hardware has no stochastic rounding; use --oracle mpfr or fast");
+      arith_.emplace(ref_op(s.op.arith), *s.ref_from, s.ref_spec);
+    }
+  }
+  Expected expect(const uint64_t* v) const override {
+    if (s_.op.kind == OpKind::compare) {
+      const auto r = fpsim_ref::HwOracle::compare(ref_predicate(s_.op.comparison), s_.op.signaling, v[0], v[1],
+                                                  *s_.ref_from);
+      return {r.value ? 1u : 0u, r.flags, false, 0, 0};
+    }
+    Expected e = from_result((*arith_)(v[0], v[1], v[2]));
+    // fma(0, inf, quiet NaN): IEEE 754-2019 §7.2(c) leaves the invalid flag
+    // to the implementation. fpsim raises it, as SoftFloat (and so TestFloat)
+    // does; x86 FMA3 does not (seen on AMD Zen 3). Either is correct here.
+    if (s_.op.arith == ArithOp::fma && zero_times_inf(v[0], v[1]) && s_.from.is_nan_code(v[2]) &&
+        !s_.from.is_signaling_nan_code(v[2])) {
+      e.has_second = true;
+      e.code2 = e.code;
+      e.flags2 = e.flags | Flags::invalid;
+    }
+    return e;
+  }
+  bool ieee_view_only() const override { return true; }
+
+ private:
+  bool zero_times_inf(uint64_t a, uint64_t b) const {
+    const auto zero = [&](uint64_t c) { return (c & s_.from.magnitude_mask()) == 0; };
+    return (zero(a) && s_.from.is_inf_code(b)) || (s_.from.is_inf_code(a) && zero(b));
+  }
+
+  Setting s_;
+  std::optional<fpsim_ref::HwOracle> arith_;
+};
+
+std::unique_ptr<Oracle> make_oracle(const std::string& name, const Setting& s) {
+  if (name == "mpfr") return std::make_unique<MpfrOracle>(s);
+  if (name == "fast") return std::make_unique<FastOracleAdapter>(s);
+  if (name == "hw") return std::make_unique<HwOracleAdapter>(s);
+  throw OptionError("unknown oracle '" + name + "' (valid: mpfr fast hw)");
+}
+
+// ---- operands ----------------------------------------------------------------
+
+uint64_t mix64(uint64_t x) {  // splitmix64's finaliser
+  x += 0x9E3779B97F4A7C15ull;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+  return x ^ (x >> 31);
+}
+
+// Boundary-biased random codes of one format: uniform codes, the codes
+// around zero, the subnormal/normal boundary, one, the top of the range and
+// the specials, and (for two-operand cases) near-cancelling partners.
+class Sampler {
+ public:
+  explicit Sampler(const Format& f) : f_(f) {
+    const uint64_t count = f.code_count();
+    const uint64_t one = f.is_integer() || f.is_scale() ? 1 : uint64_t(f.bias) << f.man_bits;
+    const uint64_t maxc = f.max_code();
+    const uint64_t candidates[] = {0,        1,        2,        3,         f.man_mask(), f.man_mask() + 1,
+                                   one - 1,  one,      one + 1,  maxc - 1,  maxc,         maxc + 1,
+                                   maxc + 2, f.magnitude_mask()};
+    for (uint64_t m : candidates) {
+      for (int s = 0; s < (f.has_sign ? 2 : 1); ++s) {
+        const uint64_t code = (m & f.magnitude_mask()) | (s ? f.sign_mask() : 0);
+        if (count == 0 || code < count) special_.push_back(code);
+      }
+    }
+    mask_ = count == 0 ? ~uint64_t{0} : count - 1;
+  }
+  uint64_t operand(uint64_t seed, uint64_t index, int j, uint64_t previous) const {
+    const uint64_t h = mix64(seed * 0x100000001B3ull ^ mix64(index * 4 + uint64_t(j)));
+    const uint64_t pick = h & 15;
+    const uint64_t r = mix64(h);
+    uint64_t code = 0;
+    if (pick < 10) {
+      code = r & mask_;
+    } else if (pick < 13) {
+      code = special_[r % special_.size()];
+    } else if (j > 0) {
+      // A partner of the previous operand: same magnitude +-small, either sign.
+      const uint64_t delta = (r >> 8) & 7;
+      code = ((r & 1) ? previous + delta : previous - delta) ^ ((r & 2) ? f_.sign_mask() : 0);
+      code &= mask_;
+    } else {
+      code = r & mask_;
+    }
+    if (!f_.valid_code(code)) code &= f_.magnitude_mask();  // ue4m3: the top bit is not a code bit
+    return code;
+  }
+
+ private:
+  Format f_;
+  std::vector<uint64_t> special_;
+  uint64_t mask_ = 0;
+};
+
+struct Mismatch {
+  uint64_t index = 0;
+  std::vector<uint64_t> operands;
+  Expected expected;
+  uint64_t got = 0;
+  uint32_t got_flags = 0;
+};
+
+std::string flags_hex(uint32_t f) {
+  char b[8];
+  std::snprintf(b, sizeof b, "%02x", f);
+  return b;
+}
+
+std::string duration_text(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  const uint64_t t = uint64_t(s + 0.5);
+  std::ostringstream o;
+  if (t >= 3600) o << t / 3600 << 'h';
+  if (t >= 60) o << (t / 60) % 60 << 'm';
+  o << t % 60 << 's';
+  return o.str();
+}
+
+struct Shard {
+  uint64_t index = 0, count = 1;
+};
+
+Shard parse_shard(const std::string& text) {
+  const size_t slash = text.find('/');
+  try {
+    if (slash == std::string::npos) throw std::invalid_argument("no slash");
+    size_t used = 0;
+    const uint64_t i = std::stoull(text.substr(0, slash), &used);
+    if (used != slash) throw std::invalid_argument("junk");
+    const std::string rest = text.substr(slash + 1);
+    const uint64_t n = std::stoull(rest, &used);
+    if (used != rest.size() || n == 0 || i >= n) throw std::invalid_argument("range");
+    return {i, n};
+  } catch (const std::exception&) {
+    throw OptionError("bad --shard '" + text + "' (expected i/n with 0 <= i < n, e.g. 0/4)");
+  }
+}
+
+struct RunResult {
+  uint64_t passed = 0, failed = 0;
+  std::vector<Mismatch> first;  // the lowest-indexed mismatches, at most max_report
+};
+
+bool matches(const Expected& e, uint64_t code, uint32_t flags, const Format& to, bool returns_code, bool ieee_view) {
+  const uint32_t mask = ieee_view ? Flags::ieee_mask : ~uint32_t{0};
+  const auto same = [&](uint64_t c, uint32_t f) {
+    const bool nan_any = ieee_view && returns_code && to.is_nan_code(c) && to.is_nan_code(code);
+    return (c == code || nan_any) && (f & mask) == (flags & mask);
+  };
+  return same(e.code, e.flags) || (e.has_second && same(e.code2, e.flags2));
+}
+
+}  // namespace
+
+int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress, const VerifyHooks* hooks) {
+  Setting base;
+  base.op = parse_operation(o.op);
+  base.from = parse_format(o.format);
+  base.to = o.to.empty() ? base.from : parse_format(o.to);
+  if (base.op.kind == OpKind::compare && !o.to.empty())
+    throw OptionError("comparisons return 0 or 1: --to does not apply");
+  base.spec.overflow = parse_overflow(o.overflow);
+  if (o.tininess == "after") {
+    base.spec.tininess = Tininess::after;
+  } else if (o.tininess == "before") {
+    base.spec.tininess = Tininess::before;
+  } else {
+    throw OptionError("bad --tininess '" + o.tininess + "' (expected after or before)");
+  }
+  base.spec.ftz = o.ftz;
+  base.spec.daz = o.daz;
+  base.spec.seed = uint32_t(o.seed);
+  base.spec.stream = uint32_t(o.seed >> 32);
+  base.ref_spec.saturate = base.spec.overflow == Overflow::saturate;
+  base.ref_spec.ftz = o.ftz;
+  base.ref_spec.daz = o.daz;
+  base.ref_spec.tininess_before = base.spec.tininess == Tininess::before;
+  try {
+    base.ref_from = &fpsim_ref::ref_format(base.from.name);
+    base.ref_to = &fpsim_ref::ref_format(base.to.name);
+  } catch (const std::invalid_argument& e) {
+    throw FormatError(std::string("the reference does not know this format: ") + e.what());
+  }
+
+  std::vector<RoundingSpec> modes;
+  if (o.rounding == "all") {
+    for (const char* m : {"rne", "rna", "rtz", "rup", "rdn", "rto", "sr"}) {
+      RoundingSpec s = base.spec;
+      parse_rounding(m, s);
+      modes.push_back(s);
+    }
+  } else {
+    RoundingSpec s = base.spec;
+    parse_rounding(o.rounding, s);
+    modes.push_back(s);
+  }
+
+  const int arity = base.op.arity();
+  const uint64_t count = base.from.code_count();
+  uint64_t total = 0;
+  if (o.exhaustive) {
+    if (o.samples != 0) throw OptionError("--exhaustive and --samples exclude each other");
+    const double cases = std::pow(double(count == 0 ? 0 : count), arity);
+    if (count == 0 || cases > 1e13)
+      throw OptionError("--exhaustive over " + std::string(base.from.name) + " " + base.op.name() +
+                        " would need " + (count == 0 ? std::string("2^64+") : std::to_string(uint64_t(cases))) +
+                        " cases per mode; use --samples N");
+    total = 1;
+    for (int i = 0; i < arity; ++i) total *= count;
+  } else {
+    total = o.samples == 0 ? 1000000 : o.samples;
+  }
+  const Shard shard = parse_shard(o.shard);
+  const uint64_t begin = uint64_t((u128{total} * shard.index) / shard.count);
+  const uint64_t end = uint64_t((u128{total} * (shard.index + 1)) / shard.count);
+  const uint64_t per_mode = end - begin;
+  const uint64_t grand_total = per_mode * modes.size();
+  unsigned threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+
+  // Build every oracle first: an unsupported combination fails before any work.
+  std::vector<Setting> settings;
+  std::vector<std::unique_ptr<Oracle>> oracles;
+  for (const RoundingSpec& m : modes) {
+    Setting s = base;
+    s.spec = m;
+    s.ref_spec.mode = ref_mode(m.rounding);
+    oracles.push_back(make_oracle(o.oracle, s));
+    settings.push_back(s);
+  }
+
+  out << "verify " << base.op.name() << ' ' << base.from.name;
+  if (base.op.returns_code()) out << " -> " << base.to.name;
+  out << ", oracle " << o.oracle << ", overflow " << overflow_name(base.spec.overflow)
+      << (o.ftz ? ", ftz" : "") << (o.daz ? ", daz" : "")
+      << (base.spec.tininess == Tininess::before ? ", tininess before" : "") << ", " << per_mode << " cases per mode ("
+      << (o.exhaustive ? "exhaustive" : "seed " + std::to_string(o.seed) + " samples") << ", shard " << shard.index
+      << '/' << shard.count << "), " << threads << " thread" << (threads > 1 ? "s" : "") << '\n';
+
+  const bool tty = &progress == &std::cerr && isatty(STDERR_FILENO);
+  const double interval = o.progress_seconds > 0 ? o.progress_seconds : (tty ? 1.0 : 10.0);
+  const Sampler sampler(base.from);
+  const auto start = std::chrono::steady_clock::now();
+  std::atomic<uint64_t> done_all{0};
+  uint64_t passed_all = 0, failed_all = 0;
+  std::vector<Mismatch> report;
+
+  for (size_t mi = 0; mi < modes.size(); ++mi) {
+    const Setting& s = settings[mi];
+    const Oracle& oracle = *oracles[mi];
+    const bool ieee_view = oracle.ieee_view_only();
+    const bool returns_code = s.op.returns_code();
+    std::atomic<uint64_t> next{begin};
+    std::atomic<uint64_t> passed{0}, failed{0};
+    std::mutex report_mutex;
+    std::vector<Mismatch> first;
+    std::exception_ptr error;
+    constexpr uint64_t kChunk = 1 << 14;
+
+    const auto worker = [&] {
+      try {
+        uint64_t v[3] = {0, 0, 0};
+        for (;;) {
+          const uint64_t lo = next.fetch_add(kChunk);
+          if (lo >= end) break;
+          const uint64_t hi = std::min(end, lo + kChunk);
+          uint64_t ok = 0, bad = 0;
+          for (uint64_t k = lo; k < hi; ++k) {
+            if (o.exhaustive) {
+              uint64_t rest = k;
+              for (int j = arity - 1; j >= 0; --j) {
+                v[j] = rest % count;
+                rest /= count;
+              }
+            } else {
+              for (int j = 0; j < arity; ++j) v[j] = sampler.operand(o.seed, k, j, j ? v[j - 1] : 0);
+            }
+            Flags fl;
+            uint64_t got = evaluate(s.op, v, s.from, s.to, s.spec, fl, k);
+            uint32_t got_flags = fl.bits;
+            if (hooks && hooks->corrupt) hooks->corrupt(v, got, got_flags);
+            const Expected e = oracle.expect(v);
+            if (matches(e, got, got_flags, s.to, returns_code, ieee_view)) {
+              ++ok;
+              continue;
+            }
+            ++bad;
+            std::lock_guard<std::mutex> lock(report_mutex);
+            if (first.size() < o.max_report || k < first.back().index) {
+              first.push_back({k, std::vector<uint64_t>(v, v + arity), e, got, got_flags});
+              std::sort(first.begin(), first.end(), [](const Mismatch& a, const Mismatch& b) { return a.index < b.index; });
+              if (first.size() > o.max_report) first.pop_back();
+            }
+          }
+          passed += ok;
+          failed += bad;
+          done_all += hi - lo;
+        }
+      } catch (...) {
+        std::lock_guard<std::mutex> lock(report_mutex);
+        if (!error) error = std::current_exception();
+        next = end;
+      }
+    };
+
+    std::vector<std::thread> pool;
+    std::mutex wake_mutex;
+    std::condition_variable wake;
+    std::atomic<unsigned> running{threads};
+    for (unsigned t = 0; t < threads; ++t)
+      pool.emplace_back([&] {
+        worker();
+        if (--running == 0) {
+          std::lock_guard<std::mutex> lock(wake_mutex);
+          wake.notify_all();
+        }
+      });
+    {
+      std::unique_lock<std::mutex> lock(wake_mutex);
+      while (!wake.wait_for(lock, std::chrono::duration<double>(interval), [&] { return running == 0; })) {
+        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        const uint64_t done = done_all;
+        const double rate = done / std::max(elapsed, 1e-9);
+        char line[256];
+        std::snprintf(line, sizeof line, "%s %llu / %llu (%.1f%%), %.2f M cases/s, ETA %s, %llu failed",
+                      rounding_name(s.spec).c_str(), static_cast<unsigned long long>(done),
+                      static_cast<unsigned long long>(grand_total), 100.0 * double(done) / double(grand_total),
+                      rate / 1e6, duration_text(double(grand_total - done) / rate).c_str(),
+                      static_cast<unsigned long long>(failed_all + failed));
+        progress << (tty ? "\r" : "") << line << (tty ? "" : "\n") << std::flush;
+      }
+    }
+    for (std::thread& t : pool) t.join();
+    if (error) std::rethrow_exception(error);
+    if (modes.size() > 1)
+      out << rounding_name(s.spec) << ": " << passed << " passed, " << failed << " failed\n";
+    passed_all += passed;
+    failed_all += failed;
+    for (Mismatch& m : first) {
+      if (report.size() < o.max_report) {
+        std::ostringstream line;
+        line << "mismatch [" << rounding_name(s.spec) << "] case " << m.index << ": " << s.op.name() << '(';
+        for (size_t j = 0; j < m.operands.size(); ++j) line << (j ? ", " : "") << format_hex_code(m.operands[j], s.from);
+        const auto text = [&](uint64_t c) { return returns_code ? format_hex_code(c, s.to) : std::to_string(c); };
+        line << ") expected " << text(m.expected.code) << " flags " << flags_hex(m.expected.flags);
+        if (m.expected.has_second)
+          line << " or " << text(m.expected.code2) << " flags " << flags_hex(m.expected.flags2);
+        line << ", got " << text(m.got) << " flags " << flags_hex(m.got_flags);
+        out << line.str() << '\n';
+        report.push_back(std::move(m));
+      }
+    }
+  }
+  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (tty) progress << '\n';
+  char timing[160];
+  std::snprintf(timing, sizeof timing, "%.1f s on %u thread%s, %.2f M cases/s", elapsed, threads,
+                threads > 1 ? "s" : "", double(grand_total) / std::max(elapsed, 1e-9) / 1e6);
+  progress << timing << '\n';
+  out << passed_all << " passed, " << failed_all << " failed\n";
+  return failed_all == 0 ? 0 : 1;
+}
+
+void add_verify_command(CLI::App& app, int& exit_code) {
+  auto options = std::make_shared<VerifyOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "verify",
+      "Compare sim's OP on FMT against an independent oracle (mpfr: the MPFR reference; fast: exact double "
+      "arithmetic with an independent rounding; hw: this CPU's own FPU / AVX512-FP16). Progress on stderr; "
+      "mismatches in full, then 'N passed, M failed'; exit 1 on any mismatch.");
+  cmd->add_option("--op", options->op, "add sub mul div fma sqrt eq lt le unordered eq_signaling lt_quiet le_quiet "
+                                        "unordered_signaling minimum maximum minimum_number maximum_number")
+      ->required();
+  cmd->add_option("--format", options->format, "operand format (fp16, bf16, e4m3, e6m9, ...)")->required();
+  cmd->add_option("--to", options->to, "result format (default: the operand format)");
+  cmd->add_option("--rounding", options->rounding, "rne rna rtz rup rdn rto sr sr<R>, or all")->capture_default_str();
+  cmd->add_option("--overflow", options->overflow, "ieee or saturate")->capture_default_str();
+  cmd->add_option("--tininess", options->tininess, "after or before rounding")->capture_default_str();
+  cmd->add_flag("--ftz", options->ftz, "flush tiny results to zero");
+  cmd->add_flag("--daz", options->daz, "read subnormal operands as zero");
+  cmd->add_flag("--exhaustive", options->exhaustive, "every operand tuple");
+  cmd->add_option("--samples", options->samples, "random boundary-biased cases (default 1000000)");
+  cmd->add_option("--oracle", options->oracle, "mpfr, fast or hw")->capture_default_str();
+  cmd->add_option("--threads", options->threads, "worker threads (default: all)");
+  cmd->add_option("--shard", options->shard, "i/n: run the i-th of n equal slices (0-based)")->capture_default_str();
+  cmd->add_option("--seed", options->seed, "sampling seed (also keys sr)")->capture_default_str();
+  cmd->add_option("--max-report", options->max_report, "mismatches printed in full")->capture_default_str();
+  cmd->callback([options, &exit_code] { exit_code = run_verify(*options, std::cout, std::cerr); });
+}
+
+}  // namespace fpsim::cli
