@@ -1,4 +1,5 @@
-// Every Berkeley TestFloat conversion vector in tests/data/testfloat passes:
+// Every Berkeley TestFloat vector in tests/data/testfloat (conversions and the
+// f16 / f32 operations add sub mul div sqrt mulAdd, every mode) passes:
 // result bit for bit (any NaN matches any NaN) and the five IEEE flags
 // (shared/conformance/README.md). The vectors are an external, independently
 // written oracle (SoftFloat 3e, x86 SSE specialization, tininess after).
@@ -10,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "fpsim/error.hpp"
 #include "fpsim/rounding_spec.hpp"
 #include "testfloat_check.hpp"
 
@@ -35,11 +37,11 @@ struct VectorFile {
   fs::path path;
 };
 
-std::vector<VectorFile> conversion_files() {
+std::vector<VectorFile> vector_files(bool conversions) {
   std::vector<VectorFile> files;
   for (const auto& entry : fs::directory_iterator(fs::path(FPSIM_TEST_DATA_DIR) / "testfloat")) {
     const std::string name = entry.path().filename().string();
-    if (name.find("_to_") == std::string::npos || !name.ends_with(".txt.gz")) continue;
+    if ((name.find("_to_") != std::string::npos) != conversions || !name.ends_with(".txt.gz")) continue;
     const std::string stem = name.substr(0, name.size() - 7);
     const size_t dot = stem.find('.');
     VectorFile file{stem.substr(0, dot), "", entry.path()};
@@ -49,6 +51,9 @@ std::vector<VectorFile> conversion_files() {
   std::sort(files.begin(), files.end(), [](const auto& a, const auto& b) { return a.path < b.path; });
   return files;
 }
+
+std::vector<VectorFile> conversion_files() { return vector_files(true); }
+std::vector<VectorFile> operation_files() { return vector_files(false); }
 
 void PrintTo(const VectorFile& f, std::ostream* os) { *os << f.path.filename().string(); }
 
@@ -66,6 +71,61 @@ TEST_P(TestFloatConversion, AllVectorsPass) {
   EXPECT_GE(tally.passed, 10000u) << file.path;
   EXPECT_EQ(tally.failed, 0u) << report.str();
   EXPECT_EQ(tally.malformed, 0u) << report.str();
+}
+
+class TestFloatOperation : public testing::TestWithParam<VectorFile> {};
+
+TEST_P(TestFloatOperation, AllVectorsPass) {
+  const VectorFile& file = GetParam();
+  RoundingSpec spec;
+  ASSERT_TRUE(apply_testfloat_option(file.mode_option, spec)) << file.mode_option;
+  std::istringstream in(gunzip(file.path));
+  std::ostringstream report;
+  const TestFloatTally tally = check_testfloat_vectors(in, parse_testfloat_function(file.function), spec, report);
+  EXPECT_GE(tally.passed, file.function.ends_with("sqrt") ? 400u : 40000u) << file.path;
+  EXPECT_EQ(tally.failed, 0u) << report.str();
+  EXPECT_EQ(tally.malformed, 0u) << report.str();
+}
+
+TEST(TestFloatData, EveryOperationAndModeIsPresent) {
+  // f16 and f32 x add sub mul div sqrt mulAdd x six modes.
+  EXPECT_EQ(operation_files().size(), 2u * 6u * 6u);
+}
+
+// Wrong operand counts, non-hex tokens, codes too wide for the format and
+// comparison results other than 0/1 are malformed lines, each reported with
+// its number and content; nothing is skipped silently.
+TEST(TestFloatCheck, MalformedOperationLinesAreReportedWithLineNumbers) {
+  std::istringstream in(
+      "3C00 3C00 4000 00\n"       // 1: f16 1 + 1 = 2, passes
+      "3C00 4000 00\n"            // 2: one operand short
+      "3C00 3C00 3C00 4000 00\n"  // 3: one operand too many
+      "3C00 zz 4000 00\n"         // 4: not hex
+      "13C00 3C00 4000 00\n"      // 5: not a 16-bit code
+      "3C00 3C00 4000 100\n");    // 6: flags beyond a byte
+  std::ostringstream report;
+  const TestFloatTally t = check_testfloat_vectors(in, parse_testfloat_function("f16_add"), RoundingSpec{}, report);
+  EXPECT_EQ(t.passed, 1u);
+  EXPECT_EQ(t.malformed, 5u);
+  for (const char* expected :
+       {"line 2: malformed vector '3C00 4000 00' (expected: 2 operands in hex, result hex, flags as two hex digits)",
+        "line 3: malformed vector '3C00 3C00 3C00 4000 00'", "line 4: malformed vector '3C00 zz 4000 00'",
+        "line 5: malformed vector '13C00 3C00 4000 00'", "line 6: malformed vector '3C00 3C00 4000 100'"})
+    EXPECT_NE(report.str().find(expected), std::string::npos) << expected << "\n" << report.str();
+  std::istringstream cmp("3C00 3C00 2 00\n7E00 3C00 0 00\n7E00 3C00 0 10\n");
+  std::ostringstream report2;
+  const TestFloatTally t2 =
+      check_testfloat_vectors(cmp, parse_testfloat_function("f16_lt"), RoundingSpec{}, report2);
+  EXPECT_EQ(t2.malformed, 1u);  // a comparison result must be 0 or 1
+  EXPECT_NE(report2.str().find("result 0 or 1"), std::string::npos) << report2.str();
+  EXPECT_EQ(t2.failed, 1u);  // lt is signaling: a quiet NaN raises invalid (0x10)
+  EXPECT_EQ(t2.passed, 1u);
+}
+
+TEST(TestFloatCheck, UnknownFunctionsAreClearErrors) {
+  EXPECT_THROW(parse_testfloat_function("f16_frobnicate"), OptionError);
+  EXPECT_THROW(parse_testfloat_function("f17_add"), FormatError);
+  EXPECT_THROW(parse_testfloat_function("add"), OptionError);
 }
 
 // Every function and mode the conformance README lists is present.
@@ -98,6 +158,7 @@ std::string file_test_name(const testing::TestParamInfo<VectorFile>& info) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Vectors, TestFloatConversion, testing::ValuesIn(conversion_files()), file_test_name);
+INSTANTIATE_TEST_SUITE_P(Vectors, TestFloatOperation, testing::ValuesIn(operation_files()), file_test_name);
 
 }  // namespace
 }  // namespace fpsim::cli
