@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job. Until the training runner exists: build, print the format
-# table, and run a short verification of the conversions against the
-# TestFloat vectors and the spec's boundary facts.
+# table, and run a short verification of the conversions and the arithmetic
+# against the TestFloat vectors, the spec's boundary facts and the MPFR
+# reference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -10,7 +11,7 @@ cmake --build --preset default -j2 --target fpsim
 fpsim=build/cli/fpsim
 "$fpsim" formats
 echo
-echo "== TestFloat conversion vectors =="
+echo "== TestFloat conversion and operation vectors =="
 status=0
 for f in tests/data/testfloat/f32_to_bf16.rnear_even tests/data/testfloat/f32_to_f16.rminMag \
          tests/data/testfloat/f64_to_f32.rodd tests/data/testfloat/f16_to_f32; do
@@ -19,6 +20,19 @@ for f in tests/data/testfloat/f32_to_bf16.rnear_even tests/data/testfloat/f32_to
   mode=${name#"$fn"}
   printf '%-28s ' "$name"
   gzip -dc "$f.txt.gz" | "$fpsim" testfloat "$fn" ${mode:+-r${mode#.r}} | tail -n 1 || status=1
+done
+for f in tests/data/testfloat/f16_mulAdd.rnear_even tests/data/testfloat/f32_div.rodd \
+         tests/data/testfloat/f32_sqrt.rmin; do
+  name=$(basename "$f")
+  fn=${name%%.*}
+  mode=${name#"$fn".}
+  printf '%-28s ' "$name"
+  gzip -dc "$f.txt.gz" | "$fpsim" testfloat "$fn" "-$mode" | tail -n 1 || status=1
+done
+echo
+echo "== every e4m3 pair, every mode, against MPFR (add, div; sqrt of every code) =="
+for op in add div sqrt; do
+  "$fpsim" verify --op "$op" --format e4m3 --exhaustive --rounding all 2>/dev/null | tail -n 1 || status=1
 done
 echo
 echo "== OCP FP8 boundary facts (spec/formats.md §4) =="
