@@ -49,71 +49,33 @@ struct Setting {
   const fpsim_ref::RefFormat* ref_to = nullptr;
 };
 
+// sim's enums and the reference's list the same things in the same order.
+template <class A, class B>
+constexpr bool same_index(A a, B b) {
+  return int(a) == int(b);
+}
+static_assert(same_index(Rounding::rne, fpsim_ref::RefMode::rne) && same_index(Rounding::rna, fpsim_ref::RefMode::rna) &&
+              same_index(Rounding::rtz, fpsim_ref::RefMode::rtz) && same_index(Rounding::rup, fpsim_ref::RefMode::rup) &&
+              same_index(Rounding::rdn, fpsim_ref::RefMode::rdn) && same_index(Rounding::rto, fpsim_ref::RefMode::rto));
+static_assert(same_index(ArithOp::add, fpsim_ref::RefOp::add) && same_index(ArithOp::sub, fpsim_ref::RefOp::sub) &&
+              same_index(ArithOp::mul, fpsim_ref::RefOp::mul) && same_index(ArithOp::div, fpsim_ref::RefOp::div) &&
+              same_index(ArithOp::fma, fpsim_ref::RefOp::fma) && same_index(ArithOp::sqrt, fpsim_ref::RefOp::sqrt));
+static_assert(same_index(Comparison::eq, fpsim_ref::RefPredicate::eq) &&
+              same_index(Comparison::lt, fpsim_ref::RefPredicate::lt) &&
+              same_index(Comparison::le, fpsim_ref::RefPredicate::le) &&
+              same_index(Comparison::unordered, fpsim_ref::RefPredicate::unordered));
+static_assert(same_index(MinMax::minimum, fpsim_ref::RefMinMax::minimum) &&
+              same_index(MinMax::maximum, fpsim_ref::RefMinMax::maximum) &&
+              same_index(MinMax::minimum_number, fpsim_ref::RefMinMax::minimum_number) &&
+              same_index(MinMax::maximum_number, fpsim_ref::RefMinMax::maximum_number));
+
+// sr: the reference's stochastic entry points ignore the mode.
 fpsim_ref::RefMode ref_mode(Rounding r) {
-  switch (r) {
-    case Rounding::rne:
-      return fpsim_ref::RefMode::rne;
-    case Rounding::rna:
-      return fpsim_ref::RefMode::rna;
-    case Rounding::rtz:
-      return fpsim_ref::RefMode::rtz;
-    case Rounding::rup:
-      return fpsim_ref::RefMode::rup;
-    case Rounding::rdn:
-      return fpsim_ref::RefMode::rdn;
-    case Rounding::rto:
-      return fpsim_ref::RefMode::rto;
-    case Rounding::sr:
-      break;
-  }
-  return fpsim_ref::RefMode::rne;  // sr: the reference's stochastic entry points ignore the mode
+  return r == Rounding::sr ? fpsim_ref::RefMode::rne : fpsim_ref::RefMode(int(r));
 }
-
-fpsim_ref::RefOp ref_op(ArithOp op) {
-  switch (op) {
-    case ArithOp::add:
-      return fpsim_ref::RefOp::add;
-    case ArithOp::sub:
-      return fpsim_ref::RefOp::sub;
-    case ArithOp::mul:
-      return fpsim_ref::RefOp::mul;
-    case ArithOp::div:
-      return fpsim_ref::RefOp::div;
-    case ArithOp::fma:
-      return fpsim_ref::RefOp::fma;
-    case ArithOp::sqrt:
-      return fpsim_ref::RefOp::sqrt;
-  }
-  return fpsim_ref::RefOp::add;
-}
-
-fpsim_ref::RefPredicate ref_predicate(Comparison c) {
-  switch (c) {
-    case Comparison::eq:
-      return fpsim_ref::RefPredicate::eq;
-    case Comparison::lt:
-      return fpsim_ref::RefPredicate::lt;
-    case Comparison::le:
-      return fpsim_ref::RefPredicate::le;
-    case Comparison::unordered:
-      return fpsim_ref::RefPredicate::unordered;
-  }
-  return fpsim_ref::RefPredicate::eq;
-}
-
-fpsim_ref::RefMinMax ref_min_max_op(MinMax m) {
-  switch (m) {
-    case MinMax::minimum:
-      return fpsim_ref::RefMinMax::minimum;
-    case MinMax::maximum:
-      return fpsim_ref::RefMinMax::maximum;
-    case MinMax::minimum_number:
-      return fpsim_ref::RefMinMax::minimum_number;
-    case MinMax::maximum_number:
-      return fpsim_ref::RefMinMax::maximum_number;
-  }
-  return fpsim_ref::RefMinMax::minimum;
-}
+fpsim_ref::RefOp ref_op(ArithOp op) { return fpsim_ref::RefOp(int(op)); }
+fpsim_ref::RefPredicate ref_predicate(Comparison c) { return fpsim_ref::RefPredicate(int(c)); }
+fpsim_ref::RefMinMax ref_min_max_op(MinMax m) { return fpsim_ref::RefMinMax(int(m)); }
 
 class Oracle {
  public:

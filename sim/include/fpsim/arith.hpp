@@ -47,6 +47,14 @@ FPSIM_HD constexpr Unpacked signed_special(ValueClass cls, bool sign) {
 
 FPSIM_HD constexpr bool is_signaling(const Unpacked& u) { return u.cls == ValueClass::signaling_nan; }
 
+// True when an operand is a NaN, so the result is the default NaN; raises
+// invalid when one of them is signaling (IEEE 754-2019 §6.2, §7.2).
+FPSIM_HD constexpr bool nan_operand(const Unpacked& x, const Unpacked& y, Flags& fl) {
+  if (!x.is_nan() && !y.is_nan()) return false;
+  if (is_signaling(x) || is_signaling(y)) fl.raise(Flags::invalid);
+  return true;
+}
+
 FPSIM_HD constexpr int count_leading_zeros_128(u128 v) { return 128 - bit_length(v); }
 
 // A 256-bit unsigned integer as two halves; the arithmetic below is just
@@ -138,10 +146,7 @@ FPSIM_HD constexpr Unpacked exact_sum_finite(Unpacked x, Unpacked y, Rounding mo
 
 // x + y for any classes (the operands already negated for a subtraction).
 FPSIM_HD constexpr Unpacked exact_sum(const Unpacked& x, const Unpacked& y, Rounding mode, Flags& fl) {
-  if (x.is_nan() || y.is_nan()) {
-    if (is_signaling(x) || is_signaling(y)) fl.raise(Flags::invalid);
-    return default_nan();
-  }
+  if (nan_operand(x, y, fl)) return default_nan();
   if (x.cls == ValueClass::inf) {
     if (y.cls == ValueClass::inf && y.sign != x.sign) {
       fl.raise(Flags::invalid);
@@ -180,10 +185,7 @@ FPSIM_HD constexpr Unpacked exact_product_finite(const Unpacked& x, const Unpack
 }
 
 FPSIM_HD constexpr Unpacked exact_product(const Unpacked& x, const Unpacked& y, Flags& fl) {
-  if (x.is_nan() || y.is_nan()) {
-    if (is_signaling(x) || is_signaling(y)) fl.raise(Flags::invalid);
-    return default_nan();
-  }
+  if (nan_operand(x, y, fl)) return default_nan();
   const bool sign = x.sign != y.sign;
   const bool x_inf = x.cls == ValueClass::inf, y_inf = y.cls == ValueClass::inf;
   const bool x_zero = x.cls == ValueClass::zero, y_zero = y.cls == ValueClass::zero;
@@ -252,10 +254,7 @@ FPSIM_HD constexpr Unpacked exact_quotient_finite(const Unpacked& x, const Unpac
 }
 
 FPSIM_HD constexpr Unpacked exact_quotient(const Unpacked& x, const Unpacked& y, bool more_bits, Flags& fl) {
-  if (x.is_nan() || y.is_nan()) {
-    if (is_signaling(x) || is_signaling(y)) fl.raise(Flags::invalid);
-    return default_nan();
-  }
+  if (nan_operand(x, y, fl)) return default_nan();
   const bool sign = x.sign != y.sign;
   const bool x_inf = x.cls == ValueClass::inf, y_inf = y.cls == ValueClass::inf;
   const bool x_zero = x.cls == ValueClass::zero, y_zero = y.cls == ValueClass::zero;
