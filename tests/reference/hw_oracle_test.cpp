@@ -7,21 +7,18 @@
 #include "fpsim_ref/hw_oracle.hpp"
 
 #include <gtest/gtest.h>
-#include <zlib.h>
 
 #include <cfenv>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
-#include <ostream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "fpsim_ref/reference.hpp"
+#include "testfloat_vectors.hpp"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
@@ -45,8 +42,6 @@ using fpsim_ref::RefResult;
 using fpsim_ref::RefSpec;
 namespace flag = fpsim_ref::flag;
 
-int arity(RefOp op) { return op == RefOp::sqrt ? 1 : op == RefOp::fma ? 3 : 2; }
-
 RefSpec with_mode(RefMode m) {
   RefSpec s;
   s.mode = m;
@@ -55,86 +50,42 @@ RefSpec with_mode(RefMode m) {
 
 // ----------------------------------------------------------- TestFloat
 
-struct ModeName {
-  RefMode mode;
-  const char* suffix;
-};
-const ModeName kModes[] = {
-    {RefMode::rne, "rnear_even"}, {RefMode::rtz, "rminMag"}, {RefMode::rup, "rmax"}, {RefMode::rdn, "rmin"}};
-struct FuncName {
-  RefOp op;
-  const char* name;
-};
-const FuncName kFuncs[] = {{RefOp::add, "add"}, {RefOp::sub, "sub"},   {RefOp::mul, "mul"},
-                           {RefOp::div, "div"}, {RefOp::sqrt, "sqrt"}, {RefOp::fma, "mulAdd"}};
+using fpsim_ref::test::read_testfloat_vectors;
+using fpsim_ref::test::TestFloatFile;
+using fpsim_ref::test::TestFloatVector;
 
-struct TfCase {
-  const char* tf_format;
-  const char* format;
-  FuncName func;
-  ModeName mode;
-};
-
-// Readable parameters in test listings: "f16_add rnear_even".
-void PrintTo(const TfCase& c, std::ostream* os) { *os << c.tf_format << "_" << c.func.name << " " << c.mode.suffix; }
-
-std::vector<TfCase> testfloat_cases() {
-  std::vector<TfCase> v;
-  for (const char* f : {"f32", "f16"})
-    for (const FuncName& fn : kFuncs)
-      for (const ModeName& m : kModes) v.push_back({f, f[1] == '1' ? "fp16" : "fp32", fn, m});
-  return v;
-}
-
-class HwOracleTestFloat : public ::testing::TestWithParam<TfCase> {};
+class HwOracleTestFloat : public ::testing::TestWithParam<TestFloatFile> {};
 
 TEST_P(HwOracleTestFloat, EveryVectorBitExactWithFlags) {
-  const TfCase& c = GetParam();
+  const TestFloatFile& c = GetParam();
   const RefFormat& f = ref_format(c.format);
   const RefSpec spec = with_mode(c.mode.mode);
   std::string why;
   if (!HwOracle::available(c.func.op, f, spec, &why)) GTEST_SKIP() << why;
   const HwOracle oracle(c.func.op, f, spec);
-  const std::string file = std::string(c.tf_format) + "_" + c.func.name + "." + c.mode.suffix + ".txt.gz";
-  const std::string path = std::string(FPSIM_TESTFLOAT_DIR) + "/" + file;
-  gzFile gz = gzopen(path.c_str(), "rb");
-  ASSERT_NE(gz, nullptr) << path;
-  const int n = arity(c.func.op);
-  char line[256];
+  const std::string file = c.file_name();
+  std::vector<TestFloatVector> vectors;
+  ASSERT_TRUE(read_testfloat_vectors(c, &vectors));
   size_t count = 0, bad = 0;
-  while (gzgets(gz, line, sizeof line) != nullptr) {
-    uint64_t tok[5] = {};
-    int k = 0;
-    char* p = line;
-    while (k < 5) {
-      char* end = nullptr;
-      const unsigned long long x = std::strtoull(p, &end, 16);
-      if (end == p) break;
-      tok[k++] = x;
-      p = end;
-    }
-    if (k == 0) continue;
-    ASSERT_EQ(k, n + 2) << file << ": malformed line '" << line << "'";
-    const RefResult r = oracle(tok[0], n >= 2 ? tok[1] : 0, n >= 3 ? tok[2] : 0);
-    const uint64_t want = tok[n];
-    const auto want_flags = static_cast<uint32_t>(tok[n + 1]);
-    const bool code_ok = ref_is_nan(want, f) ? r.code == f.nan_code : r.code == want;
+  for (const TestFloatVector& v : vectors) {
+    const RefResult r = oracle(v.operand[0], v.operand[1], v.operand[2]);
+    const bool code_ok = ref_is_nan(v.expected, f) ? r.code == f.nan_code : r.code == v.expected;
     ++count;
-    if (!code_ok || r.flags != want_flags) {
+    if (!code_ok || r.flags != v.flags) {
       if (++bad <= 10)
-        ADD_FAILURE() << file << ": vector '" << std::string(line, std::strcspn(line, "\r\n")) << "' got " << std::hex
-                      << r.code << " flags " << r.flags;
+        ADD_FAILURE() << file << ":" << v.line << ": vector '" << v.text << "' got " << std::hex << r.code << " flags "
+                      << r.flags;
     }
   }
-  gzclose(gz);
   EXPECT_EQ(bad, 0u) << file << ": " << bad << " of " << count << " vectors disagree";
-  EXPECT_GE(count, c.func.op == RefOp::sqrt ? 300u : 40000u) << file;
+  EXPECT_GE(count, c.min_vectors()) << file;
 }
 
-INSTANTIATE_TEST_SUITE_P(AllFiles, HwOracleTestFloat, ::testing::ValuesIn(testfloat_cases()),
-                         [](const ::testing::TestParamInfo<TfCase>& i) {
-                           return std::string(i.param.tf_format) + "_" + i.param.func.name + "_" + i.param.mode.suffix;
-                         });
+// The four modes the hardware has (MXCSR): no rnear_maxMag, no rodd.
+INSTANTIATE_TEST_SUITE_P(AllFiles, HwOracleTestFloat,
+                         ::testing::ValuesIn(fpsim_ref::test::testfloat_arith_files({RefMode::rne, RefMode::rtz,
+                                                                                     RefMode::rup, RefMode::rdn})),
+                         fpsim_ref::test::testfloat_test_name);
 
 // ----------------------------------------------------------- availability
 

@@ -11,16 +11,12 @@
 #include "fpsim/arith.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim_ref/reference.hpp"
+#include "test_random.hpp"
 
 namespace fpsim {
 namespace {
 
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using test::mix64;
 
 struct SrCase {
   const char* format;
@@ -47,7 +43,7 @@ TEST_P(ArithStochastic, FrequencyMatchesExactProbability) {
     // Operands of moderate size (near one), so results are finite and inexact.
     uint64_t v[3];
     for (int j = 0; j < 3; ++j) {
-      const uint64_t h = mix(seed * 3 + uint64_t(j));
+      const uint64_t h = mix64(seed * 3 + uint64_t(j));
       v[j] = (one + (h % (8 * (uint64_t{1} << f.man_bits)))) ^ ((h >> 40) & 1 ? f.sign_mask() : 0);
     }
     if (c.op == ArithOp::sqrt) v[0] &= f.magnitude_mask();

@@ -11,16 +11,12 @@
 #include "fpsim/arith.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim_ref/hw_oracle.hpp"
+#include "test_random.hpp"
 
 namespace fpsim {
 namespace {
 
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
+using test::mix64;
 
 struct HwCase {
   const char* format;
@@ -56,10 +52,10 @@ TEST_P(ArithVsHardware, AgreesOnRandomOperandsInEveryHardwareMode) {
     RoundingSpec rs;
     rs.rounding = modes[m];
     for (uint64_t i = 0; i < 2000000; ++i) {
-      const uint64_t r = mix(i * 8 + uint64_t(m));
+      const uint64_t r = mix64(i * 8 + uint64_t(m));
       uint64_t v[3];
       for (int j = 0; j < 3; ++j) {
-        const uint64_t h = mix(r + uint64_t(j));
+        const uint64_t h = mix64(r + uint64_t(j));
         // Half uniform codes; half near one (so sums cancel and products stay in range).
         v[j] = (h & 1) ? (h >> 8) & mask : ((one + ((h >> 8) & 0x3FF) - 0x200) ^ ((h & 2) ? f.sign_mask() : 0)) & mask;
       }

@@ -16,10 +16,12 @@
 #include "fpsim/operation.hpp"
 #include "fpsim_ref/reference.hpp"
 #include "reference_bridge.hpp"
+#include "test_random.hpp"
 
 namespace fpsim {
 namespace {
 
+using test::mix64;
 using test::ref_spec_of;
 using test::SpecCase;
 
@@ -206,13 +208,6 @@ static_assert(int(Comparison::eq) == int(fpsim_ref::RefPredicate::eq) &&
               int(Comparison::unordered) == int(fpsim_ref::RefPredicate::unordered));
 static_assert(int(MinMax::maximum_number) == int(fpsim_ref::RefMinMax::maximum_number));
 
-uint64_t mix(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ull;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
 // fma on random triples of every 8-bit format, every mode and policy, and
 // mixed formats (the tensor-core shape: narrow factors, a wide addend).
 struct FmaShape {
@@ -236,9 +231,9 @@ TEST_P(FmaRandomTriples, MatchesReference) {
     const RoundingSpec rs = sc.sim();
     const fpsim_ref::RefSpec ref = ref_spec_of(sc);
     for (int i = 0; i < 20000; ++i) {
-      const uint64_t a = code_of(mix(++seed), fa), b = code_of(mix(++seed), fb);
+      const uint64_t a = code_of(mix64(++seed), fa), b = code_of(mix64(++seed), fb);
       // Half the addends near -a*b's magnitude region: same code as a or b, so cancellation happens.
-      uint64_t c = code_of(mix(++seed), fc);
+      uint64_t c = code_of(mix64(++seed), fc);
       if ((seed & 3) == 0 && fa.bits == fc.bits) c = a ^ fc.sign_mask();
       Flags fl;
       const uint64_t got = fma(a, fa, b, fb, c, fc, fo, rs, fl);
