@@ -27,23 +27,11 @@ using test::SpecCase;
 
 const char* const kEightBit[] = {"e4m3", "e5m2", "e4m3fnuz", "e5m2fnuz", "e3m4"};
 
-fpsim_ref::RefOp ref_op_of(ArithOp op) {
-  switch (op) {
-    case ArithOp::add:
-      return fpsim_ref::RefOp::add;
-    case ArithOp::sub:
-      return fpsim_ref::RefOp::sub;
-    case ArithOp::mul:
-      return fpsim_ref::RefOp::mul;
-    case ArithOp::div:
-      return fpsim_ref::RefOp::div;
-    case ArithOp::fma:
-      return fpsim_ref::RefOp::fma;
-    case ArithOp::sqrt:
-      return fpsim_ref::RefOp::sqrt;
-  }
-  return fpsim_ref::RefOp::add;
-}
+// sim's ArithOp and the reference's RefOp list the operations in the same order.
+static_assert(int(ArithOp::add) == int(fpsim_ref::RefOp::add) && int(ArithOp::sub) == int(fpsim_ref::RefOp::sub) &&
+              int(ArithOp::mul) == int(fpsim_ref::RefOp::mul) && int(ArithOp::div) == int(fpsim_ref::RefOp::div) &&
+              int(ArithOp::fma) == int(fpsim_ref::RefOp::fma) && int(ArithOp::sqrt) == int(fpsim_ref::RefOp::sqrt));
+fpsim_ref::RefOp ref_op_of(ArithOp op) { return fpsim_ref::RefOp(int(op)); }
 
 std::vector<SpecCase> spec_cases() {
   std::vector<SpecCase> out;
