@@ -16,11 +16,12 @@ void add_testfloat_command(CLI::App& app, int& exit_code) {
   auto function = std::make_shared<std::string>();
   CLI::App* cmd = app.add_subcommand(
       "testfloat",
-      "Check Berkeley TestFloat vectors (testfloat_gen output) read from stdin for a conversion FUNCTION such as "
-      "f32_to_f16, f32_to_bf16, f64_to_f16, f64_to_f32, f16_to_f32, bf16_to_f32, f16_to_f64, f32_to_f64. Options: "
+      "Check Berkeley TestFloat vectors (testfloat_gen output) read from stdin for a FUNCTION: a conversion such as "
+      "f32_to_f16, f32_to_bf16, f64_to_f32, f16_to_f32, or an operation such as f16_add, f32_sub, f16_mul, "
+      "f32_mulAdd, f16_div, f32_sqrt, f16_eq, f32_le, f16_lt, f32_eq_signaling, f16_le_quiet, f32_lt_quiet. Options: "
       "-rnear_even (default) -rnear_maxMag -rminMag -rmin -rmax -rodd, -tininessafter (default) -tininessbefore. "
       "Prints each mismatch and ends with 'N passed, M failed'; exit 1 when anything failed.");
-  cmd->add_option("FUNCTION", *function, "e.g. f32_to_f16")->required();
+  cmd->add_option("FUNCTION", *function, "e.g. f32_to_f16 or f16_mulAdd")->required();
   cmd->allow_extras();
   cmd->callback([cmd, function, &exit_code] {
     fpsim::RoundingSpec spec;
