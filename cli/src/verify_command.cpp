@@ -15,6 +15,7 @@
 #include <optional>
 #include <ostream>
 #include <sstream>
+#include <string_view>
 #include <thread>
 
 #include "fpsim/error.hpp"
@@ -96,7 +97,8 @@ Expected from_pair(const fpsim_ref::RefResult& a, const fpsim_ref::RefResult& b)
 class MpfrOracle final : public Oracle {
  public:
   explicit MpfrOracle(const Setting& s) : s_(s) {
-    if (s.spec.rounding == Rounding::sr && s.op.kind == OpKind::min_max && s.from.bits != s.to.bits)
+    if (s.spec.rounding == Rounding::sr && s.op.kind == OpKind::min_max &&
+        std::string_view(s.from.name) != s.to.name)
       throw OptionError("the mpfr oracle checks sr for min/max only within one format");
   }
   Expected expect(const uint64_t* v) const override {

@@ -127,7 +127,6 @@ FPSIM_HD constexpr Unpacked exact_sum_finite(Unpacked x, Unpacked y, Rounding mo
   bool sticky = false;
   const Wide a = shift_right_sticky(Wide{x.sig, 0}, 1, sticky);  // headroom: never drops a bit
   const Wide b = shift_right_sticky(Wide{y.sig, 0}, 1 + (x.exp - y.exp), sticky);
-  const bool tail = sticky;
   Wide r{};
   if (!subtract) {
     r = wide_add(a, b);
@@ -135,13 +134,13 @@ FPSIM_HD constexpr Unpacked exact_sum_finite(Unpacked x, Unpacked y, Rounding mo
     r = wide_sub(a, b);
     if (sticky) r = wide_sub(r, Wide{0, 1});
   }
-  if (r.hi == 0 && r.lo == 0 && !tail) {
+  if (r.hi == 0 && r.lo == 0 && !sticky) {
     Unpacked z;
     z.cls = ValueClass::zero;
     z.sign = mode == Rounding::rdn;
     return z;
   }
-  return normalize_wide(x.sign, r, x.exp + 1, tail);
+  return normalize_wide(x.sign, r, x.exp + 1, sticky);
 }
 
 // x + y for any classes (the operands already negated for a subtraction).
