@@ -1,0 +1,198 @@
+// Scaled quantization of whole tensors: per-tensor (current and delayed
+// scaling), MX blocks with E8M0 scales, NVFP4 (ue4m3 block scale x FP32 tensor
+// scale), FP32 block scales (DeepSeek 1x128 / 128x128) and the random
+// Hadamard transform. The normative contract, operation by operation, is
+// docs/quantization.md (spec/formats.md §8, spec/recipes.md §2).
+//
+// These are the scalar definitions: every rounding goes through the one
+// rounding core (fpsim/arith.hpp, fpsim/convert.hpp). sim/bulk's
+// fpsim::bulk::quantize is the SIMD path, bit-identical to them
+// (tests/sim/quantize_bulk_test.cpp); reference/'s ref_quantize is the
+// independent MPFR oracle (tests/sim/quantize_vs_reference_test.cpp).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fpsim/format.hpp"
+#include "fpsim/rounding_spec.hpp"
+
+namespace fpsim {
+
+// A row-major 2-D shape; a 1-D tensor is one row.
+struct TensorShape {
+  size_t rows = 1;
+  size_t cols = 0;
+  constexpr size_t size() const { return rows * cols; }
+  friend constexpr bool operator==(const TensorShape&, const TensorShape&) = default;
+};
+
+// The elements that share one scale: block_rows x block_cols consecutive
+// elements of the 2-D tensor (1x32: row-wise MX; 32x1: column-wise MX;
+// 16x16: NVFP4 2-D; 1x128 / 128x128: DeepSeek). Blocks never straddle rows
+// or columns; at the edges a block is partial unless the scheme requires full
+// blocks.
+struct BlockShape {
+  size_t rows = 1;
+  size_t cols = 32;
+  friend constexpr bool operator==(const BlockShape&, const BlockShape&) = default;
+};
+
+enum class ScaleKind : uint8_t {
+  per_tensor,  // one FP32 multiplier s = fmt_max / amax (TE Float8CurrentScaling), or a given s (delayed)
+  mx,          // E8M0 block scales, OCP MX v1.0 §6
+  nvfp4,       // ue4m3 block scales x one FP32 tensor scale (spec/recipes.md §2 nvfp4)
+  fp32_block,  // FP32 block multipliers s = fmt_max / amax_block (DeepSeek-V3 §3.3, TE Float8BlockScaling)
+};
+
+// How an MX block's E8M0 scale is chosen (spec/formats.md §8).
+enum class E8m0Rule : uint8_t {
+  floor,  // 2^(floor(log2 amax) - emax_elem): OCP MX §6.3, microxcaling
+  ceil,   // e8m0 rup of fp32(amax / max_elem): CUDA cvt.rp.satfinite.ue8m0x2.f32, TE MXFP8
+  rne,    // e8m0 rne of fp32(amax / max_elem): PyTorch / ml_dtypes style
+};
+
+// How x is divided by its scale (docs/quantization.md §3).
+enum class ScaleArith : uint8_t {
+  fp32,   // as the GPU kernels do: t = fp32_rne(x * s) (nvfp4: x / fp32(s_block * s_global)), then round t
+  exact,  // the exact quotient rounded once to the element format
+};
+
+struct QuantScheme {
+  ScaleKind kind = ScaleKind::per_tensor;
+  Format element = formats::e4m3;  // element format, at most 8 bits
+  BlockShape block{1, 32};         // mx, nvfp4, fp32_block (ignored for per_tensor)
+  E8m0Rule e8m0_rule = E8m0Rule::floor;
+  bool pow2_scales = false;        // per_tensor, fp32_block: multiplier rounded down to 2^k (TE's mantissa mask)
+  float amax_epsilon = 0.0f;       // per_tensor, fp32_block: amax = max(amax, epsilon) first
+  ScaleArith arith = ScaleArith::fp32;
+  bool require_full_blocks = false;  // throw instead of making partial edge blocks
+  // Element rounding: mode (sr allowed: seed, stream and step key Philox, the
+  // row-major element index is the counter) and overflow policy (saturate by
+  // default: TE and OCP MX clip). ftz / daz / tininess apply as in the core.
+  RoundingSpec rounding{Rounding::rne, Overflow::saturate};
+  // Random Hadamard transform (NVFP4, spec/recipes.md §2): applied to the
+  // input along the block's long axis before the scales are computed.
+  bool hadamard = false;
+  uint32_t hadamard_seed = 0;
+  // Compute mse and sqnr_db (costs a dequantization pass).
+  bool error_stats = true;
+};
+
+// What quantization did to a tensor (spec/recipes.md §3 item 6).
+struct QuantStats {
+  float amax = 0.0f;           // max |x| over the non-NaN inputs (after the Hadamard transform)
+  uint64_t elements = 0;
+  uint64_t nan_inputs = 0;
+  uint64_t inf_inputs = 0;
+  uint64_t underflows = 0;     // finite non-zero inputs whose element is +-0
+  uint64_t saturated = 0;      // finite inputs whose scaled value exceeds the element format's max finite
+  uint64_t nan_scale_blocks = 0;  // blocks whose scale is NaN (MX: a NaN in the block, or amax too large)
+  double mse = 0.0;            // over finite inputs whose dequantized value is finite
+  double sqnr_db = 0.0;        // 10 log10(sum x^2 / sum (x - Q(x))^2); +inf when there is no error
+};
+
+struct QuantizedTensor {
+  TensorShape shape;
+  QuantScheme scheme;
+  std::vector<uint8_t> elements;  // one code of scheme.element per input element, row-major
+  TensorShape scale_grid;         // blocks per column and per row (per_tensor: 1 x 1)
+  Format scale_format = formats::fp32;  // e8m0 (mx), ue4m3 (nvfp4), fp32 (per_tensor, fp32_block)
+  // Per block, row-major over scale_grid: the dequantization factor as a code
+  // of scale_format (MX: 2^k; nvfp4: s_block; fp32 schemes: scale_inv =
+  // fp32(1 / s), TE's stored scale_inv).
+  std::vector<uint32_t> scales;
+  // fp32 schemes: the multiplier s each block was quantized with (FP32 bits).
+  std::vector<uint32_t> multipliers;
+  float tensor_scale = 1.0f;      // nvfp4: s_global (decode side); 1 otherwise
+  QuantStats stats;
+};
+
+// The largest finite element value the scale rules aim at: the format's max
+// finite, except MX int8 (MXINT8, 127/64: code * 2^-6).
+double element_max(const QuantScheme& s);
+// emax_elem of spec/formats.md §8 (floor(log2 element_max)).
+int element_emax(const QuantScheme& s);
+// The value of one element code (MX int8: code * 2^-6), exact.
+double element_value(const QuantScheme& s, uint8_t code);
+
+// Quantizes x (shape.size() values, row-major). Throws OptionError for a bad
+// scheme (element wider than 8 bits, block of 0, partial blocks when
+// require_full_blocks, Hadamard axis not a multiple of 16) and when
+// x.size() != shape.size().
+QuantizedTensor quantize(std::span<const float> x, TensorShape shape, const QuantScheme& scheme);
+
+// Per-tensor quantization with a given FP32 multiplier s (delayed scaling).
+// s must be finite and > 0.
+QuantizedTensor quantize_with_multiplier(std::span<const float> x, TensorShape shape, const QuantScheme& scheme,
+                                         float multiplier);
+
+// The FP32 value of every element: fp32_rne(element * scale [* tensor_scale]),
+// the exact product rounded once.
+std::vector<float> dequantize(const QuantizedTensor& q);
+
+// TE's compute_scale_from_amax (transformer_engine/common/recipe/recipe_common.cuh):
+// amax < eps -> eps; amax inf or 0 -> 1; s = fp32_rne(fmt_max / amax); s inf
+// -> FLT_MAX; s NaN -> 1; pow2: keep sign and exponent bits only.
+float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon);
+
+// The E8M0 code of an MX block scale for block amax `amax` (spec/formats.md §8).
+uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s);
+
+// The random Hadamard transform on 16-element vectors (spec/recipes.md §2
+// nvfp4): each 16-element tile t along `axis` becomes t * (1/4) S H16
+// (inverse: t * (1/4) H16 S), S = diag of signs drawn from `seed`, evaluated
+// in FP32 in the fixed order of docs/quantization.md §6.
+enum class Axis : uint8_t { rows, cols };  // cols: along a row (consecutive elements)
+void hadamard_transform(std::span<float> x, TensorShape shape, Axis axis, uint32_t seed, bool inverse = false);
+// The 16 signs (+1 / -1) of S for a seed.
+std::vector<int> hadamard_signs(uint32_t seed);
+
+// Delayed scaling (TE DelayedScaling, spec/recipes.md §2 fp8-delayed): the
+// multiplier for step t comes from the amax history of steps < t.
+enum class AmaxAlgo : uint8_t { max, most_recent };
+class DelayedScaling {
+ public:
+  DelayedScaling(QuantScheme scheme, size_t history_len = 1024, AmaxAlgo algo = AmaxAlgo::max, int margin = 0);
+  // Quantizes with the current multiplier, then records this tensor's amax
+  // and updates the multiplier for the next step.
+  QuantizedTensor quantize(std::span<const float> x, TensorShape shape);
+  float multiplier() const { return multiplier_; }
+  const std::deque<float>& history() const { return history_; }
+
+ private:
+  QuantScheme scheme_;
+  size_t history_len_;
+  AmaxAlgo algo_;
+  int margin_;
+  float multiplier_ = 1.0f;
+  std::deque<float> history_;
+};
+
+// Named schemes (docs/quantization.md): per-tensor-e4m3, mxfp8-e4m3, mxfp4,
+// nvfp4, block-1x128-e4m3, ... Throws OptionError naming the known schemes.
+QuantScheme parse_quant_scheme(std::string_view name);
+std::vector<std::string> quant_scheme_names();
+std::string_view scale_kind_name(ScaleKind k);
+std::string_view e8m0_rule_name(E8m0Rule r);
+E8m0Rule parse_e8m0_rule(std::string_view name);
+ScaleArith parse_scale_arith(std::string_view name);
+std::string_view scale_arith_name(ScaleArith a);
+
+namespace detail {
+// Checks a scheme and shape against the data (the errors listed at
+// quantize()) and returns the scale grid. Shared by the scalar and bulk paths.
+TensorShape check_quantize_args(size_t values, TensorShape shape, const QuantScheme& scheme);
+// The axis the scheme's Hadamard transform runs along.
+Axis hadamard_axis(const QuantScheme& scheme);
+// mse and sqnr_db of docs/quantization.md §4 from the inputs and their
+// dequantized values, in row-major order (shared so both paths agree bitwise).
+void error_stats(std::span<const float> x, std::span<const float> dequantized, QuantStats& stats);
+}  // namespace detail
+
+}  // namespace fpsim

@@ -1,0 +1,607 @@
+// Scalar definitions of the quantizers: docs/quantization.md, section by
+// section. Every rounding into a narrow format goes through the one rounding
+// core (fpsim::round / convert / detail::exact_product / exact_quotient);
+// plain FP32 steps (TE's `__fdiv_rn(max, amax)`, `x * scale`) are single IEEE
+// binary32 operations of the host, which round to nearest even.
+#include "fpsim/quantize.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <cctype>
+#include <sstream>
+#include <utility>
+
+#include "fpsim/arith.hpp"
+#include "fpsim/convert.hpp"
+#include "fpsim/error.hpp"
+#include "fpsim/format_table.hpp"
+#include "fpsim/philox.hpp"
+
+namespace fpsim {
+namespace {
+
+constexpr Format kF32 = formats::fp32;
+constexpr Format kF64 = formats::fp64;
+
+uint32_t bits_of(float f) { return std::bit_cast<uint32_t>(f); }
+float float_of(uint32_t b) { return std::bit_cast<float>(b); }
+
+bool is_mx_int(const QuantScheme& s) { return s.kind == ScaleKind::mx && s.element.is_integer(); }
+
+Unpacked unpack_f32(float x) { return unpack(bits_of(x), kF32); }
+Unpacked unpack_f64(double x) { return unpack(std::bit_cast<uint64_t>(x), kF64); }
+
+// |v| > element max (docs/quantization.md §4 `saturated`): rounding |v| up
+// into the element format overflows exactly when it exceeds the max finite.
+bool exceeds_max(Unpacked v, const Format& f) {
+  if (v.cls != ValueClass::finite) return false;
+  v.sign = false;
+  Flags fl;
+  (void)round(v, f, RoundingSpec{Rounding::rup, Overflow::ieee}, fl);
+  return fl.test(Flags::overflow) || (f.is_integer() && fl.test(Flags::invalid));
+}
+
+// max |x| over a block: NaN-propagating (MX) or NaN-ignoring (fmaxf).
+struct BlockRange {
+  size_t r0, r1, c0, c1;
+};
+
+float block_amax(std::span<const float> x, size_t cols, BlockRange b, bool nan_propagates) {
+  float amax = 0.0f;
+  for (size_t r = b.r0; r < b.r1; ++r)
+    for (size_t c = b.c0; c < b.c1; ++c) {
+      const float a = std::fabs(x[r * cols + c]);
+      if (std::isnan(a)) {
+        if (nan_propagates) return a;
+        continue;
+      }
+      amax = std::max(amax, a);
+    }
+  return amax;
+}
+
+struct ElementResult {
+  uint8_t code;
+  bool saturated;
+};
+
+// Rounds the exact (or first-FP32-rounded) scaled value of one element.
+ElementResult round_element(const Unpacked& v, const QuantScheme& s, uint64_t index) {
+  Flags fl;
+  const uint8_t code = uint8_t(round(v, s.element, s.rounding, fl, index));
+  return {code, exceeds_max(v, s.element)};
+}
+
+ElementResult round_fp32_value(float t, const QuantScheme& s, uint64_t index) {
+  Flags fl;
+  const uint8_t code = uint8_t(convert(bits_of(t), kF32, s.element, s.rounding, fl, index));
+  return {code, exceeds_max(unpack_f32(t), s.element)};
+}
+
+void count_input(float x, uint8_t code, bool saturated, const QuantScheme& s, QuantStats& st) {
+  if (std::isnan(x)) {
+    ++st.nan_inputs;
+  } else if (std::isinf(x)) {
+    ++st.inf_inputs;
+  } else {
+    if (x != 0.0f && element_value(s, code) == 0.0) ++st.underflows;
+    if (saturated) ++st.saturated;
+  }
+}
+
+double tensor_max_abs(std::span<const float> x) {
+  float m = 0.0f;
+  for (float v : x)
+    if (!std::isnan(v)) m = std::max(m, std::fabs(v));
+  return m;
+}
+
+// A multiplier-scheme element (per_tensor, fp32_block) with multiplier s.
+ElementResult multiplier_element(float x, float s, const QuantScheme& q, uint64_t index) {
+  if (q.arith == ScaleArith::fp32) return round_fp32_value(x * s, q, index);
+  Flags fl;
+  const Unpacked v = detail::exact_product(unpack_input(bits_of(x), kF32, q.rounding, fl), unpack_f32(s), fl);
+  return round_element(v, q, index);
+}
+
+void quantize_blocks_with_multiplier(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
+                                     float s, QuantizedTensor& out) {
+  for (size_t r = b.r0; r < b.r1; ++r)
+    for (size_t c = b.c0; c < b.c1; ++c) {
+      const size_t i = r * cols + c;
+      const ElementResult e = multiplier_element(x[i], s, q, i);
+      out.elements[i] = e.code;
+      count_input(x[i], e.code, e.saturated, q, out.stats);
+    }
+}
+
+void store_multiplier(float s, QuantizedTensor& out) {
+  out.multipliers.push_back(bits_of(s));
+  out.scales.push_back(bits_of(1.0f / s));  // TE's scale_inv, one FP32 division
+}
+
+void quantize_mx_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
+                       QuantizedTensor& out) {
+  const float amax = block_amax(x, cols, b, /*nan_propagates=*/true);
+  const uint8_t code = e8m0_scale_code(amax, q.e8m0_rule, q);
+  out.scales.push_back(code);
+  const bool nan_scale = code == 0xFF;
+  if (nan_scale) ++out.stats.nan_scale_blocks;
+  // element = x * 2^-k (MXINT8: x * 2^(6-k)), an exponent adjustment.
+  const int32_t shift = 127 - int32_t(code) + (is_mx_int(q) ? 6 : 0);
+  for (size_t r = b.r0; r < b.r1; ++r)
+    for (size_t c = b.c0; c < b.c1; ++c) {
+      const size_t i = r * cols + c;
+      Flags fl;
+      Unpacked v;
+      if (nan_scale) {
+        v.cls = ValueClass::quiet_nan;
+      } else {
+        v = unpack_input(bits_of(x[i]), kF32, q.rounding, fl);
+        if (v.cls == ValueClass::finite) v.exp += shift;
+      }
+      const ElementResult e = round_element(v, q, i);
+      out.elements[i] = e.code;
+      count_input(x[i], e.code, e.saturated && !nan_scale, q, out.stats);
+    }
+}
+
+void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
+                          float s_global, QuantizedTensor& out) {
+  const float amax = block_amax(x, cols, b, /*nan_propagates=*/false);
+  const RoundingSpec scale_rounding{Rounding::rne, Overflow::saturate};
+  Flags fl;
+  uint8_t sb = 0;
+  if (q.arith == ScaleArith::fp32) {
+    const float t = amax / (6.0f * s_global);
+    sb = uint8_t(convert(bits_of(t), kF32, formats::ue4m3, scale_rounding, fl));
+  } else {
+    const Unpacked den = detail::exact_product(unpack_f64(6.0), unpack_f32(s_global), fl);
+    const Unpacked t = detail::exact_quotient(unpack_f32(amax), den, false, fl);
+    sb = uint8_t(round(t, formats::ue4m3, scale_rounding, fl));
+  }
+  out.scales.push_back(sb);
+  const float sbv = float(to_double(sb, formats::ue4m3));
+  const float d = sbv * s_global;  // fp32 arith: one FP32 multiplication
+  for (size_t r = b.r0; r < b.r1; ++r)
+    for (size_t c = b.c0; c < b.c1; ++c) {
+      const size_t i = r * cols + c;
+      const float xi = x[i];
+      ElementResult e{};
+      if (sbv == 0.0f) {
+        // A zero block scale: every finite element is +-0 (docs §3 nvfp4).
+        Unpacked v = unpack_f32(xi);
+        if (v.cls == ValueClass::finite) v.cls = ValueClass::zero;
+        Flags f2;
+        e = {uint8_t(round(v, q.element, q.rounding, f2, i)), false};
+      } else if (q.arith == ScaleArith::fp32) {
+        e = round_fp32_value(xi / d, q, i);
+      } else {
+        Flags f2;
+        const Unpacked den = detail::exact_product(unpack_f32(sbv), unpack_f32(s_global), f2);
+        const Unpacked v = detail::exact_quotient(unpack_input(bits_of(xi), kF32, q.rounding, f2), den,
+                                                  q.rounding.rounding == Rounding::sr, f2);
+        e = round_element(v, q, i);
+      }
+      out.elements[i] = e.code;
+      count_input(xi, e.code, e.saturated, q, out.stats);
+    }
+}
+
+std::string shape_text(TensorShape s) {
+  std::ostringstream o;
+  o << s.rows << "x" << s.cols;
+  return o.str();
+}
+
+size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+
+QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, const QuantScheme& q,
+                              const float* given_multiplier) {
+  QuantizedTensor out;
+  out.scale_grid = detail::check_quantize_args(input.size(), shape, q);
+  out.shape = shape;
+  out.scheme = q;
+  std::vector<float> rotated;
+  std::span<const float> x = input;
+  if (q.hadamard) {
+    rotated.assign(input.begin(), input.end());
+    hadamard_transform(rotated, shape, detail::hadamard_axis(q), q.hadamard_seed);
+    x = rotated;
+  }
+  out.elements.assign(x.size(), 0);
+  out.stats.elements = x.size();
+  out.stats.amax = float(tensor_max_abs(x));
+  const size_t cols = shape.cols;
+  const BlockShape blk = q.kind == ScaleKind::per_tensor ? BlockShape{std::max<size_t>(shape.rows, 1),
+                                                                      std::max<size_t>(shape.cols, 1)}
+                                                         : q.block;
+  const double fmt_max = element_max(q);
+  float s_global = 1.0f;
+  if (q.kind == ScaleKind::nvfp4) {
+    out.scale_format = formats::ue4m3;
+    const float amax_t = out.stats.amax;
+    if (amax_t != 0.0f && std::isfinite(amax_t)) {
+      const float g = amax_t / 2688.0f;  // 448 * 6, one FP32 division
+      if (g != 0.0f) s_global = g;
+    }
+    out.tensor_scale = s_global;
+  } else if (q.kind == ScaleKind::mx) {
+    out.scale_format = formats::e8m0;
+  } else {
+    out.scale_format = formats::fp32;
+  }
+  for (size_t bi = 0; bi < out.scale_grid.rows; ++bi)
+    for (size_t bj = 0; bj < out.scale_grid.cols; ++bj) {
+      const BlockRange b{bi * blk.rows, std::min(shape.rows, (bi + 1) * blk.rows), bj * blk.cols,
+                         std::min(shape.cols, (bj + 1) * blk.cols)};
+      switch (q.kind) {
+        case ScaleKind::per_tensor:
+        case ScaleKind::fp32_block: {
+          const float s = given_multiplier ? *given_multiplier
+                                           : multiplier_from_amax(block_amax(x, cols, b, false), fmt_max,
+                                                                  q.pow2_scales, q.amax_epsilon);
+          store_multiplier(s, out);
+          quantize_blocks_with_multiplier(x, q, b, cols, s, out);
+          break;
+        }
+        case ScaleKind::mx:
+          quantize_mx_block(x, q, b, cols, out);
+          break;
+        case ScaleKind::nvfp4:
+          quantize_nvfp4_block(x, q, b, cols, s_global, out);
+          break;
+      }
+    }
+  if (q.error_stats) detail::error_stats(x, dequantize(out), out.stats);
+  return out;
+}
+
+}  // namespace
+
+double element_max(const QuantScheme& s) {
+  if (is_mx_int(s)) return 127.0 / 64.0;
+  return to_double(s.element.max_code(), s.element);
+}
+
+int element_emax(const QuantScheme& s) {
+  int e = 0;
+  (void)std::frexp(element_max(s), &e);  // max = m * 2^e, m in [0.5, 1)
+  return e - 1;
+}
+
+double element_value(const QuantScheme& s, uint8_t code) {
+  const double v = to_double(code, s.element);
+  return is_mx_int(s) ? v / 64.0 : v;
+}
+
+float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon) {
+  if (amax < epsilon) amax = epsilon;
+  if (std::isinf(amax) || amax == 0.0f) return 1.0f;
+  float s = float(fmt_max) / amax;  // __fdiv_rn(max_fp8, amax)
+  if (std::isinf(s)) s = FLT_MAX;
+  if (std::isnan(s)) s = 1.0f;
+  if (pow2) {
+    s = float_of(bits_of(s) & 0xFF800000u);
+    if (s == 0.0f) s = 0x1p-126f;  // docs/quantization.md §3, decision
+  }
+  return s;
+}
+
+uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s) {
+  if (rule == E8m0Rule::floor) {
+    if (std::isnan(amax) || std::isinf(amax)) return 0xFF;
+    if (amax == 0.0f) return 0x00;
+    // floor(log2 amax) from the exponent bits (spec/formats.md §8, never log2f).
+    const uint32_t b = bits_of(amax) & 0x7FFFFFFFu;
+    const int field = int(b >> 23);
+    const int e = field != 0 ? field - 127 : (31 - std::countl_zero(b & 0x7FFFFFu)) - 149;
+    int k = e - element_emax(s);
+    if (k > 127) return 0xFF;
+    k = std::max(k, -127);
+    return uint8_t(k + 127);
+  }
+  const float q = amax / float(element_max(s));  // fp32(amax / max_elem)
+  Flags fl;
+  const RoundingSpec rs = rule == E8m0Rule::ceil ? RoundingSpec{Rounding::rup, Overflow::saturate}
+                                                 : RoundingSpec{Rounding::rne, Overflow::ieee};
+  return uint8_t(convert(bits_of(q), kF32, formats::e8m0, rs, fl));
+}
+
+QuantizedTensor quantize(std::span<const float> x, TensorShape shape, const QuantScheme& scheme) {
+  return quantize_impl(x, shape, scheme, nullptr);
+}
+
+QuantizedTensor quantize_with_multiplier(std::span<const float> x, TensorShape shape, const QuantScheme& scheme,
+                                         float multiplier) {
+  if (scheme.kind != ScaleKind::per_tensor)
+    throw OptionError("a given multiplier needs a per-tensor scheme");
+  if (!(multiplier > 0.0f) || !std::isfinite(multiplier))
+    throw OptionError("the multiplier must be finite and > 0");
+  return quantize_impl(x, shape, scheme, &multiplier);
+}
+
+std::vector<float> dequantize(const QuantizedTensor& q) {
+  std::vector<float> out(q.elements.size());
+  const QuantScheme& s = q.scheme;
+  const size_t cols = q.shape.cols;
+  const BlockShape blk = s.kind == ScaleKind::per_tensor ? BlockShape{std::max<size_t>(q.shape.rows, 1),
+                                                                      std::max<size_t>(q.shape.cols, 1)}
+                                                         : s.block;
+  const Unpacked tensor_scale = unpack_f32(q.tensor_scale);
+  for (size_t i = 0; i < out.size(); ++i) {
+    const size_t r = i / cols, c = i % cols;
+    const size_t b = (r / blk.rows) * q.scale_grid.cols + c / blk.cols;
+    Flags fl;
+    Unpacked e = unpack(q.elements[i], s.element);
+    if (is_mx_int(s) && e.cls == ValueClass::finite) e.exp -= 6;
+    Unpacked v = detail::exact_product(e, unpack(q.scales[b], q.scale_format), fl);
+    if (s.kind == ScaleKind::nvfp4) v = detail::exact_product(v, tensor_scale, fl);
+    out[i] = float_of(uint32_t(round(v, kF32, RoundingSpec{}, fl)));
+  }
+  return out;
+}
+
+std::vector<int> hadamard_signs(uint32_t seed) {
+  std::vector<int> s(16);
+  for (uint32_t i = 0; i < 16; ++i) {
+    const uint32_t counter[4] = {i, 0, 0, 0};
+    s[i] = (philox4x32_10(counter, seed, 0x52485421u).w[0] & 1u) ? -1 : 1;
+  }
+  return s;
+}
+
+void hadamard_transform(std::span<float> x, TensorShape shape, Axis axis, uint32_t seed, bool inverse) {
+  if (x.size() != shape.size()) {
+    std::ostringstream o;
+    o << x.size() << " values do not fill shape " << shape_text(shape);
+    throw OptionError(o.str());
+  }
+  const size_t len = axis == Axis::cols ? shape.cols : shape.rows;
+  if (len % 16 != 0) {
+    std::ostringstream o;
+    o << "the Hadamard transform needs the " << (axis == Axis::cols ? "row length" : "column length")
+      << " to be a multiple of 16, got " << len;
+    throw OptionError(o.str());
+  }
+  const std::vector<int> sign = hadamard_signs(seed);
+  const size_t lines = axis == Axis::cols ? shape.rows : shape.cols;
+  const size_t stride = axis == Axis::cols ? 1 : shape.cols;  // between tile elements
+  float t[16], y[16];
+  for (size_t line = 0; line < lines; ++line)
+    for (size_t tile = 0; tile < len / 16; ++tile) {
+      const size_t base = axis == Axis::cols ? line * shape.cols + tile * 16 : tile * 16 * shape.cols + line;
+      for (int i = 0; i < 16; ++i) t[i] = x[base + size_t(i) * stride];
+      for (int j = 0; j < 16; ++j) {
+        // Forward: y_j = 0.25 * sum_i S_i H[i][j] t_i; inverse: x_j = S_j * 0.25 * sum_i H[j][i] t_i.
+        float acc = 0.0f;
+        for (int i = 0; i < 16; ++i) {
+          const bool h_negative = std::popcount(unsigned(i & j)) & 1;
+          const bool negative = h_negative != (!inverse && sign[i] < 0);
+          const float term = negative ? -t[i] : t[i];
+          acc = i == 0 ? term : acc + term;
+        }
+        const float v = 0.25f * acc;
+        y[j] = inverse && sign[j] < 0 ? -v : v;
+      }
+      for (int i = 0; i < 16; ++i) x[base + size_t(i) * stride] = y[i];
+    }
+}
+
+DelayedScaling::DelayedScaling(QuantScheme scheme, size_t history_len, AmaxAlgo algo, int margin)
+    : scheme_(std::move(scheme)), history_len_(history_len), algo_(algo), margin_(margin) {
+  if (scheme_.kind != ScaleKind::per_tensor) throw OptionError("delayed scaling needs a per-tensor scheme");
+  if (history_len_ == 0) throw OptionError("the amax history length must be at least 1");
+  if (margin_ < -126 || margin_ > 126) throw OptionError("the margin must be in [-126, 126]");
+}
+
+QuantizedTensor DelayedScaling::quantize(std::span<const float> x, TensorShape shape) {
+  QuantizedTensor q = quantize_with_multiplier(x, shape, scheme_, multiplier_);
+  history_.push_back(q.stats.amax);
+  while (history_.size() > history_len_) history_.pop_front();
+  const float a = algo_ == AmaxAlgo::max ? *std::max_element(history_.begin(), history_.end()) : history_.back();
+  if (a > 0.0f && std::isfinite(a)) {
+    float s = float(element_max(scheme_)) / a;
+    s = s / std::ldexp(1.0f, margin_);
+    if (std::isinf(s)) s = FLT_MAX;
+    if (s > 0.0f) multiplier_ = s;
+  }
+  return q;
+}
+
+// ---- names ------------------------------------------------------------------
+
+namespace {
+
+Format element_format(std::string_view name, std::string_view scheme) {
+  const Format f = parse_format(name);
+  if (f.bits > 8) {
+    std::string msg = "scheme '";
+    msg.append(scheme).append("': element format '").append(f.name).append("' is wider than 8 bits");
+    throw OptionError(msg);
+  }
+  return f;
+}
+
+bool parse_size(std::string_view t, size_t& v) {
+  if (t.empty() || t.size() > 9) return false;
+  v = 0;
+  for (char ch : t) {
+    if (ch < '0' || ch > '9') return false;
+    v = v * 10 + size_t(ch - '0');
+  }
+  return true;
+}
+
+}  // namespace
+
+QuantScheme parse_quant_scheme(std::string_view name) {
+  std::string lower(name);
+  for (char& ch : lower) ch = char(std::tolower(static_cast<unsigned char>(ch)));
+  const std::string_view n = lower;
+  QuantScheme q;
+  auto mx = [&](std::string_view elem) {
+    q.kind = ScaleKind::mx;
+    q.element = element_format(elem, n);
+    q.block = {1, 32};
+    q.e8m0_rule = E8m0Rule::floor;
+    return q;
+  };
+  if (n == "mxfp8-e4m3") return mx("e4m3");
+  if (n == "mxfp8-e5m2") return mx("e5m2");
+  if (n == "mxfp6-e2m3") return mx("e2m3");
+  if (n == "mxfp6-e3m2") return mx("e3m2");
+  if (n == "mxfp4") return mx("e2m1");
+  if (n == "mxint8") return mx("int8");
+  if (n.starts_with("mx-")) return mx(n.substr(3));
+  if (n == "nvfp4" || n == "nvfp4-2d") {
+    q.kind = ScaleKind::nvfp4;
+    q.element = formats::e2m1;
+    q.block = n == "nvfp4" ? BlockShape{1, 16} : BlockShape{16, 16};
+    return q;
+  }
+  if (n.starts_with("per-tensor-")) {
+    q.kind = ScaleKind::per_tensor;
+    q.element = element_format(n.substr(11), n);
+    return q;
+  }
+  if (n.starts_with("block-")) {
+    const std::string_view rest = n.substr(6);
+    const size_t x = rest.find('x'), dash = rest.find('-');
+    size_t r = 0, c = 0;
+    if (x != std::string_view::npos && dash != std::string_view::npos && x < dash &&
+        parse_size(rest.substr(0, x), r) && parse_size(rest.substr(x + 1, dash - x - 1), c) && r > 0 && c > 0) {
+      q.kind = ScaleKind::fp32_block;
+      q.element = element_format(rest.substr(dash + 1), n);
+      q.block = {r, c};
+      q.pow2_scales = true;
+      return q;
+    }
+  }
+  std::string msg = "unknown quantization scheme '";
+  msg.append(name).append("'; known: ");
+  const std::vector<std::string> known = quant_scheme_names();
+  for (size_t i = 0; i < known.size(); ++i) msg.append(i ? ", " : "").append(known[i]);
+  throw OptionError(msg);
+}
+
+std::vector<std::string> quant_scheme_names() {
+  return {"per-tensor-<fmt> (per-tensor-e4m3, per-tensor-e5m2)",
+          "mxfp8-e4m3",
+          "mxfp8-e5m2",
+          "mxfp6-e2m3",
+          "mxfp6-e3m2",
+          "mxfp4",
+          "mxint8",
+          "mx-<fmt>",
+          "nvfp4",
+          "nvfp4-2d",
+          "block-<R>x<C>-<fmt> (block-1x128-e4m3, block-128x128-e4m3, block-128x1-e4m3)"};
+}
+
+std::string_view scale_kind_name(ScaleKind k) {
+  switch (k) {
+    case ScaleKind::per_tensor: return "per_tensor";
+    case ScaleKind::mx: return "mx";
+    case ScaleKind::nvfp4: return "nvfp4";
+    case ScaleKind::fp32_block: return "fp32_block";
+  }
+  return "?";
+}
+
+std::string_view e8m0_rule_name(E8m0Rule r) {
+  switch (r) {
+    case E8m0Rule::floor: return "floor";
+    case E8m0Rule::ceil: return "ceil";
+    case E8m0Rule::rne: return "rne";
+  }
+  return "?";
+}
+
+E8m0Rule parse_e8m0_rule(std::string_view name) {
+  if (name == "floor") return E8m0Rule::floor;
+  if (name == "ceil") return E8m0Rule::ceil;
+  if (name == "rne") return E8m0Rule::rne;
+  std::string msg = "unknown E8M0 scale rule '";
+  msg.append(name).append("'; known: floor, ceil, rne");
+  throw OptionError(msg);
+}
+
+ScaleArith parse_scale_arith(std::string_view name) {
+  if (name == "fp32") return ScaleArith::fp32;
+  if (name == "exact") return ScaleArith::exact;
+  std::string msg = "unknown scale arithmetic '";
+  msg.append(name).append("'; known: fp32, exact");
+  throw OptionError(msg);
+}
+
+std::string_view scale_arith_name(ScaleArith a) { return a == ScaleArith::fp32 ? "fp32" : "exact"; }
+
+namespace detail {
+
+Axis hadamard_axis(const QuantScheme& s) {
+  return s.kind != ScaleKind::per_tensor && s.block.rows > s.block.cols ? Axis::rows : Axis::cols;
+}
+
+TensorShape check_quantize_args(size_t values, TensorShape shape, const QuantScheme& q) {
+  if (values != shape.size()) {
+    std::ostringstream o;
+    o << "shape " << shape_text(shape) << " needs " << shape.size() << " values, got " << values;
+    throw OptionError(o.str());
+  }
+  if (q.element.bits > 8) {
+    std::string msg = "element format '";
+    msg.append(q.element.name).append("' is wider than 8 bits");
+    throw OptionError(msg);
+  }
+  if (q.kind == ScaleKind::per_tensor) {
+    if (q.hadamard && shape.cols % 16 != 0) {
+      std::ostringstream o;
+      o << "the Hadamard transform needs the row length to be a multiple of 16, got " << shape.cols;
+      throw OptionError(o.str());
+    }
+    return {1, 1};
+  }
+  if (q.block.rows == 0 || q.block.cols == 0) {
+    std::ostringstream o;
+    o << "block " << q.block.rows << "x" << q.block.cols << ": block sizes must be at least 1";
+    throw OptionError(o.str());
+  }
+  if (q.require_full_blocks && (shape.rows % q.block.rows != 0 || shape.cols % q.block.cols != 0)) {
+    std::ostringstream o;
+    o << "shape " << shape_text(shape) << " is not a whole number of " << q.block.rows << "x" << q.block.cols
+      << " blocks (full blocks required)";
+    throw OptionError(o.str());
+  }
+  if (q.hadamard) {
+    const Axis a = hadamard_axis(q);
+    const size_t len = a == Axis::cols ? shape.cols : shape.rows;
+    if (len % 16 != 0) {
+      std::ostringstream o;
+      o << "the Hadamard transform needs the " << (a == Axis::cols ? "row length" : "column length")
+        << " to be a multiple of 16, got " << len;
+      throw OptionError(o.str());
+    }
+  }
+  return {ceil_div(shape.rows, q.block.rows), ceil_div(shape.cols, q.block.cols)};
+}
+
+void error_stats(std::span<const float> x, std::span<const float> dq, QuantStats& st) {
+  double sum_x2 = 0.0, sum_e2 = 0.0;
+  uint64_t n = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    if (!std::isfinite(x[i]) || !std::isfinite(dq[i])) continue;
+    const double xv = x[i], e = xv - double(dq[i]);
+    sum_x2 += xv * xv;
+    sum_e2 += e * e;
+    ++n;
+  }
+  st.mse = n ? sum_e2 / double(n) : 0.0;
+  st.sqnr_db = sum_e2 == 0.0 ? std::numeric_limits<double>::infinity() : 10.0 * std::log10(sum_x2 / sum_e2);
+}
+
+}  // namespace detail
+}  // namespace fpsim

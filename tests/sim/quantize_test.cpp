@@ -1,0 +1,298 @@
+// The quantizers' named traps and hand-derived cases (docs/quantization.md;
+// spec/formats.md §8, §9 items 9, 10, 13). Every expected value below is
+// worked out by hand in the comment beside it, never taken from the code.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "fpsim/error.hpp"
+#include "fpsim/quantize.hpp"
+
+namespace fpsim {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+QuantScheme mx(const char* name, E8m0Rule rule = E8m0Rule::floor) {
+  QuantScheme s = parse_quant_scheme(name);
+  s.e8m0_rule = rule;
+  return s;
+}
+
+// Trap: floor(log2 amax) taken from a float log2. log2f(pred(2^k)) rounds to
+// k, one too many; the exponent bits give k - 1 (spec §9 item 9).
+TEST(QuantizeTrap, FloorLog2JustBelowPowersOfTwoIsFromExponentBits) {
+  const QuantScheme s = mx("mxfp8-e4m3");  // emax_elem = 8
+  for (int k = -149; k <= 127; ++k) {
+    const float p = std::ldexp(1.0f, k);
+    const float below = std::nextafter(p, 0.0f);
+    const int expect_at = std::max(k - 8, -127) + 127;
+    ASSERT_EQ(e8m0_scale_code(p, E8m0Rule::floor, s), expect_at) << "amax 2^" << k;
+    if (below > 0.0f) {
+      const int expect_below = std::max(k - 1 - 8, -127) + 127;
+      ASSERT_EQ(e8m0_scale_code(below, E8m0Rule::floor, s), expect_below) << "amax pred(2^" << k << ")";
+    }
+  }
+  // The float-log2 route really is one off here, so the trap is live.
+  EXPECT_EQ(std::floor(std::log2(std::nextafter(1024.0f, 0.0f))), 10.0f);
+}
+
+// Trap: storing the clamped scale (k = -127) but dividing by the unclamped
+// one. amax = 2^-140 in e4m3: k = -140 - 8 = -148 < -127, so code 0 and the
+// element is x * 2^127 = 2^-13, below half the min subnormal 2^-9: 0. The
+// unclamped division would give x * 2^148 = 256 (code 0x78).
+TEST(QuantizeTrap, ClampedScaleIsTheOneDividedBy) {
+  const std::vector<float> x = {std::ldexp(1.0f, -140)};
+  const QuantizedTensor q = quantize(x, {1, 1}, mx("mxfp8-e4m3"));
+  ASSERT_EQ(q.scales.size(), 1u);
+  EXPECT_EQ(q.scales[0], 0x00u);
+  EXPECT_EQ(q.elements[0], 0x00);
+  EXPECT_EQ(q.stats.underflows, 1u);
+  // Same for a value that survives: 2^-125 * 2^127 = 4 -> e4m3 0x48 (4 = 2^2,
+  // field 2 + 7 = 9: 0b0100.1000).
+  const std::vector<float> y = {std::ldexp(1.0f, -125), std::ldexp(1.0f, -140)};
+  const QuantizedTensor q2 = quantize(y, {1, 2}, mx("mxfp8-e4m3"));
+  // amax 2^-125: k = -133 -> clamped -127.
+  EXPECT_EQ(q2.scales[0], 0x00u);
+  EXPECT_EQ(q2.elements[0], 0x48);
+  EXPECT_EQ(dequantize(q2)[0], std::ldexp(1.0f, -125));
+}
+
+// Trap: OCP floor clips block maxima (spec §9 item 10, microxcaling#4).
+// Block max 957: floor(log2 957) = 9, k = 9 - 8 = 1: scale 2 (code 128),
+// 957 / 2 = 478.5 saturates to 448 (0x7E), decodes 896. Ceil: fp32(957/448)
+// = 2.136... rounds up to 4 (code 129): 957 / 4 = 239.25 -> 240 (0x77:
+// field 14, mantissa 7), decodes 960.
+TEST(QuantizeTrap, OcpFloorClipsTheBlockMaximum957) {
+  const std::vector<float> x = {957.0f, 1.0f};
+  const QuantizedTensor f = quantize(x, {1, 2}, mx("mxfp8-e4m3", E8m0Rule::floor));
+  EXPECT_EQ(f.scales[0], 128u);
+  EXPECT_EQ(f.elements[0], 0x7E);
+  EXPECT_EQ(dequantize(f)[0], 896.0f);
+  EXPECT_EQ(f.stats.saturated, 1u);
+  const QuantizedTensor c = quantize(x, {1, 2}, mx("mxfp8-e4m3", E8m0Rule::ceil));
+  EXPECT_EQ(c.scales[0], 129u);
+  EXPECT_EQ(c.elements[0], 0x77);
+  EXPECT_EQ(dequantize(c)[0], 960.0f);
+  EXPECT_EQ(c.stats.saturated, 0u);
+}
+
+// E5M2 block max 127.9999: floor(log2) = 6, k = 6 - 15 = -9; 127.9999 * 2^9
+// = 65535.9... > 61440 (the overflow tie) saturates to 57344 (0x7B).
+TEST(QuantizeTrap, E5m2FloorSaturatesJustBelowAPowerOfTwo) {
+  const std::vector<float> x = {127.9999f};
+  const QuantizedTensor q = quantize(x, {1, 1}, mx("mxfp8-e5m2"));
+  EXPECT_EQ(q.scales[0], uint32_t(127 - 9));
+  EXPECT_EQ(q.elements[0], 0x7B);
+}
+
+// E8M0 ties (spec §9 item 9): amax / 448 = 3.0 and 6.0 exactly.
+// rne: 3.0 lies between 2 (code 128) and 4 (code 129): tie to the even code,
+// 2.0; 6.0 between 4 (129) and 8 (130): 8.0. rup: 3.0 -> 4.0, 4.0 -> 4.0.
+TEST(QuantizeTrap, E8m0TiesGoToTheEvenCode) {
+  const QuantScheme s = mx("mxfp8-e4m3");
+  EXPECT_EQ(e8m0_scale_code(3.0f * 448, E8m0Rule::rne, s), 128);
+  EXPECT_EQ(e8m0_scale_code(6.0f * 448, E8m0Rule::rne, s), 130);
+  EXPECT_EQ(e8m0_scale_code(3.0f * 448, E8m0Rule::ceil, s), 129);
+  EXPECT_EQ(e8m0_scale_code(4.0f * 448, E8m0Rule::ceil, s), 129);
+  // e2m1 floor uses floor(log2 amax) - 2: amax 6 -> 2 - 2 = 0 -> code 127.
+  EXPECT_EQ(e8m0_scale_code(6.0f, E8m0Rule::floor, mx("mxfp4")), 127);
+  // Specials: floor NaN/inf -> 0xFF, 0 -> 0x00; ceil inf -> 0xFE (satfinite).
+  EXPECT_EQ(e8m0_scale_code(kNaN, E8m0Rule::floor, s), 0xFF);
+  EXPECT_EQ(e8m0_scale_code(kInf, E8m0Rule::floor, s), 0xFF);
+  EXPECT_EQ(e8m0_scale_code(kInf, E8m0Rule::rne, s), 0xFF);
+  EXPECT_EQ(e8m0_scale_code(kInf, E8m0Rule::ceil, s), 0xFE);
+  EXPECT_EQ(e8m0_scale_code(0.0f, E8m0Rule::floor, s), 0x00);
+  EXPECT_EQ(e8m0_scale_code(0.0f, E8m0Rule::ceil, s), 0x00);
+}
+
+// Sign of zero (spec §9 item 13): -0 stays -0 in every scheme; -1e-30 in a
+// block whose max is 1 rounds to -0 (e4m3 0x80, e2m1 0x8) and counts as an
+// underflow.
+TEST(QuantizeTrap, SignOfZeroSurvives) {
+  const std::vector<float> x = {-0.0f, -1e-30f, 1.0f, 0.0f};
+  for (const char* name : {"mxfp8-e4m3", "per-tensor-e4m3", "block-1x128-e4m3"}) {
+    const QuantizedTensor q = quantize(x, {1, 4}, parse_quant_scheme(name));
+    EXPECT_EQ(q.elements[0], 0x80) << name;
+    EXPECT_EQ(q.elements[1], 0x80) << name;
+    EXPECT_EQ(q.elements[3], 0x00) << name;
+    EXPECT_EQ(q.stats.underflows, 1u) << name;
+    EXPECT_TRUE(std::signbit(dequantize(q)[0])) << name;
+  }
+  const QuantizedTensor f = quantize(x, {1, 4}, parse_quant_scheme("nvfp4"));
+  EXPECT_EQ(f.elements[0], 0x8);
+  EXPECT_EQ(f.elements[1], 0x8);
+}
+
+// NaN scale: a NaN in an MX block makes its scale 0xFF and every element the
+// element format's NaN (e4m3 0x7F); other blocks are untouched.
+TEST(QuantizeTrap, NanInsideAnMxBlockMakesTheScaleNan) {
+  std::vector<float> x(64, 1.0f);
+  x[5] = kNaN;
+  const QuantizedTensor q = quantize(x, {1, 64}, mx("mxfp8-e4m3"));
+  ASSERT_EQ(q.scales.size(), 2u);
+  EXPECT_EQ(q.scales[0], 0xFFu);
+  EXPECT_EQ(q.scales[1], uint32_t(127 - 8));  // amax 1: k = 0 - 8
+  for (int i = 0; i < 32; ++i) EXPECT_EQ(q.elements[size_t(i)], 0x7F);
+  EXPECT_EQ(q.stats.nan_scale_blocks, 1u);
+  EXPECT_EQ(q.stats.nan_inputs, 1u);
+  const std::vector<float> d = dequantize(q);
+  EXPECT_TRUE(std::isnan(d[0]));
+  EXPECT_EQ(d[40], 1.0f);
+}
+
+// TE's compute_scale_from_amax.
+TEST(QuantizeScale, PerTensorMultiplierFollowsTransformerEngine) {
+  EXPECT_EQ(multiplier_from_amax(0.0f, 448, false, 0.0f), 1.0f);
+  EXPECT_EQ(multiplier_from_amax(kInf, 448, false, 0.0f), 1.0f);
+  EXPECT_EQ(multiplier_from_amax(448.0f, 448, false, 0.0f), 1.0f);
+  EXPECT_EQ(multiplier_from_amax(128.0f, 448, false, 0.0f), 3.5f);
+  EXPECT_EQ(multiplier_from_amax(128.0f, 448, true, 0.0f), 2.0f);  // 3.5 -> 2^1
+  EXPECT_EQ(multiplier_from_amax(1e-45f, 448, false, 0.0f), FLT_MAX);  // 448 / 2^-149 overflows
+  EXPECT_EQ(multiplier_from_amax(1e-45f, 448, true, 0.0f), 0x1p127f);
+  EXPECT_EQ(multiplier_from_amax(0.0f, 448, false, 448.0f), 1.0f);  // epsilon replaces amax
+  EXPECT_EQ(multiplier_from_amax(kNaN, 448, false, 0.0f), 1.0f);
+}
+
+// per-tensor-e4m3 on {448, -224, 0, 5e-4}: amax 448, s = 1, scale_inv 1;
+// 448 = 0x7E, -224 = 0xF6 (field 14, mantissa 6, sign), 5e-4 underflows
+// (below 2^-10 = 9.8e-4, half the min subnormal).
+TEST(QuantizeScheme, PerTensorE4m3) {
+  const std::vector<float> x = {448.0f, -224.0f, 0.0f, 5e-4f};
+  const QuantizedTensor q = quantize(x, {2, 2}, parse_quant_scheme("per-tensor-e4m3"));
+  EXPECT_EQ(q.scale_grid, (TensorShape{1, 1}));
+  EXPECT_EQ(std::bit_cast<float>(q.multipliers[0]), 1.0f);
+  EXPECT_EQ(std::bit_cast<float>(q.scales[0]), 1.0f);
+  EXPECT_EQ(q.elements, (std::vector<uint8_t>{0x7E, 0xF6, 0x00, 0x00}));
+  EXPECT_EQ(q.stats.underflows, 1u);
+  EXPECT_EQ(q.stats.amax, 448.0f);
+}
+
+// MXINT8: element = round(x * 2^(6 - k)); amax 1.5: floor(log2) = 0, k = 0;
+// 1.5 * 64 = 96, -0.25 * 64 = -16 (0xF0), 1/128 * 64 = 0.5 -> 0 (rne tie).
+TEST(QuantizeScheme, MxInt8IsFixedPointWithSixFractionBits) {
+  const std::vector<float> x = {1.5f, -0.25f, 1.0f / 128};
+  const QuantizedTensor q = quantize(x, {1, 3}, mx("mxint8"));
+  EXPECT_EQ(q.scales[0], 127u);
+  EXPECT_EQ(q.elements, (std::vector<uint8_t>{96, 0xF0, 0}));
+  EXPECT_EQ(dequantize(q), (std::vector<float>{1.5f, -0.25f, 0.0f}));
+}
+
+// NVFP4 by hand: x = {6, 3, -1.5, 0.25} (one 1x16 block, partial).
+// amax_t = 6: s_global = fp32(6 / 2688) = g. Block: t = fp32(6 / fp32(6 g));
+// 6 g rounds to fp32, 6 / that is 448 to within an ulp, and ue4m3 rne maps
+// anything in [440, 464] to 448 (0x7E). d = fp32(448 g) ~ 1: elements
+// e2m1(6/d) = 6 (0x7), 3 -> 3 (0x5), -1.5 -> 0x3 | 0x8 = 0xB, 0.25 -> 0 (0.25
+// is half the min subnormal 0.5: tie to even 0).
+TEST(QuantizeScheme, Nvfp4SmallBlock) {
+  const std::vector<float> x = {6.0f, 3.0f, -1.5f, 0.25f};
+  const QuantizedTensor q = quantize(x, {1, 4}, parse_quant_scheme("nvfp4"));
+  EXPECT_EQ(q.tensor_scale, 6.0f / 2688.0f);
+  EXPECT_EQ(q.scales[0], 0x7Eu);
+  EXPECT_EQ(q.elements, (std::vector<uint8_t>{0x7, 0x5, 0xB, 0x0}));
+  EXPECT_EQ(q.stats.underflows, 1u);
+}
+
+// Layout: column-wise MX blocks (32x1) run down columns; partial edge blocks;
+// blocks never straddle rows.
+TEST(QuantizeLayout, BlocksFollowTheGridAndNeverStraddleRows) {
+  // 2 x 40, row-wise 1x32: grid 2 x 2; block (0,1) has 8 elements.
+  std::vector<float> x(80, 1.0f);
+  x[39] = 8.0f;  // row 0, block 1
+  x[40] = 64.0f; // row 1, block 0: must not affect row 0's blocks
+  QuantScheme s = mx("mxfp8-e4m3");
+  QuantizedTensor q = quantize(x, {2, 40}, s);
+  EXPECT_EQ(q.scale_grid, (TensorShape{2, 2}));
+  EXPECT_EQ(q.scales, (std::vector<uint32_t>{127 - 8, 127 - 5, 127 - 2, 127 - 8}));
+  // Column-wise 32x1 on a 40 x 2 tensor: grid 2 x 2.
+  std::vector<float> y(80, 1.0f);
+  y[2 * 35 + 1] = 4.0f;  // row 35, column 1 -> block (1, 1)
+  s.block = {32, 1};
+  q = quantize(y, {40, 2}, s);
+  EXPECT_EQ(q.scale_grid, (TensorShape{2, 2}));
+  EXPECT_EQ(q.scales, (std::vector<uint32_t>{127 - 8, 127 - 8, 127 - 8, 127 - 6}));
+  s.require_full_blocks = true;
+  EXPECT_THROW(quantize(y, {40, 2}, s), OptionError);
+}
+
+TEST(QuantizeBadInput, ClearErrors) {
+  const std::vector<float> x(10, 1.0f);
+  EXPECT_THROW(quantize(x, {3, 3}, parse_quant_scheme("mxfp4")), OptionError);
+  QuantScheme s = parse_quant_scheme("mxfp4");
+  s.block = {1, 0};
+  EXPECT_THROW(quantize(x, {1, 10}, s), OptionError);
+  s = parse_quant_scheme("per-tensor-e4m3");
+  s.element = formats::bf16;
+  EXPECT_THROW(quantize(x, {1, 10}, s), OptionError);
+  EXPECT_THROW(parse_quant_scheme("mxfp9"), OptionError);
+  EXPECT_THROW(parse_quant_scheme("per-tensor-fp16"), OptionError);
+  EXPECT_THROW(parse_quant_scheme("block-0x128-e4m3"), OptionError);
+  s = parse_quant_scheme("nvfp4");
+  s.hadamard = true;
+  EXPECT_THROW(quantize(x, {1, 10}, s), OptionError);
+  try {
+    parse_quant_scheme("mxfp9");
+  } catch (const OptionError& e) {
+    EXPECT_NE(std::string(e.what()).find("mxfp8-e4m3"), std::string::npos) << e.what();
+  }
+}
+
+// NaN-only tensor: documented results (docs/quantization.md §2, §3).
+TEST(QuantizeBadInput, NanOnlyTensor) {
+  const std::vector<float> x(32, kNaN);
+  const QuantizedTensor pt = quantize(x, {1, 32}, parse_quant_scheme("per-tensor-e4m3"));
+  EXPECT_EQ(std::bit_cast<float>(pt.multipliers[0]), 1.0f);  // amax 0 over no values
+  EXPECT_EQ(pt.elements[0], 0x7F);
+  EXPECT_EQ(pt.stats.nan_inputs, 32u);
+  const QuantizedTensor m = quantize(x, {1, 32}, parse_quant_scheme("mxfp4"));
+  EXPECT_EQ(m.scales[0], 0xFFu);
+  EXPECT_EQ(m.elements[0], 0x7);  // e2m1 has no NaN: +max, as CUDA
+  EXPECT_TRUE(std::isnan(dequantize(m)[0]));
+}
+
+// Delayed scaling: step t uses the amax history of steps < t.
+TEST(QuantizeDelayed, ScaleComesFromEarlierSteps) {
+  DelayedScaling d(parse_quant_scheme("per-tensor-e4m3"), 2, AmaxAlgo::max, 0);
+  const std::vector<float> a = {100.0f}, b = {50.0f}, z = {0.0f}, c = {10.0f};
+  EXPECT_EQ(d.quantize(a, {1, 1}).multipliers[0], std::bit_cast<uint32_t>(1.0f));
+  EXPECT_EQ(d.multiplier(), 4.48f);                  // fp32(448 / 100)
+  EXPECT_EQ(std::bit_cast<float>(d.quantize(b, {1, 1}).multipliers[0]), 4.48f);
+  EXPECT_EQ(d.multiplier(), 4.48f);                  // max(100, 50)
+  d.quantize(z, {1, 1});                             // history {50, 0}: max 50
+  EXPECT_EQ(d.multiplier(), 8.96f);
+  d.quantize(z, {1, 1});                             // history {0, 0}: keep
+  EXPECT_EQ(d.multiplier(), 8.96f);
+  DelayedScaling m(parse_quant_scheme("per-tensor-e4m3"), 4, AmaxAlgo::most_recent, 1);
+  m.quantize(a, {1, 1});
+  m.quantize(c, {1, 1});
+  EXPECT_EQ(m.multiplier(), 22.4f);                  // fp32(448 / 10) / 2
+}
+
+// Hadamard: signs are reproducible, the transform is orthogonal up to FP32
+// rounding (stated tolerance: 4 ulps of the tile's max), and 1/4 S H16
+// applied to e_0 gives S_0 / 4 in every column.
+TEST(QuantizeHadamard, TransformAndInverse) {
+  EXPECT_EQ(hadamard_signs(7), hadamard_signs(7));
+  EXPECT_NE(hadamard_signs(7), hadamard_signs(8));
+  std::vector<float> e(16, 0.0f);
+  e[0] = 1.0f;
+  hadamard_transform(e, {1, 16}, Axis::cols, 7);
+  const int s0 = hadamard_signs(7)[0];
+  for (float v : e) EXPECT_EQ(v, 0.25f * float(s0));
+  std::vector<float> x(64);
+  for (size_t i = 0; i < x.size(); ++i) x[i] = std::sin(float(i) * 1.7f) * float(i + 1);
+  std::vector<float> y = x;
+  hadamard_transform(y, {4, 16}, Axis::cols, 3);
+  hadamard_transform(y, {4, 16}, Axis::cols, 3, /*inverse=*/true);
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(y[i], x[i], 4 * 64 * FLT_EPSILON) << i;
+  std::vector<float> w = x;
+  EXPECT_THROW(hadamard_transform(w, {2, 32}, Axis::rows, 1), OptionError);
+}
+
+}  // namespace
+}  // namespace fpsim
