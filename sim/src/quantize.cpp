@@ -101,6 +101,7 @@ double tensor_max_abs(std::span<const float> x) {
 
 // A multiplier-scheme element (per_tensor, fp32_block) with multiplier s.
 ElementResult multiplier_element(float x, float s, const QuantScheme& q, uint64_t index) {
+  if (std::isnan(x)) return round_fp32_value(x, q, index);  // a NaN input converts as itself (§3)
   if (q.arith == ScaleArith::fp32) return round_fp32_value(x * s, q, index);
   Flags fl;
   const Unpacked v = detail::exact_product(unpack_input(bits_of(x), kF32, q.rounding, fl), unpack_f32(s), fl);
@@ -177,6 +178,8 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
         if (v.cls == ValueClass::finite) v.cls = ValueClass::zero;
         Flags f2;
         e = {uint8_t(round(v, q.element, q.rounding, f2, i)), false};
+      } else if (std::isnan(xi)) {
+        e = round_fp32_value(xi, q, i);  // a NaN input converts as itself (§3)
       } else if (q.arith == ScaleArith::fp32) {
         e = round_fp32_value(xi / d, q, i);
       } else {
@@ -385,7 +388,9 @@ void hadamard_transform(std::span<float> x, TensorShape shape, Axis axis, uint32
           acc = i == 0 ? term : acc + term;
         }
         const float v = 0.25f * acc;
-        y[j] = inverse && sign[j] < 0 ? -v : v;
+        // A NaN result is the default NaN (spec/formats.md §7), whatever
+        // sign the host's inf - inf or NaN propagation gave it.
+        y[j] = std::isnan(v) ? std::numeric_limits<float>::quiet_NaN() : inverse && sign[j] < 0 ? -v : v;
       }
       for (int i = 0; i < 16; ++i) x[base + size_t(i) * stride] = y[i];
     }
