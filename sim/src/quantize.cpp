@@ -81,12 +81,15 @@ ElementResult round_fp32_value(float t, const QuantScheme& s, uint64_t index) {
   return {code, exceeds_max(unpack_f32(t), s.element)};
 }
 
-void count_input(float x, uint8_t code, bool saturated, const QuantScheme& s, QuantStats& st) {
+// Counts one input (docs/quantization.md §4); a NaN-scale block's elements
+// count neither underflows nor saturations.
+void count_input(float x, uint8_t code, bool saturated, const QuantScheme& s, QuantStats& st,
+                 bool nan_scale = false) {
   if (std::isnan(x)) {
     ++st.nan_inputs;
   } else if (std::isinf(x)) {
     ++st.inf_inputs;
-  } else {
+  } else if (!nan_scale) {
     if (x != 0.0f && element_value(s, code) == 0.0) ++st.underflows;
     if (saturated) ++st.saturated;
   }
@@ -146,7 +149,7 @@ void quantize_mx_block(std::span<const float> x, const QuantScheme& q, BlockRang
       }
       const ElementResult e = round_element(v, q, i);
       out.elements[i] = e.code;
-      count_input(x[i], e.code, e.saturated && !nan_scale, q, out.stats);
+      count_input(x[i], e.code, e.saturated, q, out.stats, nan_scale);
     }
 }
 

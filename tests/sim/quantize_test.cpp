@@ -253,6 +253,13 @@ TEST(QuantizeBadInput, NanOnlyTensor) {
   EXPECT_EQ(m.scales[0], 0xFFu);
   EXPECT_EQ(m.elements[0], 0x7);  // e2m1 has no NaN: +max, as CUDA
   EXPECT_TRUE(std::isnan(dequantize(m)[0]));
+  // A NaN-scale MXINT8 block: NaN -> code 0, but nothing counts as an
+  // underflow (docs/quantization.md §4).
+  const std::vector<float> y = {kNaN, 1e-30f, 1.0f};
+  const QuantizedTensor i8 = quantize(y, {1, 3}, parse_quant_scheme("mxint8"));
+  EXPECT_EQ(i8.scales[0], 0xFFu);
+  EXPECT_EQ(i8.elements, (std::vector<uint8_t>{0, 0, 0}));
+  EXPECT_EQ(i8.stats.underflows, 0u);
 }
 
 // Delayed scaling: step t uses the amax history of steps < t.

@@ -1,0 +1,318 @@
+// Every quantization scheme against the independent MPFR reference
+// (reference/include/fpsim_ref/quantize.hpp), on random and adversarial
+// tensors: blocks with amax just below and at powers of two, all-zero blocks,
+// a single huge outlier, subnormal-only blocks, NaN and Inf inside a block,
+// shapes that are not multiples of the block size. Elements, scales,
+// multipliers, the tensor scale, amax, every count and every dequantized value
+// must be equal bit for bit, in every deterministic rounding mode, both
+// overflow policies and both scale arithmetics.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cfloat>
+#include <cmath>
+#include <limits>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "fpsim/format_table.hpp"
+#include "fpsim/quantize.hpp"
+#include "fpsim_ref/quantize.hpp"
+
+namespace fpsim {
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+fpsim_ref::RefQuantScheme to_ref(const QuantScheme& s) {
+  fpsim_ref::RefQuantScheme r;
+  r.kind = std::string(scale_kind_name(s.kind));
+  r.element = s.element.name;
+  r.block_rows = s.block.rows;
+  r.block_cols = s.block.cols;
+  r.e8m0_rule = std::string(e8m0_rule_name(s.e8m0_rule));
+  r.pow2_scales = s.pow2_scales;
+  r.amax_epsilon = s.amax_epsilon;
+  r.exact_arith = s.arith == ScaleArith::exact;
+  static constexpr fpsim_ref::RefMode kModes[] = {fpsim_ref::RefMode::rne, fpsim_ref::RefMode::rna,
+                                                  fpsim_ref::RefMode::rtz, fpsim_ref::RefMode::rup,
+                                                  fpsim_ref::RefMode::rdn, fpsim_ref::RefMode::rto};
+  r.rounding.mode = kModes[int(s.rounding.rounding)];
+  r.rounding.saturate = s.rounding.overflow == Overflow::saturate;
+  r.rounding.ftz = s.rounding.ftz;
+  r.rounding.daz = s.rounding.daz;
+  r.rounding.tininess_before = s.rounding.tininess == Tininess::before;
+  r.require_full_blocks = s.require_full_blocks;
+  r.hadamard = s.hadamard;
+  r.hadamard_seed = s.hadamard_seed;
+  return r;
+}
+
+bool same_float(float a, float b) {
+  return std::bit_cast<uint32_t>(a) == std::bit_cast<uint32_t>(b) || (std::isnan(a) && std::isnan(b));
+}
+
+std::string describe(const QuantScheme& s, TensorShape shape) {
+  std::ostringstream o;
+  o << scale_kind_name(s.kind) << " " << s.element.name << " block " << s.block.rows << "x" << s.block.cols
+    << " rule " << e8m0_rule_name(s.e8m0_rule) << " pow2 " << s.pow2_scales << " arith "
+    << scale_arith_name(s.arith) << " " << rounding_name(s.rounding) << " " << overflow_name(s.rounding.overflow)
+    << " hadamard " << s.hadamard << " shape " << shape.rows << "x" << shape.cols;
+  return o.str();
+}
+
+// Compares sim and reference on one tensor; returns false after the first
+// difference (reported with its position).
+void expect_same(std::span<const float> x, TensorShape shape, const QuantScheme& s) {
+  const QuantizedTensor q = quantize(x, shape, s);
+  const fpsim_ref::RefQuantScheme rs = to_ref(s);
+  const fpsim_ref::RefQuantized r = fpsim_ref::ref_quantize(x, shape.rows, shape.cols, rs);
+  const std::string what = describe(s, shape);
+  ASSERT_EQ(q.scale_grid, (TensorShape{r.grid_rows, r.grid_cols})) << what;
+  ASSERT_EQ(q.scales.size(), r.scales.size()) << what;
+  for (size_t b = 0; b < q.scales.size(); ++b)
+    ASSERT_EQ(q.scales[b], r.scales[b]) << what << " block " << b;
+  ASSERT_EQ(q.multipliers, r.multipliers) << what;
+  ASSERT_TRUE(same_float(q.tensor_scale, r.tensor_scale)) << what;
+  for (size_t i = 0; i < x.size(); ++i)
+    ASSERT_EQ(int(q.elements[i]), int(r.elements[i]))
+        << what << " element " << i << " x " << std::hexfloat << x[i] << " block scale "
+        << q.scales[std::min(q.scales.size() - 1, i / std::max<size_t>(s.block.cols, 1))];
+  ASSERT_TRUE(same_float(q.stats.amax, r.amax)) << what;
+  EXPECT_EQ(q.stats.underflows, r.underflows) << what;
+  EXPECT_EQ(q.stats.saturated, r.saturated) << what;
+  EXPECT_EQ(q.stats.nan_inputs, r.nan_inputs) << what;
+  EXPECT_EQ(q.stats.inf_inputs, r.inf_inputs) << what;
+  EXPECT_EQ(q.stats.nan_scale_blocks, r.nan_scale_blocks) << what;
+  const std::vector<float> dq = dequantize(q);
+  const std::vector<float> dr = fpsim_ref::ref_dequantize(r, rs);
+  ASSERT_EQ(dq.size(), dr.size());
+  for (size_t i = 0; i < dq.size(); ++i)
+    ASSERT_TRUE(same_float(dq[i], dr[i])) << what << " dequantized " << i << ": " << dq[i] << " vs " << dr[i];
+}
+
+// Tensor generators ----------------------------------------------------------
+
+struct Gen {
+  std::mt19937_64 rng;
+  explicit Gen(uint64_t seed) : rng(seed) {}
+  float normal() { return std::normal_distribution<float>(0.0f, 1.0f)(rng); }
+  int uniform(int lo, int hi) { return std::uniform_int_distribution<int>(lo, hi)(rng); }
+  float random_bits() {
+    for (;;) {
+      const uint32_t b = uint32_t(rng());
+      if ((b & 0x7F800000u) != 0x7F800000u) return std::bit_cast<float>(b);
+    }
+  }
+};
+
+// Fills a tensor block by block (blocks of br x bc) with one of many block
+// kinds; kinds chosen at random.
+std::vector<float> adversarial_tensor(Gen& g, TensorShape shape, BlockShape blk) {
+  std::vector<float> x(shape.size());
+  const size_t gr = (shape.rows + blk.rows - 1) / blk.rows, gc = (shape.cols + blk.cols - 1) / blk.cols;
+  for (size_t bi = 0; bi < gr; ++bi)
+    for (size_t bj = 0; bj < gc; ++bj) {
+      const int kind = g.uniform(0, 11);
+      const int decade = g.uniform(-40, 40);
+      const int k = g.uniform(-130, 120);
+      for (size_t r = bi * blk.rows; r < std::min(shape.rows, (bi + 1) * blk.rows); ++r)
+        for (size_t c = bj * blk.cols; c < std::min(shape.cols, (bj + 1) * blk.cols); ++c) {
+          float& v = x[r * shape.cols + c];
+          switch (kind) {
+            case 0: v = 0.0f; break;                                      // all-zero block
+            case 1: v = std::ldexp(g.normal(), -140); break;              // subnormal-only
+            case 2: v = g.random_bits(); break;                           // any finite pattern
+            default: v = std::ldexp(g.normal(), decade); break;
+          }
+          if (g.uniform(0, 15) == 0) v = -0.0f;
+        }
+      // one special element per block, by kind
+      const size_t r0 = bi * blk.rows, c0 = bj * blk.cols;
+      float& first = x[r0 * shape.cols + c0];
+      switch (kind) {
+        case 4: first = std::nextafter(std::ldexp(1.0f, k), 0.0f); break;  // amax just below 2^k
+        case 5: first = -std::ldexp(1.0f, k); break;                        // amax at -2^k
+        case 6: first = 1e30f; break;                                       // a huge outlier
+        case 7: first = FLT_MAX; break;
+        case 8: first = g.uniform(0, 1) ? kNaN : -kNaN; break;
+        case 9: first = -kInf; break;
+        case 10: first = std::ldexp(957.0f, decade); break;                 // the 957 clip, scaled
+        default: break;
+      }
+    }
+  return x;
+}
+
+struct Variant {
+  const char* name;
+  void (*tweak)(QuantScheme&);
+};
+
+std::vector<QuantScheme> variants_of(const QuantScheme& base) {
+  std::vector<QuantScheme> out;
+  const Rounding modes[] = {Rounding::rne, Rounding::rna, Rounding::rtz, Rounding::rup, Rounding::rdn, Rounding::rto};
+  for (Rounding m : modes)
+    for (Overflow o : {Overflow::saturate, Overflow::ieee}) {
+      QuantScheme s = base;
+      s.rounding.rounding = m;
+      s.rounding.overflow = o;
+      out.push_back(s);
+    }
+  return out;
+}
+
+void run_scheme(const QuantScheme& base, std::vector<TensorShape> shapes, int tensors_per_shape, uint64_t seed) {
+  Gen g(seed);
+  for (const QuantScheme& s : variants_of(base))
+    for (TensorShape shape : shapes)
+      for (int t = 0; t < tensors_per_shape; ++t) {
+        const std::vector<float> x = adversarial_tensor(g, shape, s.kind == ScaleKind::per_tensor
+                                                                      ? BlockShape{1, 8}
+                                                                      : s.block);
+        expect_same(x, shape, s);
+        if (::testing::Test::HasFatalFailure()) return;
+      }
+}
+
+QuantScheme named(const char* name) {
+  QuantScheme s = parse_quant_scheme(name);
+  s.error_stats = false;
+  return s;
+}
+
+TEST(QuantizeVsReference, PerTensor) {
+  for (const char* n : {"per-tensor-e4m3", "per-tensor-e5m2", "per-tensor-e2m1", "per-tensor-int8"})
+    for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact})
+      for (bool pow2 : {false, true}) {
+        QuantScheme s = named(n);
+        s.arith = a;
+        s.pow2_scales = pow2;
+        run_scheme(s, {{1, 37}, {5, 16}}, 3, 1);
+      }
+  QuantScheme eps = named("per-tensor-e4m3");
+  eps.amax_epsilon = 1e-3f;
+  run_scheme(eps, {{4, 9}}, 4, 2);
+}
+
+TEST(QuantizeVsReference, Mx) {
+  for (const char* n : {"mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "mxint8"})
+    for (E8m0Rule rule : {E8m0Rule::floor, E8m0Rule::ceil, E8m0Rule::rne})
+      for (BlockShape b : {BlockShape{1, 32}, BlockShape{32, 1}}) {
+        QuantScheme s = named(n);
+        s.e8m0_rule = rule;
+        s.block = b;
+        run_scheme(s, {{3, 70}, {33, 5}}, 1, 3);
+      }
+}
+
+TEST(QuantizeVsReference, Nvfp4) {
+  for (const char* n : {"nvfp4", "nvfp4-2d"})
+    for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact}) {
+      QuantScheme s = named(n);
+      s.arith = a;
+      run_scheme(s, {{3, 40}, {17, 18}}, 2, 4);
+    }
+}
+
+TEST(QuantizeVsReference, Fp32Blocks) {
+  for (const char* n : {"block-1x128-e4m3", "block-128x1-e4m3", "block-16x16-e5m2"})
+    for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact})
+      for (bool pow2 : {true, false}) {
+        QuantScheme s = named(n);
+        s.arith = a;
+        s.pow2_scales = pow2;
+        run_scheme(s, {{2, 200}, {130, 3}}, 1, 5);
+      }
+  QuantScheme big = named("block-128x128-e4m3");
+  run_scheme(big, {{130, 131}}, 1, 6);
+}
+
+TEST(QuantizeVsReference, HadamardThenQuantize) {
+  for (const char* n : {"nvfp4", "per-tensor-e4m3", "mxfp8-e4m3"}) {
+    QuantScheme s = named(n);
+    s.hadamard = true;
+    s.hadamard_seed = 12345;
+    run_scheme(s, {{3, 48}}, 2, 7);
+  }
+  QuantScheme col = named("nvfp4");
+  col.block = {16, 1};
+  col.hadamard = true;
+  run_scheme(col, {{32, 5}}, 2, 8);
+}
+
+TEST(QuantizeVsReference, HadamardTransformItself) {
+  Gen g(9);
+  for (bool inverse : {false, true})
+    for (Axis axis : {Axis::cols, Axis::rows}) {
+      const TensorShape shape = axis == Axis::cols ? TensorShape{3, 32} : TensorShape{32, 3};
+      std::vector<float> x(shape.size());
+      for (float& v : x) v = g.uniform(0, 3) == 0 ? g.random_bits() : std::ldexp(g.normal(), g.uniform(-30, 30));
+      std::vector<float> a = x, b = x;
+      hadamard_transform(a, shape, axis, 77, inverse);
+      fpsim_ref::ref_hadamard_transform(b, shape.rows, shape.cols,
+                                        axis == Axis::cols ? fpsim_ref::RefAxis::cols : fpsim_ref::RefAxis::rows,
+                                        77, inverse);
+      for (size_t i = 0; i < x.size(); ++i) ASSERT_TRUE(same_float(a[i], b[i])) << i;
+    }
+  for (uint32_t seed : {0u, 1u, 0xFFFFFFFFu}) EXPECT_EQ(hadamard_signs(seed), fpsim_ref::ref_hadamard_signs(seed));
+}
+
+TEST(QuantizeVsReference, ScaleRulesOnEveryBinade) {
+  std::vector<float> amax = {0.0f, kInf, kNaN, FLT_MAX, std::numeric_limits<float>::denorm_min()};
+  for (int e = -149; e <= 127; ++e) {
+    const float p = std::ldexp(1.0f, e);
+    amax.insert(amax.end(), {p, std::nextafter(p, 0.0f), std::nextafter(p, kInf), 1.5f * p, 1.75f * p});
+  }
+  for (const char* n : {"mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3", "mxfp6-e3m2", "mxfp4", "mxint8"}) {
+    const QuantScheme s = named(n);
+    for (E8m0Rule rule : {E8m0Rule::floor, E8m0Rule::ceil, E8m0Rule::rne})
+      for (float a : amax)
+        ASSERT_EQ(e8m0_scale_code(a, rule, s),
+                  fpsim_ref::ref_e8m0_scale_code(a, e8m0_rule_name(rule), s.element.name))
+            << n << " " << e8m0_rule_name(rule) << " amax " << std::hexfloat << a;
+  }
+  for (double fmt_max : {448.0, 57344.0, 6.0, 127.0})
+    for (bool pow2 : {false, true})
+      for (float eps : {0.0f, 1e-12f, 1.0f})
+        for (float a : amax)
+          ASSERT_TRUE(same_float(multiplier_from_amax(a, fmt_max, pow2, eps),
+                                 fpsim_ref::ref_multiplier_from_amax(a, fmt_max, pow2, eps)))
+              << fmt_max << " " << pow2 << " " << eps << " amax " << std::hexfloat << a;
+}
+
+// Delayed scaling: step t's multiplier from the history of steps < t; the
+// reference replays the same sequence with its own multiplier rule.
+TEST(QuantizeVsReference, DelayedScalingSequence) {
+  Gen g(10);
+  for (AmaxAlgo algo : {AmaxAlgo::max, AmaxAlgo::most_recent})
+    for (int margin : {0, 2}) {
+      QuantScheme s = named("per-tensor-e5m2");
+      DelayedScaling d(s, 4, algo, margin);
+      std::vector<float> history;
+      float ref_multiplier = 1.0f;
+      for (int step = 0; step < 24; ++step) {
+        std::vector<float> x(40);
+        const int decade = g.uniform(-10, 10);
+        for (float& v : x) v = std::ldexp(g.normal(), decade);
+        if (step % 7 == 3) std::fill(x.begin(), x.end(), 0.0f);  // amax 0 keeps the scale
+        if (step == 11) x[3] = kInf;                              // non-finite amax keeps it too
+        const QuantizedTensor q = d.quantize(x, {1, 40});
+        const fpsim_ref::RefQuantized r =
+            fpsim_ref::ref_quantize_with_multiplier(x, 1, 40, to_ref(s), ref_multiplier);
+        ASSERT_EQ(q.elements, r.elements) << "step " << step;
+        ASSERT_EQ(q.multipliers, r.multipliers) << "step " << step;
+        history.push_back(r.amax);
+        if (history.size() > 4) history.erase(history.begin());
+        const float a = algo == AmaxAlgo::max ? *std::max_element(history.begin(), history.end()) : history.back();
+        ref_multiplier = fpsim_ref::ref_delayed_multiplier(a, 57344.0, margin, ref_multiplier);
+        ASSERT_TRUE(same_float(d.multiplier(), ref_multiplier)) << "step " << step;
+      }
+    }
+}
+
+}  // namespace
+}  // namespace fpsim
