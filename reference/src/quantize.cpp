@@ -342,7 +342,9 @@ float nvfp4_global(float amax_t) {
 }
 
 void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float g) {
-  const float amax_b = block_amax(c, b, /*nan_propagates=*/false);
+  // NaN-propagating, as MX: a NaN in the block makes its ue4m3 scale NaN
+  // (docs/quantization.md §2), since e2m1 elements cannot hold a NaN.
+  const float amax_b = block_amax(c, b, /*nan_propagates=*/true);
   QWork& q = qwork();
   RefSpec scale_spec;
   scale_spec.saturate = true;  // convert(., ue4m3, rne, saturate)
@@ -359,6 +361,12 @@ void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float g) {
     sb = arith2(RefOp::div, f32(amax_b), f64(exact_double(q.c)), ue4m3f(), scale_spec).code;
   }
   c.q.scales[bidx] = static_cast<uint32_t>(sb);
+  if (sb == 0x7F) {  // NaN scale: every element is round(NaN), no saturations or underflows
+    ++c.q.nan_scale_blocks;
+    const uint64_t nan_code = round_nan(c);
+    for_each(b, c.cols, [&](size_t i) { put(c, i, nan_code, false, /*nan_scale=*/true); });
+    return;
+  }
   if (sb == 0) {  // zero block scale: round(±0) with x's sign; non-finite x: round(x); no saturations
     for_each(b, c.cols, [&](size_t i) {
       const float v = c.x[i];

@@ -155,7 +155,9 @@ void quantize_mx_block(std::span<const float> x, const QuantScheme& q, BlockRang
 
 void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
                           float s_global, QuantizedTensor& out) {
-  const float amax = block_amax(x, cols, b, /*nan_propagates=*/false);
+  // NaN-propagating, as MX: a NaN makes the block's ue4m3 scale NaN, since
+  // e2m1 elements cannot hold one (docs/quantization.md §2).
+  const float amax = block_amax(x, cols, b, /*nan_propagates=*/true);
   const RoundingSpec scale_rounding{Rounding::rne, Overflow::saturate};
   Flags fl;
   uint8_t sb = 0;
@@ -168,6 +170,18 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
     sb = uint8_t(round(t, formats::ue4m3, scale_rounding, fl));
   }
   out.scales.push_back(sb);
+  if (formats::ue4m3.is_nan_code(sb)) {
+    ++out.stats.nan_scale_blocks;
+    for (size_t r = b.r0; r < b.r1; ++r)
+      for (size_t c = b.c0; c < b.c1; ++c) {
+        const size_t i = r * cols + c;
+        Unpacked nan;
+        nan.cls = ValueClass::quiet_nan;
+        out.elements[i] = round_element(nan, q, i).code;
+        count_input(x[i], out.elements[i], false, q, out.stats, /*nan_scale=*/true);
+      }
+    return;
+  }
   const float sbv = float(to_double(sb, formats::ue4m3));
   const float d = sbv * s_global;  // fp32 arith: one FP32 multiplication
   for (size_t r = b.r0; r < b.r1; ++r)

@@ -619,7 +619,6 @@ TEST(RefQuantNvfp4, GlobalScaleDecisions) {
   x[0] = kInf;
   x[1] = -kInf;
   x[2] = 1.0f;  // 1 / 448 -> 0
-  x[3] = -kNaN;  // converts as itself: e2m1 has no NaN -> +max (0x7)
   for (bool exact : {false, true}) {
     const RefQuantized q = ref_quantize(x, 1, 16, nvfp4(exact));
     EXPECT_EQ(q.tensor_scale, 1.0f);
@@ -627,11 +626,23 @@ TEST(RefQuantNvfp4, GlobalScaleDecisions) {
     EXPECT_EQ(q.elements[0], 0x7);
     EXPECT_EQ(q.elements[1], 0xF);
     EXPECT_EQ(q.elements[2], 0x0);
-    EXPECT_EQ(q.elements[3], 0x7);
-    EXPECT_EQ(q.nan_inputs, 1u);
+    EXPECT_EQ(q.nan_inputs, 0u);
     EXPECT_EQ(q.inf_inputs, 2u);
     EXPECT_EQ(q.underflows, 1u);
     EXPECT_EQ(q.saturated, 0u);
+  }
+  // A NaN in the block (either sign) makes its ue4m3 scale NaN (0x7F): every
+  // element is round(+NaN) = +max (0x7), nothing counts as an underflow, and
+  // the block dequantizes to NaN.
+  x[3] = -kNaN;
+  for (bool exact : {false, true}) {
+    const RefQuantized q = ref_quantize(x, 1, 16, nvfp4(exact));
+    EXPECT_EQ(q.scales[0], 0x7Fu);
+    for (uint8_t e : q.elements) EXPECT_EQ(e, 0x7);
+    EXPECT_EQ(q.nan_scale_blocks, 1u);
+    EXPECT_EQ(q.nan_inputs, 1u);
+    EXPECT_EQ(q.underflows, 0u);
+    for (float v : ref_dequantize(q, nvfp4(exact))) EXPECT_TRUE(std::isnan(v));
   }
 }
 

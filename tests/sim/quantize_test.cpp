@@ -146,6 +146,23 @@ TEST(QuantizeTrap, NanInsideAnMxBlockMakesTheScaleNan) {
   EXPECT_EQ(d[40], 1.0f);
 }
 
+// NVFP4: e2m1 cannot hold a NaN, so a NaN makes the block's ue4m3 scale NaN
+// (0x7F) and the block dequantizes to NaN; the other block is untouched
+// (amax 6 there; the tensor amax ignores the NaN: s_global = 6/2688).
+TEST(QuantizeTrap, NanInsideAnNvfp4BlockMakesTheScaleNan) {
+  std::vector<float> x(32, 1.0f);
+  x[3] = kNaN;
+  x[20] = 6.0f;
+  const QuantizedTensor q = quantize(x, {1, 32}, parse_quant_scheme("nvfp4"));
+  EXPECT_EQ(q.scales[0], 0x7Fu);
+  EXPECT_EQ(q.scales[1], 0x7Eu);  // 6 / (6 s_global) ~ 448
+  for (int i = 0; i < 16; ++i) EXPECT_EQ(q.elements[size_t(i)], 0x7);
+  EXPECT_EQ(q.stats.nan_scale_blocks, 1u);
+  const std::vector<float> d = dequantize(q);
+  for (int i = 0; i < 16; ++i) EXPECT_TRUE(std::isnan(d[size_t(i)])) << i;
+  EXPECT_EQ(d[20], 6.0f * 448.0f * (6.0f / 2688.0f));
+}
+
 // TE's compute_scale_from_amax.
 TEST(QuantizeScale, PerTensorMultiplierFollowsTransformerEngine) {
   EXPECT_EQ(multiplier_from_amax(0.0f, 448, false, 0.0f), 1.0f);
