@@ -329,19 +329,21 @@ void mx_block(Ctx& c, const Block& b, size_t bidx) {
   });
 }
 
-// docs/quantization.md §3 nvfp4 names its constants literally: 6 (e2m1's max)
-// and 2688 = 448 * 6 (ue4m3's max times it), whatever the element format.
+// docs/quantization.md §3 nvfp4, TE's order (tests/cpp/operator/
+// test_cast_nvfp4*.cu, quantize_nvfp4_1d): S_enc = fp32(2688 / amax_t)
+// (clamped to FLT_MAX; amax_t 0 or S_enc 0 -> 1); s_block = ue4m3(fp32(
+// fp32(amax_b / 6) * S_enc)); element = round(fp32(x * fp32(S_enc / s_block))).
 constexpr double kNvfp4ElemMax = 6.0;
-constexpr double kNvfp4GlobalDivisor = 2688.0;
+constexpr double kNvfp4GlobalNumerator = 2688.0;  // 448 * 6
 
-float nvfp4_global(float amax_t) {
-  // s_global = fp32(amax_t / 2688); amax_t 0 or inf, or a quotient rounding to 0 -> 1 (Decision).
-  if (amax_t == 0 || std::isinf(amax_t)) return 1.0f;
-  const float g = fp32_op(RefOp::div, f32(amax_t), f64(kNvfp4GlobalDivisor));
-  return g == 0 ? 1.0f : g;
+float nvfp4_encode_scale(float amax_t) {
+  float e = fp32_op(RefOp::div, f64(kNvfp4GlobalNumerator), f32(amax_t));  // inf for amax_t 0
+  if (!(e <= std::numeric_limits<float>::max())) e = std::numeric_limits<float>::max();  // fminf(e, FLT_MAX)
+  if (amax_t == 0 || e == 0) return 1.0f;
+  return e;
 }
 
-void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float g) {
+void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float s_enc) {
   // NaN-propagating, as MX: a NaN in the block makes its ue4m3 scale NaN
   // (docs/quantization.md §2), since e2m1 elements cannot hold a NaN.
   const float amax_b = block_amax(c, b, /*nan_propagates=*/true);
@@ -350,15 +352,15 @@ void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float g) {
   scale_spec.saturate = true;  // convert(., ue4m3, rne, saturate)
   uint64_t sb = 0;
   if (!c.s.exact_arith) {
-    const float d6 = fp32_op(RefOp::mul, f64(kNvfp4ElemMax), f32(g));  // fp32(6 * s_global)
-    const float t = fp32_op(RefOp::div, f32(amax_b), f32(d6));  // fp32(amax_b / d6)
+    const float dec_b = fp32_op(RefOp::div, f32(amax_b), f64(kNvfp4ElemMax));  // fp32(amax_b / 6)
+    const float t = fp32_op(RefOp::mul, f32(dec_b), f32(s_enc));                // fp32(dec_b * S_enc)
     sb = ref_convert(bits_of(t), fp32f(), ue4m3f(), scale_spec).code;
   } else {
-    set_exact(q.a, kNvfp4ElemMax);
-    set_exact(q.b, g);
+    set_exact(q.a, amax_b);
+    set_exact(q.b, s_enc);
     mpfr_set_prec(q.c, 256);
-    exact_mul(q.c, q.a, q.b);  // 6 * s_global, exact
-    sb = arith2(RefOp::div, f32(amax_b), f64(exact_double(q.c)), ue4m3f(), scale_spec).code;
+    exact_mul(q.c, q.a, q.b);  // amax_b * S_enc, exact (48 bits)
+    sb = arith2(RefOp::div, f64(exact_double(q.c)), f64(kNvfp4ElemMax), ue4m3f(), scale_spec).code;
   }
   c.q.scales[bidx] = static_cast<uint32_t>(sb);
   if (sb == 0x7F) {  // NaN scale: every element is round(NaN), no saturations or underflows
@@ -376,15 +378,7 @@ void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float g) {
     return;
   }
   const double sbv = ref_decode_to_double(sb, ue4m3f());
-  set_exact(q.a, sbv);
-  set_exact(q.b, g);
-  mpfr_set_prec(q.c, 256);
-  exact_mul(q.c, q.a, q.b);  // s_block * s_global, exact (<= 28 bits)
-  const double D = exact_double(q.c);
-  set_exact(q.m, c.max);
-  mpfr_set_prec(q.b, 256);
-  exact_mul(q.b, q.c, q.m);  // element max * s_block * s_global, exact
-  const float d = fp32_op(RefOp::mul, f32(static_cast<float>(sbv)), f32(g));  // fp32(s_block * s_global)
+  const float enc_b = fp32_op(RefOp::div, f32(s_enc), f64(sbv));  // fp32(S_enc / s_block)
   for_each(b, c.cols, [&](size_t i) {
     const float v = c.x[i];
     if (std::isnan(v)) {
@@ -392,16 +386,25 @@ void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float g) {
       return;
     }
     if (!c.s.exact_arith) {
-      const float t = fp32_op(RefOp::div, f32(v), f32(d));  // t = fp32(x / d)
+      const float t = fp32_op(RefOp::mul, f32(v), f32(enc_b));  // t = fp32(x * enc_b)
       const uint64_t e = ref_convert(bits_of(t), fp32f(), c.elem, c.s.rounding).code;
       put(c, i, e, std::isfinite(v) && std::fabs(static_cast<double>(t)) > c.max);
       return;
     }
-    const uint64_t e = arith2(RefOp::div, f32(v), f64(D), c.elem, c.s.rounding).code;  // round(x / D)
+    // round(x * S_enc / s_block) from the exact value, once.
+    QWork& w = qwork();
+    set_exact(w.a, v);
+    set_exact(w.b, s_enc);
+    mpfr_set_prec(w.c, 256);
+    exact_mul(w.c, w.a, w.b);  // x * S_enc, exact
+    const uint64_t e = arith2(RefOp::div, f64(exact_double(w.c)), f64(sbv), c.elem, c.s.rounding).code;
     bool sat = false;
-    if (std::isfinite(v)) {  // |x / D| > max  <=>  |x| > max * D (D > 0), exactly
-      set_exact(q.a, v);
-      sat = mpfr_cmpabs(q.a, q.b) > 0;
+    if (std::isfinite(v)) {  // |x * S_enc / s_block| > max  <=>  |x * S_enc| > max * s_block, exactly
+      set_exact(w.a, c.max);
+      set_exact(w.b, sbv);
+      mpfr_set_prec(w.m, 256);
+      exact_mul(w.m, w.a, w.b);
+      sat = mpfr_cmpabs(w.c, w.m) > 0;
     }
     put(c, i, e, sat);
   });
@@ -484,8 +487,8 @@ RefQuantized run(std::span<const float> x_in, size_t rows, size_t cols, const Re
   Ctx c{s, kind, elem, mx && is_int8(elem), element_max_of(elem, mx), x, cols, q};
   float g = 1.0f;
   if (kind == Kind4::nvfp4) {
-    g = nvfp4_global(q.amax);
-    q.tensor_scale = g;
+    g = nvfp4_encode_scale(q.amax);
+    q.tensor_scale = fp32_op(RefOp::div, f32(1.0f), f32(g));  // decode side: fp32(1 / S_enc)
   }
   for (size_t bi = 0; bi < l.grid_rows; ++bi) {
     for (size_t bj = 0; bj < l.grid_cols; ++bj) {

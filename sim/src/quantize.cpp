@@ -153,8 +153,10 @@ void quantize_mx_block(std::span<const float> x, const QuantScheme& q, BlockRang
     }
 }
 
-void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
-                          float s_global, QuantizedTensor& out) {
+// NVFP4 in TE's order (docs/quantization.md §3: TE's test reference
+// quantize_nvfp4_1d). s_enc is the tensor's encode scale S_enc.
+void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols, float s_enc,
+                          QuantizedTensor& out) {
   // NaN-propagating, as MX: a NaN makes the block's ue4m3 scale NaN, since
   // e2m1 elements cannot hold one (docs/quantization.md §2).
   const float amax = block_amax(x, cols, b, /*nan_propagates=*/true);
@@ -162,12 +164,12 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
   Flags fl;
   uint8_t sb = 0;
   if (q.arith == ScaleArith::fp32) {
-    const float t = amax / (6.0f * s_global);
+    const float dec_b = amax / 6.0f;  // fp32(amax_b / 6)
+    const float t = dec_b * s_enc;    // fp32(dec_b * S_enc)
     sb = uint8_t(convert(bits_of(t), kF32, formats::ue4m3, scale_rounding, fl));
   } else {
-    const Unpacked den = detail::exact_product(unpack_f64(6.0), unpack_f32(s_global), fl);
-    const Unpacked t = detail::exact_quotient(unpack_f32(amax), den, false, fl);
-    sb = uint8_t(round(t, formats::ue4m3, scale_rounding, fl));
+    const Unpacked num = detail::exact_product(unpack_f32(amax), unpack_f32(s_enc), fl);
+    sb = uint8_t(round(detail::exact_quotient(num, unpack_f64(6.0), false, fl), formats::ue4m3, scale_rounding, fl));
   }
   out.scales.push_back(sb);
   if (formats::ue4m3.is_nan_code(sb)) {
@@ -183,7 +185,7 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
     return;
   }
   const float sbv = float(to_double(sb, formats::ue4m3));
-  const float d = sbv * s_global;  // fp32 arith: one FP32 multiplication
+  const float enc_b = sbv == 0.0f ? 0.0f : s_enc / sbv;  // fp32(S_enc / s_block)
   for (size_t r = b.r0; r < b.r1; ++r)
     for (size_t c = b.c0; c < b.c1; ++c) {
       const size_t i = r * cols + c;
@@ -198,12 +200,12 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
       } else if (std::isnan(xi)) {
         e = round_fp32_value(xi, q, i);  // a NaN input converts as itself (§3)
       } else if (q.arith == ScaleArith::fp32) {
-        e = round_fp32_value(xi / d, q, i);
+        e = round_fp32_value(xi * enc_b, q, i);
       } else {
         Flags f2;
-        const Unpacked den = detail::exact_product(unpack_f32(sbv), unpack_f32(s_global), f2);
-        const Unpacked v = detail::exact_quotient(unpack_input(bits_of(xi), kF32, q.rounding, f2), den,
-                                                  q.rounding.rounding == Rounding::sr, f2);
+        const Unpacked num =
+            detail::exact_product(unpack_input(bits_of(xi), kF32, q.rounding, f2), unpack_f32(s_enc), f2);
+        const Unpacked v = detail::exact_quotient(num, unpack_f32(sbv), q.rounding.rounding == Rounding::sr, f2);
         e = round_element(v, q, i);
       }
       out.elements[i] = e.code;
@@ -240,15 +242,11 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
                                                                       std::max<size_t>(shape.cols, 1)}
                                                          : q.block;
   const double fmt_max = element_max(q);
-  float s_global = 1.0f;
+  float s_enc = 1.0f;
   if (q.kind == ScaleKind::nvfp4) {
     out.scale_format = formats::ue4m3;
-    const float amax_t = out.stats.amax;
-    if (amax_t != 0.0f && std::isfinite(amax_t)) {
-      const float g = amax_t / 2688.0f;  // 448 * 6, one FP32 division
-      if (g != 0.0f) s_global = g;
-    }
-    out.tensor_scale = s_global;
+    s_enc = nvfp4_encode_scale(out.stats.amax);
+    out.tensor_scale = 1.0f / s_enc;  // the decode side, one FP32 division
   } else if (q.kind == ScaleKind::mx) {
     out.scale_format = formats::e8m0;
   } else {
@@ -272,7 +270,7 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
           quantize_mx_block(x, q, b, cols, out);
           break;
         case ScaleKind::nvfp4:
-          quantize_nvfp4_block(x, q, b, cols, s_global, out);
+          quantize_nvfp4_block(x, q, b, cols, s_enc, out);
           break;
       }
     }
@@ -309,6 +307,13 @@ float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon)
     if (s == 0.0f) s = 0x1p-126f;  // docs/quantization.md §3, decision
   }
   return s;
+}
+
+float nvfp4_encode_scale(float amax_t) {
+  float e = 2688.0f / amax_t;  // 448 * 6 / amax: one FP32 division (inf for amax 0)
+  e = std::fmin(e, FLT_MAX);
+  if (amax_t == 0.0f || e == 0.0f) e = 1.0f;
+  return e;
 }
 
 uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s) {

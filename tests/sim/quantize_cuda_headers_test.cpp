@@ -9,8 +9,9 @@
 //   minus emax_elem, clamped at code 0 (spec/formats.md §8).
 // - Elements: MX elements == __nv_cvt_float_to_fp8/fp6/fp4 of x * 2^-k (exact
 //   in FP32 for the inputs used), NVFP4 block scales == __nv_cvt_float_to_fp8
-//   (t, __NV_SATFINITE, __NV_E4M3) and NVFP4 elements == __nv_cvt_float_to_fp4
-//   (fp32(x / d), __NV_E2M1, cudaRoundNearest).
+//   (fp32(fp32(amax / 6) * S_enc), __NV_SATFINITE, __NV_E4M3) and NVFP4
+//   elements == __nv_cvt_float_to_fp4(fp32(x * fp32(S_enc / s_block)),
+//   __NV_E2M1, cudaRoundNearest): TE's order.
 // Without the headers every case skips with a message.
 #include <gtest/gtest.h>
 
@@ -140,17 +141,21 @@ TEST(QuantizeVsCudaHeaders, Nvfp4BlockScalesAndElementsAreNvidiaConversions) {
       for (size_t i = b; i < b + 16; ++i) x[i] = std::ldexp(normal(gen), d);
     }
     const QuantizedTensor q = quantize(x, {1, 256}, s);
-    const float g = q.tensor_scale;
+    float amax_t = 0.0f;
+    for (float v : x) amax_t = std::max(amax_t, std::fabs(v));
+    const float s_enc = nvfp4_encode_scale(amax_t);
+    ASSERT_EQ(q.tensor_scale, 1.0f / s_enc);
     for (size_t b = 0; b < 16; ++b) {
       float amax = 0.0f;
       for (size_t i = b * 16; i < b * 16 + 16; ++i) amax = std::max(amax, std::fabs(x[i]));
-      const uint8_t nv_scale = __nv_cvt_float_to_fp8(amax / (6.0f * g), __NV_SATFINITE, __NV_E4M3);
+      // TE's order: static_cast<fp8e4m3>(fp32(amax / 6) * S_enc), then x * fp32(S_enc / s_block).
+      const uint8_t nv_scale = __nv_cvt_float_to_fp8((amax / 6.0f) * s_enc, __NV_SATFINITE, __NV_E4M3);
       ASSERT_EQ(q.scales[b], nv_scale) << "block " << b;
       const float sbv = float(to_double(nv_scale, formats::ue4m3));
       if (sbv == 0.0f) continue;
-      const float d = sbv * g;
+      const float enc_b = s_enc / sbv;
       for (size_t i = b * 16; i < b * 16 + 16; ++i)
-        ASSERT_EQ(q.elements[i], __nv_cvt_float_to_fp4(x[i] / d, __NV_E2M1, cudaRoundNearest))
+        ASSERT_EQ(q.elements[i], __nv_cvt_float_to_fp4(x[i] * enc_b, __NV_E2M1, cudaRoundNearest))
             << "x " << std::hexfloat << x[i];
     }
   }

@@ -148,19 +148,19 @@ TEST(QuantizeTrap, NanInsideAnMxBlockMakesTheScaleNan) {
 
 // NVFP4: e2m1 cannot hold a NaN, so a NaN makes the block's ue4m3 scale NaN
 // (0x7F) and the block dequantizes to NaN; the other block is untouched
-// (amax 6 there; the tensor amax ignores the NaN: s_global = 6/2688).
+// (amax 6 there; the tensor amax ignores the NaN: S_enc = 2688 / 6 = 448).
 TEST(QuantizeTrap, NanInsideAnNvfp4BlockMakesTheScaleNan) {
   std::vector<float> x(32, 1.0f);
   x[3] = kNaN;
   x[20] = 6.0f;
   const QuantizedTensor q = quantize(x, {1, 32}, parse_quant_scheme("nvfp4"));
   EXPECT_EQ(q.scales[0], 0x7Fu);
-  EXPECT_EQ(q.scales[1], 0x7Eu);  // 6 / (6 s_global) ~ 448
+  EXPECT_EQ(q.scales[1], 0x7Eu);  // fp32(6 / 6) * 448 = 448
   for (int i = 0; i < 16; ++i) EXPECT_EQ(q.elements[size_t(i)], 0x7);
   EXPECT_EQ(q.stats.nan_scale_blocks, 1u);
   const std::vector<float> d = dequantize(q);
   for (int i = 0; i < 16; ++i) EXPECT_TRUE(std::isnan(d[size_t(i)])) << i;
-  EXPECT_EQ(d[20], 6.0f * 448.0f * (6.0f / 2688.0f));
+  EXPECT_EQ(d[20], float(6.0 * 448.0 * double(1.0f / 448.0f)));  // exact product, rounded once
 }
 
 // TE's compute_scale_from_amax.
@@ -200,16 +200,15 @@ TEST(QuantizeScheme, MxInt8IsFixedPointWithSixFractionBits) {
   EXPECT_EQ(dequantize(q), (std::vector<float>{1.5f, -0.25f, 0.0f}));
 }
 
-// NVFP4 by hand: x = {6, 3, -1.5, 0.25} (one 1x16 block, partial).
-// amax_t = 6: s_global = fp32(6 / 2688) = g. Block: t = fp32(6 / fp32(6 g));
-// 6 g rounds to fp32, 6 / that is 448 to within an ulp, and ue4m3 rne maps
-// anything in [440, 464] to 448 (0x7E). d = fp32(448 g) ~ 1: elements
-// e2m1(6/d) = 6 (0x7), 3 -> 3 (0x5), -1.5 -> 0x3 | 0x8 = 0xB, 0.25 -> 0 (0.25
-// is half the min subnormal 0.5: tie to even 0).
+// NVFP4 by hand (TE's order): x = {6, 3, -1.5, 0.25} (one partial 1x16
+// block). amax_t = 6: S_enc = fp32(2688 / 6) = 448 exactly, tensor_scale =
+// fp32(1/448). Block: fp32(6 / 6) * 448 = 448 -> ue4m3 0x7E; encode scale
+// fp32(448 / 448) = 1: elements e2m1(6) = 0x7, 3 -> 0x5, -1.5 -> 0xB, 0.25 ->
+// 0 (half the min subnormal 0.5: tie to even 0).
 TEST(QuantizeScheme, Nvfp4SmallBlock) {
   const std::vector<float> x = {6.0f, 3.0f, -1.5f, 0.25f};
   const QuantizedTensor q = quantize(x, {1, 4}, parse_quant_scheme("nvfp4"));
-  EXPECT_EQ(q.tensor_scale, 6.0f / 2688.0f);
+  EXPECT_EQ(q.tensor_scale, 1.0f / 448.0f);
   EXPECT_EQ(q.scales[0], 0x7Eu);
   EXPECT_EQ(q.elements, (std::vector<uint8_t>{0x7, 0x5, 0xB, 0x0}));
   EXPECT_EQ(q.stats.underflows, 1u);

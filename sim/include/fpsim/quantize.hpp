@@ -109,7 +109,7 @@ struct QuantizedTensor {
   std::vector<uint32_t> scales;
   // fp32 schemes: the multiplier s each block was quantized with (FP32 bits).
   std::vector<uint32_t> multipliers;
-  float tensor_scale = 1.0f;      // nvfp4: s_global (decode side); 1 otherwise
+  float tensor_scale = 1.0f;      // nvfp4: fp32(1 / S_enc), the decode-side tensor scale; 1 otherwise
   QuantStats stats;
 };
 
@@ -140,6 +140,10 @@ std::vector<float> dequantize(const QuantizedTensor& q);
 // amax < eps -> eps; amax inf or 0 -> 1; s = fp32_rne(fmt_max / amax); s inf
 // -> FLT_MAX; s NaN -> 1; pow2: keep sign and exponent bits only.
 float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon);
+
+// NVFP4's tensor encode scale S_enc (TE's compute_global_encode_scaling_factor_FP4):
+// fp32(2688 / amax_t), at most FLT_MAX; 1 when amax_t is 0 or the quotient is 0.
+float nvfp4_encode_scale(float amax_t);
 
 // The E8M0 code of an MX block scale for block amax `amax` (spec/formats.md §8).
 uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s);
