@@ -1,0 +1,45 @@
+// Bulk scaled quantization: the SIMD path (Google Highway, dynamic dispatch)
+// of fpsim::quantize, fpsim::quantize_with_multiplier and fpsim::dequantize
+// (fpsim/quantize.hpp, docs/quantization.md). Bit-identical to them for every
+// scheme, option and input: elements, scales, multipliers, tensor_scale and
+// every QuantStats field (tests/sim/quantize_bulk_test.cpp).
+//
+// What is vectorized: the amax pass (per block, NaN rules of §2), the element
+// pass (t = x * s or x / d in FP32, then the shared rounding kernel of
+// convert_bulk, with the statistics counted in the same pass) and
+// dequantization. Scales are computed per block by the scalar helpers
+// (multiplier_from_amax, e8m0_scale_code). A few configurations run the
+// scalar definition fpsim::quantize instead (see quantize_bulk.cpp's header
+// comment): exact arithmetic unless the multipliers are powers of two (MX
+// always are), MXINT8, nvfp4 with exact arithmetic, daz, integer or
+// unsigned elements, user formats the rounding kernel does not cover.
+//
+// Layering (design.md): only sim/bulk includes Highway; this header does not.
+#pragma once
+
+#include <span>
+#include <vector>
+
+#include "fpsim/quantize.hpp"
+
+namespace fpsim::bulk {
+
+// Same contract, errors and results as fpsim::quantize.
+QuantizedTensor quantize(std::span<const float> x, TensorShape shape, const QuantScheme& scheme);
+
+// Same contract, errors and results as fpsim::quantize_with_multiplier.
+QuantizedTensor quantize_with_multiplier(std::span<const float> x, TensorShape shape, const QuantScheme& scheme,
+                                         float multiplier);
+
+// Same results as fpsim::dequantize (NaN results are the default NaN,
+// 0x7FC00000, as there).
+std::vector<float> dequantize(const QuantizedTensor& q);
+
+// The same into storage the caller keeps: `out` is overwritten field by field
+// and its vectors keep their capacity, so quantizing tensors of one shape
+// step after step allocates nothing (what the training runner does).
+void quantize_into(std::span<const float> x, TensorShape shape, const QuantScheme& scheme, QuantizedTensor& out);
+// dequantize into out (out.size() must equal q.elements.size(), else OptionError).
+void dequantize_into(const QuantizedTensor& q, std::span<float> out);
+
+}  // namespace fpsim::bulk
