@@ -6,6 +6,7 @@
 
 #include "convert_command.hpp"
 #include "formats_command.hpp"
+#include "quantize_command.hpp"
 #include "verify_command.hpp"
 #include "fpsim/error.hpp"
 #include "testfloat_check.hpp"
@@ -48,6 +49,7 @@ int main(int argc, char** argv) {
   fpsim::cli::add_convert_command(app, exit_code);
   add_testfloat_command(app, exit_code);
   fpsim::cli::add_verify_command(app, exit_code);
+  fpsim::cli::add_quantize_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,646 @@
+#include "quantize_command.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <bit>
+#include <cerrno>
+#include <charconv>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <sstream>
+#include <stdexcept>
+#include <string_view>
+#include <vector>
+
+#include "code_text.hpp"
+#include "fpsim/bulk/quantize_bulk.hpp"
+#include "fpsim/convert.hpp"
+#include "fpsim/decimal.hpp"
+#include "fpsim/error.hpp"
+#include "fpsim/format_table.hpp"
+#include "fpsim/quantize.hpp"
+
+namespace fpsim::cli {
+
+namespace {
+
+// Reading the input file or writing the output failed: exit status 1 (bad
+// input and usage errors are fpsim::Error: exit status 2).
+class IoFailure : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+std::string in_quotes(std::string_view s) { return std::string("'").append(s).append("'"); }
+
+// --------------------------------------------------------------------------
+// Input
+
+bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+
+bool starts_with_0x(std::string_view s) { return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'); }
+
+// One value: an FP32 bit pattern under --bits; otherwise a decimal, a C99
+// hex float (0x...p...), inf or nan, rounded once to FP32 with rne (IEEE
+// overflow: a decimal beyond FP32's range reads as +-inf, as strtof).
+float parse_value(std::string_view token, bool bits) {
+  if (bits) {
+    std::string_view digits = token;
+    if (starts_with_0x(digits)) digits.remove_prefix(2);
+    bool ok = digits.size() == 8;
+    for (char c : digits) ok = ok && is_hex_digit(c);
+    if (!ok)
+      throw ParseError(
+          in_quotes(token).append(" is not an FP32 bit pattern (--bits: 8 hex digits, optionally after 0x)"));
+    uint32_t value = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
+    return std::bit_cast<float>(value);
+  }
+  std::string_view body = token;
+  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
+  if (starts_with_0x(body) && body.find_first_of("pP") == std::string_view::npos)
+    throw ParseError(in_quotes(token).append(
+        " is a hex integer: write a hex float with a p exponent (0x1.8p3), or pass --bits to read FP32 bit patterns"));
+  Flags flags;
+  const uint64_t code = round(parse_number(token), formats::fp32, RoundingSpec{}, flags);
+  return std::bit_cast<float>(uint32_t(code));
+}
+
+struct InputLine {
+  size_t line_number = 0;  // 1-based
+  size_t count = 0;        // values on the line
+};
+
+struct Input {
+  std::vector<float> values;
+  std::vector<InputLine> lines;  // lines that hold values
+};
+
+std::string where(const std::string& name, size_t line, size_t column) {
+  std::string s = name;
+  s.append(" line ").append(std::to_string(line));
+  if (column) s.append(", column ").append(std::to_string(column));
+  return s;
+}
+
+// Values separated by blanks and/or one comma; '#' starts a comment; lines
+// with no values are skipped.
+Input read_input(std::istream& in, const std::string& name, bool bits) {
+  Input input;
+  std::string line;
+  size_t line_number = 0;
+  while (std::getline(in, line)) {
+    ++line_number;
+    size_t count = 0;
+    size_t pending_comma = 0;  // 1-based column of a comma not yet followed by a value
+    size_t i = 0;
+    const size_t n = line.size();
+    while (i < n) {
+      const char c = line[i];
+      if (c == ' ' || c == '\t' || c == '\r') {
+        ++i;
+        continue;
+      }
+      if (c == '#') break;
+      if (c == ',') {
+        if (count == 0 || pending_comma)
+          throw ParseError(where(name, line_number, i + 1).append(": empty value before the comma"));
+        pending_comma = i + 1;
+        ++i;
+        continue;
+      }
+      const size_t start = i;
+      while (i < n && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != ',' && line[i] != '#') ++i;
+      const std::string_view token(line.data() + start, i - start);
+      try {
+        input.values.push_back(parse_value(token, bits));
+      } catch (const Error& e) {
+        throw ParseError(where(name, line_number, start + 1).append(": ").append(e.what()));
+      }
+      ++count;
+      pending_comma = 0;
+    }
+    if (pending_comma)
+      throw ParseError(where(name, line_number, pending_comma).append(": empty value after the comma"));
+    if (count) input.lines.push_back({line_number, count});
+  }
+  if (in.bad()) throw IoFailure(std::string("cannot read ").append(name));
+  if (input.values.empty())
+    throw ParseError(name + " has no values (expected numbers separated by blanks, commas or newlines)");
+  return input;
+}
+
+// "RxC" (or, when `single` is allowed, "N" for 1 x N); both sizes positive.
+TensorShape parse_dims(const std::string& text, const char* option, bool single) {
+  auto number = [&](std::string_view s, size_t& v) {
+    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+  };
+  const size_t x = text.find_first_of("xX");
+  TensorShape shape{1, 0};
+  bool ok = false;
+  if (x == std::string::npos) {
+    ok = single && number(text, shape.cols);
+  } else {
+    ok = number(std::string_view(text).substr(0, x), shape.rows) &&
+         number(std::string_view(text).substr(x + 1), shape.cols);
+  }
+  if (!ok)
+    throw OptionError(std::string(option)
+                          .append(" ")
+                          .append(in_quotes(text))
+                          .append(single ? ": expected RxC or N" : ": expected RxC"));
+  if (shape.rows == 0 || shape.cols == 0)
+    throw OptionError(std::string(option).append(" ").append(in_quotes(text)).append(": sizes must be positive"));
+  if (shape.cols > SIZE_MAX / shape.rows)
+    throw OptionError(std::string(option).append(" ").append(in_quotes(text)).append(": too large"));
+  return shape;
+}
+
+std::string shape_text(size_t r, size_t c) { return std::to_string(r).append("x").append(std::to_string(c)); }
+
+TensorShape tensor_shape(const QuantizeOptions& o, const Input& input, const std::string& name) {
+  if (o.shape) {
+    const TensorShape shape = parse_dims(*o.shape, "--shape", true);
+    if (shape.size() != input.values.size())
+      throw ParseError(std::string("expected ")
+                           .append(std::to_string(shape.size()))
+                           .append(" values for --shape ")
+                           .append(*o.shape)
+                           .append(", got ")
+                           .append(std::to_string(input.values.size()))
+                           .append(" in ")
+                           .append(name));
+    return shape;
+  }
+  const InputLine& first = input.lines.front();
+  for (const InputLine& l : input.lines)
+    if (l.count != first.count)
+      throw ParseError(where(name, l.line_number, 0)
+                           .append(" has ")
+                           .append(std::to_string(l.count))
+                           .append(l.count == 1 ? " value, line " : " values, line ")
+                           .append(std::to_string(first.line_number))
+                           .append(" has ")
+                           .append(std::to_string(first.count))
+                           .append(" (without --shape every line is one row; --shape RxC reads any layout)"));
+  return TensorShape{input.lines.size(), first.count};
+}
+
+// --------------------------------------------------------------------------
+// The scheme
+
+std::string scheme_label(const QuantizeOptions& o) { return std::string("scheme ").append(in_quotes(o.scheme)); }
+
+QuantScheme make_scheme(const QuantizeOptions& o) {
+  if (o.output_format != "csv" && o.output_format != "json")
+    throw OptionError(
+        std::string("--output-format ").append(in_quotes(o.output_format)).append(": expected csv or json"));
+  if (o.dequantize && o.stats_only) throw OptionError("--dequantize and --stats-only exclude each other");
+  if (o.engine != "scalar" && o.engine != "simd")
+    throw OptionError(std::string("--engine ").append(in_quotes(o.engine)).append(": expected scalar or simd"));
+  if (o.engine == "simd" && !quantize_simd_available())
+    throw OptionError("--engine simd: this build has no SIMD quantization engine (use --engine scalar)");
+
+  QuantScheme s = parse_quant_scheme(o.scheme);
+  const bool fp32_scales = s.kind == ScaleKind::per_tensor || s.kind == ScaleKind::fp32_block;
+  if (o.block) {
+    if (s.kind == ScaleKind::per_tensor)
+      throw OptionError(std::string("--block does not apply to per-tensor ")
+                            .append(scheme_label(o))
+                            .append(" (one scale for the whole tensor)"));
+    const TensorShape b = parse_dims(*o.block, "--block", false);
+    s.block = BlockShape{b.rows, b.cols};
+  }
+  if (o.e8m0_rule) {
+    if (s.kind != ScaleKind::mx)
+      throw OptionError(std::string("--e8m0-rule applies to MX schemes only, not ").append(scheme_label(o)));
+    s.e8m0_rule = parse_e8m0_rule(*o.e8m0_rule);
+  }
+  if (o.pow2_scales) {
+    if (!fp32_scales)
+      throw OptionError(std::string(*o.pow2_scales ? "--pow2-scales" : "--no-pow2-scales")
+                            .append(" applies to per-tensor and block-RxC-FMT schemes only, not ")
+                            .append(scheme_label(o)));
+    s.pow2_scales = *o.pow2_scales;
+  }
+  if (o.amax_epsilon) {
+    if (!fp32_scales)
+      throw OptionError(std::string("--amax-epsilon applies to per-tensor and block-RxC-FMT schemes only, not ")
+                            .append(scheme_label(o)));
+    float eps = 0;
+    try {
+      eps = parse_value(*o.amax_epsilon, false);
+    } catch (const Error& e) {
+      throw OptionError(std::string("--amax-epsilon: ").append(e.what()));
+    }
+    if (!(eps >= 0) || std::isinf(eps))
+      throw OptionError(
+          std::string("--amax-epsilon ").append(in_quotes(*o.amax_epsilon)).append(": expected a finite number >= 0"));
+    s.amax_epsilon = eps;
+  }
+  if (o.scale_arith) {
+    if (s.kind == ScaleKind::mx)
+      throw OptionError(std::string("--scale-arith does not apply to MX ")
+                            .append(scheme_label(o))
+                            .append(" (E8M0 scales are powers of two: scaling is exact)"));
+    s.arith = parse_scale_arith(*o.scale_arith);
+  }
+  if (o.rounding) parse_rounding(*o.rounding, s.rounding);
+  if (o.overflow) s.rounding.overflow = parse_overflow(*o.overflow);
+  if ((o.seed || o.stream || o.step) && s.rounding.rounding != Rounding::sr)
+    throw OptionError("--seed, --stream and --step key stochastic rounding: they need --rounding sr or sr<R>");
+  if (o.seed) s.rounding.seed = *o.seed;
+  if (o.stream) s.rounding.stream = *o.stream;
+  if (o.step) s.rounding.step = *o.step;
+  if (o.require_full_blocks) s.require_full_blocks = true;
+  if (o.hadamard) s.hadamard = true;
+  if (o.hadamard_seed) {
+    if (!s.hadamard) throw OptionError("--hadamard-seed needs --hadamard");
+    s.hadamard_seed = *o.hadamard_seed;
+  }
+  s.error_stats = true;
+  return s;
+}
+
+// The scalar definitions or the SIMD path: bit-identical results
+// (tests/sim/quantize_bulk_test.cpp), so --engine only changes the speed.
+QuantizedTensor run_engine(const QuantizeOptions& o, std::span<const float> x, TensorShape shape,
+                           const QuantScheme& s) {
+  return o.engine == "scalar" ? fpsim::quantize(x, shape, s) : fpsim::bulk::quantize(x, shape, s);
+}
+
+std::vector<float> run_dequantize(const QuantizeOptions& o, const QuantizedTensor& q) {
+  return o.engine == "scalar" ? fpsim::dequantize(q) : fpsim::bulk::dequantize(q);
+}
+
+// --------------------------------------------------------------------------
+// Output
+
+// The exact value of a float (or a double) as the shortest decimal that reads
+// back to the same double: exact in any reader of FP32 or FP64.
+std::string number_text(double v) {
+  if (std::isnan(v)) return "nan";
+  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+// JSON has no inf or NaN: those are the strings "inf", "-inf", "nan".
+nlohmann::ordered_json json_number(double v) {
+  if (std::isfinite(v)) return v;
+  return number_text(v);
+}
+
+float bits_float(uint32_t b) { return std::bit_cast<float>(b); }
+
+// What the command computed, ready to print.
+struct Result {
+  const QuantizeOptions& o;
+  const std::vector<float>& x;
+  const QuantizedTensor& q;
+  std::vector<float> values;  // dequantized
+  BlockShape block;           // effective (per_tensor: the whole tensor)
+
+  double scale_value(size_t b) const { return to_double(q.scales[b], q.scale_format); }
+  bool has_multipliers() const { return !q.multipliers.empty(); }
+};
+
+std::string settings_text(const Result& r) {
+  const QuantScheme& s = r.q.scheme;
+  std::string t = std::string("rounding ").append(rounding_name(s.rounding));
+  if (s.rounding.rounding == Rounding::sr)
+    t.append(" (seed ")
+        .append(std::to_string(s.rounding.seed))
+        .append(", stream ")
+        .append(std::to_string(s.rounding.stream))
+        .append(", step ")
+        .append(std::to_string(s.rounding.step))
+        .append(")");
+  t.append(", overflow ").append(overflow_name(s.rounding.overflow));
+  switch (s.kind) {
+    case ScaleKind::mx:
+      t.append(", e8m0_rule ").append(e8m0_rule_name(s.e8m0_rule));
+      break;
+    case ScaleKind::nvfp4:
+      t.append(", scale_arith ").append(scale_arith_name(s.arith));
+      break;
+    case ScaleKind::per_tensor:
+    case ScaleKind::fp32_block:
+      t.append(", scale_arith ")
+          .append(scale_arith_name(s.arith))
+          .append(", pow2_scales ")
+          .append(s.pow2_scales ? "on" : "off")
+          .append(", amax_epsilon ")
+          .append(number_text(s.amax_epsilon));
+      break;
+  }
+  if (s.require_full_blocks) t.append(", require_full_blocks");
+  if (s.hadamard)
+    t.append(", hadamard seed ").append(std::to_string(s.hadamard_seed)).append(" (x is the rotated input)");
+  return t;
+}
+
+void csv_stats(std::string& t, const QuantStats& st) {
+  t.append("\n# stats\nkey,value\n");
+  auto row = [&](const char* key, const std::string& value) { t.append(key).append(",").append(value).append("\n"); };
+  row("amax", number_text(st.amax));
+  row("elements", std::to_string(st.elements));
+  row("nan_inputs", std::to_string(st.nan_inputs));
+  row("inf_inputs", std::to_string(st.inf_inputs));
+  row("underflows", std::to_string(st.underflows));
+  row("saturated", std::to_string(st.saturated));
+  row("nan_scale_blocks", std::to_string(st.nan_scale_blocks));
+  row("mse", number_text(st.mse));
+  row("sqnr_db", number_text(st.sqnr_db));
+}
+
+std::string csv_text(const Result& r) {
+  const QuantizedTensor& q = r.q;
+  const size_t R = q.shape.rows, C = q.shape.cols;
+  std::string t;
+  t.append("# fpsim quantize: ")
+      .append(scheme_label(r.o))
+      .append(" (")
+      .append(scale_kind_name(q.scheme.kind))
+      .append("), shape ")
+      .append(shape_text(R, C))
+      .append(", block ")
+      .append(shape_text(r.block.rows, r.block.cols))
+      .append(", scale grid ")
+      .append(shape_text(q.scale_grid.rows, q.scale_grid.cols))
+      .append("\n# element_format ")
+      .append(q.scheme.element.name)
+      .append(", scale_format ")
+      .append(q.scale_format.name)
+      .append(", tensor_scale ")
+      .append(number_text(q.tensor_scale))
+      .append("\n# ")
+      .append(settings_text(r))
+      .append("\n");
+  if (r.o.dequantize) {
+    t.append("# dequantized values, one row per line\n");
+    for (size_t i = 0; i < R; ++i) {
+      for (size_t j = 0; j < C; ++j) t.append(j ? "," : "").append(number_text(r.values[i * C + j]));
+      t.append("\n");
+    }
+    return t;
+  }
+  if (!r.o.stats_only) {
+    t.append("\n# elements\nrow,col,x,code_hex,value\n");
+    for (size_t i = 0; i < R; ++i)
+      for (size_t j = 0; j < C; ++j) {
+        const size_t k = i * C + j;
+        t.append(std::to_string(i))
+            .append(",")
+            .append(std::to_string(j))
+            .append(",")
+            .append(number_text(r.x[k]))
+            .append(",")
+            .append(format_hex_code(q.elements[k], q.scheme.element))
+            .append(",")
+            .append(number_text(r.values[k]))
+            .append("\n");
+      }
+    t.append("\n# scales\nblock_row,block_col,scale_code_hex,scale_value")
+        .append(r.has_multipliers() ? ",multiplier\n" : "\n");
+    const size_t GC = q.scale_grid.cols;
+    for (size_t b = 0; b < q.scales.size(); ++b) {
+      t.append(std::to_string(b / GC))
+          .append(",")
+          .append(std::to_string(b % GC))
+          .append(",")
+          .append(format_hex_code(q.scales[b], q.scale_format))
+          .append(",")
+          .append(number_text(r.scale_value(b)));
+      if (r.has_multipliers()) t.append(",").append(number_text(bits_float(q.multipliers[b])));
+      t.append("\n");
+    }
+  }
+  csv_stats(t, q.stats);
+  return t;
+}
+
+std::string json_text(const Result& r) {
+  using json = nlohmann::ordered_json;
+  const QuantizedTensor& q = r.q;
+  const QuantScheme& s = q.scheme;
+  const size_t R = q.shape.rows, C = q.shape.cols;
+  json j;
+  j["scheme"] = r.o.scheme;
+  j["kind"] = std::string(scale_kind_name(s.kind));
+  j["shape"] = {R, C};
+  j["block"] = {r.block.rows, r.block.cols};
+  j["scale_grid"] = {q.scale_grid.rows, q.scale_grid.cols};
+  j["element_format"] = std::string(s.element.name);
+  j["scale_format"] = std::string(q.scale_format.name);
+  j["tensor_scale"] = json_number(q.tensor_scale);
+  j["rounding"] = rounding_name(s.rounding);
+  j["overflow"] = std::string(overflow_name(s.rounding.overflow));
+  if (s.kind == ScaleKind::mx) j["e8m0_rule"] = std::string(e8m0_rule_name(s.e8m0_rule));
+  if (s.kind != ScaleKind::mx) j["scale_arith"] = std::string(scale_arith_name(s.arith));
+  if (s.kind == ScaleKind::per_tensor || s.kind == ScaleKind::fp32_block) {
+    j["pow2_scales"] = s.pow2_scales;
+    j["amax_epsilon"] = json_number(s.amax_epsilon);
+  }
+  if (s.hadamard) j["hadamard_seed"] = s.hadamard_seed;
+  auto matrix = [&](auto cell) {
+    json rows = json::array();
+    for (size_t i = 0; i < R; ++i) {
+      json row = json::array();
+      for (size_t c = 0; c < C; ++c) row.push_back(cell(i * C + c));
+      rows.push_back(std::move(row));
+    }
+    return rows;
+  };
+  if (r.o.dequantize) {
+    j["values"] = matrix([&](size_t k) { return json_number(r.values[k]); });
+    return j.dump() + "\n";
+  }
+  if (!r.o.stats_only) {
+    j["elements"] = matrix([&](size_t k) { return json(format_hex_code(q.elements[k], s.element)); });
+    j["values"] = matrix([&](size_t k) { return json_number(r.values[k]); });
+    json scales = json::array(), scale_values = json::array(), multipliers = json::array();
+    for (size_t b = 0; b < q.scales.size(); ++b) {
+      scales.push_back(format_hex_code(q.scales[b], q.scale_format));
+      scale_values.push_back(json_number(r.scale_value(b)));
+    }
+    for (uint32_t m : q.multipliers) multipliers.push_back(json_number(bits_float(m)));
+    j["scales"] = std::move(scales);
+    j["scale_values"] = std::move(scale_values);
+    j["multipliers"] = std::move(multipliers);
+  }
+  const QuantStats& st = q.stats;
+  j["stats"] = {{"amax", json_number(st.amax)},
+                {"elements", st.elements},
+                {"nan_inputs", st.nan_inputs},
+                {"inf_inputs", st.inf_inputs},
+                {"underflows", st.underflows},
+                {"saturated", st.saturated},
+                {"nan_scale_blocks", st.nan_scale_blocks},
+                {"mse", json_number(st.mse)},
+                {"sqnr_db", json_number(st.sqnr_db)}};
+  return j.dump() + "\n";
+}
+
+// Writes `text` to a temporary file next to `path`, then renames it over
+// `path`: readers see the old file or the whole new one, never a part.
+void write_atomically(const std::string& path, const std::string& text) {
+  auto failure = [&](const std::string& what, const std::string& file) {
+    return IoFailure(
+        std::string("cannot ").append(what).append(" ").append(file).append(": ").append(std::strerror(errno)));
+  };
+  std::string tmp;
+  int fd = -1;
+  for (int attempt = 0; fd < 0; ++attempt) {
+    tmp = path;
+    tmp.append(".tmp.").append(std::to_string(::getpid())).append(".").append(std::to_string(attempt));
+    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd < 0 && (errno != EEXIST || attempt >= 100)) throw failure("create", tmp);
+  }
+  const char* p = text.data();
+  size_t left = text.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const IoFailure e = failure("write", tmp);
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      throw e;
+    }
+    p += n;
+    left -= size_t(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    const IoFailure e = failure("write", tmp);
+    ::unlink(tmp.c_str());
+    throw e;
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const IoFailure e = failure("rename the output to", path);
+    ::unlink(tmp.c_str());
+    throw e;
+  }
+}
+
+void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ostream& out) {
+  const QuantScheme scheme = make_scheme(o);  // option errors come before any reading
+  const bool from_stdin = o.in.empty() || o.in == "-";
+  const std::string name = from_stdin ? std::string("stdin") : o.in;
+  Input input;
+  if (from_stdin) {
+    input = read_input(stdin_stream, name, o.bits);
+  } else {
+    std::ifstream file(o.in, std::ios::binary);
+    if (!file) throw IoFailure(std::string("cannot open ").append(o.in).append(": ").append(std::strerror(errno)));
+    input = read_input(file, name, o.bits);
+  }
+  const TensorShape shape = tensor_shape(o, input, name);
+  const QuantizedTensor q = run_engine(o, input.values, shape, scheme);
+  // With the Hadamard transform, elements, scales and statistics are in the
+  // rotated domain: show the rotated input next to them (the same transform
+  // the library applies, docs/quantization.md §6).
+  std::vector<float> rotated;
+  if (q.scheme.hadamard) {
+    rotated = input.values;
+    const bool along_columns = q.scheme.kind != ScaleKind::per_tensor && q.scheme.block.rows > q.scheme.block.cols;
+    hadamard_transform(rotated, shape, along_columns ? Axis::rows : Axis::cols, q.scheme.hadamard_seed);
+  }
+  Result r{o, q.scheme.hadamard ? rotated : input.values, q, run_dequantize(o, q), q.scheme.block};
+  if (q.scheme.kind == ScaleKind::per_tensor) r.block = BlockShape{shape.rows, shape.cols};
+  const std::string text = o.output_format == "json" ? json_text(r) : csv_text(r);
+  if (o.out.empty() || o.out == "-") {
+    out << text;
+    out.flush();
+    if (!out) throw IoFailure("cannot write the output");
+  } else {
+    write_atomically(o.out, text);
+  }
+}
+
+}  // namespace
+
+bool quantize_simd_available() { return true; }
+
+int run_quantize(const QuantizeOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
+  try {
+    run_or_throw(options, in, out);
+    return 0;
+  } catch (const IoFailure& e) {
+    err << "fpsim quantize: " << e.what() << '\n';
+    return 1;
+  } catch (const Error& e) {
+    err << "fpsim quantize: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+void add_quantize_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<QuantizeOptions>();
+  std::string schemes;
+  for (const std::string& n : quant_scheme_names()) schemes.append(schemes.empty() ? "" : ", ").append(n);
+  CLI::App* cmd = app.add_subcommand(
+      "quantize",
+      "Quantize a tensor with a scaling scheme (docs/quantization.md): elements, block scales and statistics as CSV "
+      "or JSON. Values (decimal, hex float 0x1.8p3, inf, nan; FP32 bit patterns with --bits) come from --in or "
+      "stdin, separated by blanks, commas or newlines; without --shape each line is one row.");
+  cmd->add_option("--scheme", o->scheme, std::string("quantization scheme: ").append(schemes))->required();
+  cmd->add_option_function<std::string>(
+      "--shape", [o](const std::string& v) { o->shape = v; },
+      "RxC or N (1xN); the value count must match (default: one row per line)");
+  cmd->add_option("--in", o->in, "input file, or - for stdin")->capture_default_str();
+  cmd->add_option("--out", o->out, "output file, written atomically (default: stdout)");
+  cmd->add_option("--output-format", o->output_format, "csv or json")->capture_default_str();
+  cmd->add_flag("--bits", o->bits, "values are FP32 bit patterns: 8 hex digits, optionally after 0x");
+  cmd->add_option_function<std::string>(
+      "--block", [o](const std::string& v) { o->block = v; }, "block shape RxC (e.g. 32x1 for column-wise MX)");
+  cmd->add_option_function<std::string>(
+      "--e8m0-rule", [o](const std::string& v) { o->e8m0_rule = v; },
+      "MX scale rule: floor (OCP), ceil (TE MXFP8) or rne");
+  CLI::Option* pow2 = cmd->add_flag_callback(
+      "--pow2-scales", [o] { o->pow2_scales = true; }, "round FP32 multipliers down to 2^k");
+  CLI::Option* no_pow2 = cmd->add_flag_callback(
+      "--no-pow2-scales", [o] { o->pow2_scales = false; }, "keep FP32 multipliers as computed");
+  pow2->excludes(no_pow2);
+  cmd->add_option_function<std::string>(
+      "--amax-epsilon", [o](const std::string& v) { o->amax_epsilon = v; },
+      "amax = max(amax, X) before the multiplier (FP32 schemes)");
+  cmd->add_option_function<std::string>(
+      "--scale-arith", [o](const std::string& v) { o->scale_arith = v; },
+      "fp32 (as GPU kernels) or exact (one rounding)");
+  cmd->add_option_function<std::string>(
+      "--rounding", [o](const std::string& v) { o->rounding = v; },
+      "element rounding: rne rna rtz rup rdn rto sr sr<R> (default rne)");
+  cmd->add_option_function<uint32_t>(
+      "--seed", [o](const uint32_t& v) { o->seed = v; }, "sr: Philox key word 0");
+  cmd->add_option_function<uint32_t>(
+      "--stream", [o](const uint32_t& v) { o->stream = v; }, "sr: Philox key word 1");
+  cmd->add_option_function<uint32_t>(
+      "--step", [o](const uint32_t& v) { o->step = v; }, "sr: Philox counter word 2");
+  cmd->add_option_function<std::string>(
+      "--overflow", [o](const std::string& v) { o->overflow = v; }, "saturate (default) or ieee");
+  cmd->add_flag("--require-full-blocks", o->require_full_blocks, "refuse a shape the block does not divide");
+  cmd->add_flag("--hadamard", o->hadamard, "random Hadamard transform along the block's long axis first");
+  cmd->add_option_function<uint32_t>(
+      "--hadamard-seed", [o](const uint32_t& v) { o->hadamard_seed = v; }, "seed of the Hadamard signs (default 0)");
+  CLI::Option* deq =
+      cmd->add_flag("--dequantize", o->dequantize, "print only the dequantized tensor, one row per line");
+  CLI::Option* stats = cmd->add_flag("--stats-only", o->stats_only, "print only the statistics");
+  deq->excludes(stats);
+  cmd->add_option("--engine", o->engine, "simd (fpsim::bulk::quantize) or scalar (fpsim::quantize): same bits")
+      ->capture_default_str();
+  cmd->callback([o, &exit_code] { exit_code = run_quantize(*o, std::cin, std::cout, std::cerr); });
+}
+
+}  // namespace fpsim::cli
