@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job. Until the training runner exists: build, print the format
-# table, and run a short verification of the conversions and the arithmetic
+# table, run a short verification of the conversions and the arithmetic
 # against the TestFloat vectors, the spec's boundary facts and the MPFR
-# reference.
+# reference, and quantize one tensor with every scheme (report and figure in
+# runs/quantize/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -40,4 +41,7 @@ echo "e4m3 rne: 448 464 465; saturate 465; e5m2 rne: 61439 61440"
 "$fpsim" convert --to e4m3 --out both --flags 448 464 465
 "$fpsim" convert --to e4m3 --overflow saturate --out both --flags 465
 "$fpsim" convert --to e5m2 --out both --flags 61439 61440
+echo
+echo "== scaled quantization: every scheme on one activation-like tensor (docs/quantization.md) =="
+/usr/bin/python3 scripts/quantize_report.py --fpsim "$fpsim" --out runs/quantize || status=1
 exit $status
