@@ -37,6 +37,7 @@ Unpacked unpack_f64(double x) { return unpack(std::bit_cast<uint64_t>(x), kF64);
 // |v| > element max (docs/quantization.md §4 `saturated`): rounding |v| up
 // into the element format overflows exactly when it exceeds the max finite.
 bool exceeds_max(Unpacked v, const Format& f) {
+  if (v.cls == ValueClass::inf) return true;  // a finite x whose FP32 x * s overflowed
   if (v.cls != ValueClass::finite) return false;
   v.sign = false;
   Flags fl;

@@ -278,6 +278,17 @@ TEST(QuantizeBadInput, NanOnlyTensor) {
   EXPECT_EQ(i8.stats.underflows, 0u);
 }
 
+// saturated counts a finite x whose FP32 x * s overflowed to inf (a given
+// multiplier, as delayed scaling uses): 1e30 * 1e10 = inf -> 448, and 1e10
+// itself (above 448); 1e-20 * 1e10 = 1e-10 underflows.
+TEST(QuantizeStats, OverflowToInfCountsAsSaturated) {
+  const std::vector<float> x = {1e30f, 1.0f, 1e-20f};
+  const QuantizedTensor q = quantize_with_multiplier(x, {1, 3}, parse_quant_scheme("per-tensor-e4m3"), 1e10f);
+  EXPECT_EQ(q.elements, (std::vector<uint8_t>{0x7E, 0x7E, 0x00}));
+  EXPECT_EQ(q.stats.saturated, 2u);
+  EXPECT_EQ(q.stats.underflows, 1u);
+}
+
 // Delayed scaling: step t uses the amax history of steps < t.
 TEST(QuantizeDelayed, ScaleComesFromEarlierSteps) {
   DelayedScaling d(parse_quant_scheme("per-tensor-e4m3"), 2, AmaxAlgo::max, 0);

@@ -284,6 +284,25 @@ TEST(QuantizeVsReference, ScaleRulesOnEveryBinade) {
               << fmt_max << " " << pow2 << " " << eps << " amax " << std::hexfloat << a;
 }
 
+// Given multipliers (delayed scaling) large enough that x * s overflows FP32
+// for the outliers, in both arithmetics and every element type.
+TEST(QuantizeVsReference, GivenMultipliersThatOverflow) {
+  Gen g(11);
+  for (const char* n : {"per-tensor-e4m3", "per-tensor-e5m2", "per-tensor-e2m1"})
+    for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact})
+      for (float m : {1e10f, 3e38f, 0x1p-100f}) {
+        QuantScheme s = named(n);
+        s.arith = a;
+        const std::vector<float> x = adversarial_tensor(g, {4, 40}, {1, 8});
+        const QuantizedTensor q = quantize_with_multiplier(x, {4, 40}, s, m);
+        const fpsim_ref::RefQuantized r = fpsim_ref::ref_quantize_with_multiplier(x, 4, 40, to_ref(s), m);
+        ASSERT_EQ(q.elements, r.elements) << n << " " << m;
+        EXPECT_EQ(q.stats.saturated, r.saturated) << n << " " << m;
+        EXPECT_EQ(q.stats.underflows, r.underflows) << n << " " << m;
+        EXPECT_EQ(q.scales, r.scales) << n << " " << m;
+      }
+}
+
 // Delayed scaling: step t's multiplier from the history of steps < t; the
 // reference replays the same sequence with its own multiplier rule.
 TEST(QuantizeVsReference, DelayedScalingSequence) {

@@ -50,9 +50,8 @@
 // scalar code's (detail::check_quantize_args, or the scalar call itself).
 //
 // Statistics, as sim/src/quantize.cpp counts them: `saturated` is a finite
-// x whose scaled value is finite and above the element max (t = inf from a
-// finite x is not counted: the scalar code rounds |v| upward only for finite
-// v); `underflows` is a finite non-zero x whose element value is 0 (none in
+// x whose scaled value is above the element max (t = inf included);
+// `underflows` is a finite non-zero x whose element value is 0 (none in
 // an MX NaN-scale block; every non-zero x in a zero NVFP4 block scale);
 // mse / sqnr come from fpsim::detail::error_stats on the bulk
 // dequantization, which is bit-identical to fpsim::dequantize.
@@ -136,7 +135,7 @@ inline uint8_t scalar_lane(const QuantArgs& a, bool div, float x, float m, uint6
   const bool x_nz = x_fin && ax != 0;
   Flags fl;
   uint8_t code = uint8_t(fpsim::from_float(t, *a.p->format, *a.p->spec, fl, index));
-  bool sat = x_fin && at < 0x7F800000u && at > uint32_t(a.fmax_bits);
+  bool sat = x_fin && at <= 0x7F800000u && at > uint32_t(a.fmax_bits);  // t = inf from a finite x counts
   const uint32_t et = at & 0x7F800000u;
   if (a.exact_first && x_nz && (et == 0 || et == 0x7F800000u)) {
     const LaneResult r = a.exact(a.ctx, x, m, index);
@@ -272,7 +271,11 @@ HWY_NOINLINE VI RareLanes(const qdetail::QuantArgs& a, MI valid, MI sr_fb, MI ex
   const MI zc = hn::Eq(hn::And(code, hn::Set(di, a.zero_mask)), hn::Set(di, a.zero_value));
   c.nan = hn::Sub(c.nan, hn::VecFromMask(di, nan));
   c.inf = hn::Sub(c.inf, hn::VecFromMask(di, inf));
-  c.sat = hn::Add(c.sat, hn::VecFromMask(di, t_nonfin));
+  // Take back the saturations counted for a NaN t, a non-finite x, or a lane
+  // FixLanes redid (it counted the exact value's saturation itself); a finite
+  // x whose FP32 t overflowed to inf stays counted (docs §4).
+  const MI t_nan = hn::Gt(at, inf_bits);
+  c.sat = hn::Add(c.sat, hn::VecFromMask(di, hn::And(t_nonfin, hn::Or(hn::Or(t_nan, hn::Not(x_fin)), ex_fb))));
   c.under = hn::Add(c.under, hn::VecFromMask(di, hn::And(zc, hn::Or(nan, inf))));
   return code;
 }
