@@ -485,5 +485,24 @@ TEST_F(QuantizeBulk, DequantizeEveryCodeAndScale) {
   EXPECT_EQ(failures, 0);
 }
 
+// The short rne + saturate path (FastRneSaturate) against the scalar
+// definition on a sweep of the whole f32 bit space: every 1021st pattern
+// (4.2 M values: every exponent, both signs, subnormals, inf, NaN), through
+// per-tensor quantization with the given multiplier 1 (t = x exactly), for
+// every <= 8-bit float element type the path admits.
+TEST(QuantizeBulkSweep, RneSaturatePathOnAllF32PatternsStride1021) {
+  std::vector<float> x;
+  x.reserve((uint64_t{1} << 32) / 1021 + 1);
+  for (uint64_t b = 0; b < (uint64_t{1} << 32); b += 1021) x.push_back(from_bits(uint32_t(b)));
+  const TensorShape shape{1, x.size()};
+  for (const char* f : {"e4m3", "e5m2", "e4m3fnuz", "e5m2fnuz", "e3m4", "e2m3", "e3m2", "e2m1"}) {
+    QuantScheme q = parse_quant_scheme(std::string("per-tensor-").append(f));
+    q.error_stats = false;
+    const QuantizedTensor s = quantize_with_multiplier(x, shape, q, 1.0f);
+    const QuantizedTensor b = bulk::quantize_with_multiplier(x, shape, q, 1.0f);
+    EXPECT_EQ(diff(b, s), "") << f;
+  }
+}
+
 }  // namespace
 }  // namespace fpsim

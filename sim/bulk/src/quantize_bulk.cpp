@@ -295,17 +295,13 @@ HWY_NOINLINE VI RareLanes(const qdetail::QuantArgs& a, MI valid, MI sr_fb, MI ex
 //           whose ulp is the target's subnormal quantum, so the FPU's own
 //           round-to-nearest-even (MXCSR default) rounds;
 //   saturate: min(code, max_code) (inf lands there too).
-// Vectors holding a NaN or inf go to RoundBlock whole.
-template <bool kLean>
-HWY_INLINE VI FastRneSaturate(const detail::FromParams& p, const PhiloxTable& table, VI ti, uint64_t idx, MI& sr_fb) {
+// Lanes holding a NaN or inf are wrong here: the caller redoes such vectors
+// with RoundBlock. `A` receives |t| as bits.
+HWY_INLINE VI FastRneSaturate(const detail::FromParams& p, VI ti, VI& A_out) {
   const DI di;
   const DF df;
   const VI A = hn::And(ti, hn::Set(di, 0x7FFFFFFF));
-  sr_fb = hn::FirstN(di, 0);
-  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Gt(A, hn::Set(di, 0x7F7FFFFF))))) {
-    VI fl;
-    return RoundBlock<detail::kRne, kLean>(p, table, ti, idx, false, fl, sr_fb);
-  }
+  A_out = A;
   const int d = 23 - p.man;
   const VI lsb = hn::And(hn::ShiftRightSame(A, d), hn::Set(di, 1));
   const VI normal = hn::Sub(hn::ShiftRightSame(hn::Add(A, hn::Add(hn::Set(di, (1 << (d - 1)) - 1), lsb)), d),
@@ -313,7 +309,7 @@ HWY_INLINE VI FastRneSaturate(const detail::FromParams& p, const PhiloxTable& ta
   const VI c_bits = hn::Set(di, (p.emin - p.man + 23 + 127) << 23);  // C, a normal float
   const VI sub = hn::Sub(hn::BitCast(di, hn::Add(hn::BitCast(df, A), hn::BitCast(df, c_bits))), c_bits);
   const MI tiny = hn::Lt(A, hn::Set(di, p.e_lo << 23));
-  const VI mag = hn::Min(hn::IfThenElse(tiny, sub, hn::Max(normal, hn::Zero(di))), hn::Set(di, p.max_code));
+  const VI mag = hn::Min(hn::IfThenElse(tiny, sub, normal), hn::Set(di, p.max_code));  // normal >= 2^M where used
   const MI neg = hn::Lt(ti, hn::Zero(di));
   const VI sign = hn::IfThenElse(hn::Eq(mag, hn::Zero(di)), hn::Set(di, p.zero_sign_mask), hn::Set(di, p.sign_mask));
   return hn::Or(mag, hn::IfThenElseZero(neg, sign));
@@ -329,15 +325,16 @@ HWY_INLINE VI QuantStep(const qdetail::QuantArgs& a, const detail::FromParams& p
   const hn::Vec<DF> xf = hn::BitCast(df, xi);
   const VI ti = hn::BitCast(di, kDiv ? hn::Div(xf, mv) : hn::Mul(xf, mv));
   MI sr_fb;
-  VI code;
+  VI code, at;
   if constexpr (kKind == qdetail::kRneSaturate) {
-    code = FastRneSaturate<kLean>(p, table, ti, idx, sr_fb);
+    code = FastRneSaturate(p, ti, at);
+    sr_fb = hn::FirstN(di, 0);
   } else {
     VI fl;
     code = RoundBlock<kKind, kLean>(p, table, ti, idx, false, fl, sr_fb);
+    at = hn::And(ti, abs_mask);
   }
   const VI ax = hn::And(xi, abs_mask);
-  const VI at = hn::And(ti, abs_mask);
   const MI x_zero = hn::Eq(ax, zero);
   MI sat = hn::Gt(at, hn::Set(di, a.fmax_bits));
   MI rare = hn::Gt(at, hn::Set(di, 0x7F7FFFFF));
@@ -353,6 +350,13 @@ HWY_INLINE VI QuantStep(const qdetail::QuantArgs& a, const detail::FromParams& p
   if constexpr (kKind == detail::kSrExact) any = hn::Or(any, sr_fb);
   if (HWY_UNLIKELY(!hn::AllFalse(di, any)))
   {
+    if constexpr (kKind == qdetail::kRneSaturate) {
+      // NaN or inf lanes: the general kernel, for the whole vector.
+      if (!hn::AllFalse(di, rare)) {
+        VI fl;
+        code = RoundBlock<detail::kRne, kLean>(p, table, ti, idx, false, fl, sr_fb);
+      }
+    }
     // Copies: the counters' own addresses never escape, so they stay in
     // registers across the loop (the uint8_t stores could alias them).
     Counters rc = c;
@@ -426,7 +430,20 @@ HWY_NOINLINE void QuantLoop(const qdetail::QuantArgs& a, const float* HWY_RESTRI
       QuantTail<kKind, kLean, kDiv>(a, p, table, x, i, n - i, hn::Load(df, ms), out, first, c, extra_sat);
     }
   } else {
-    for (size_t i = 0, j = 0; i < n; ++j) {
+    size_t i = 0, j = 0;
+    if (bc == 2 * N) {
+      // NVFP4's 16-element blocks on 8-lane vectors: two steps per block
+      // without an inner loop (a 2-iteration loop per block pipelines badly).
+      for (; i + 2 * N <= n; i += 2 * N, ++j) {
+        const hn::Vec<DF> mv = hn::Set(df, m[j]);
+        const VI x0 = hn::BitCast(di, hn::LoadU(df, x + i));
+        const VI x1 = hn::BitCast(di, hn::LoadU(df, x + i + N));
+        StoreCodes(QuantStep<kKind, kLean, kDiv, false>(a, p, table, x0, mv, first + i, all, c, extra_sat), out + i);
+        StoreCodes(QuantStep<kKind, kLean, kDiv, false>(a, p, table, x1, mv, first + i + N, all, c, extra_sat),
+                   out + i + N);
+      }
+    }
+    for (; i < n; ++j) {
       const size_t end = std::min(n, i + bc);
       const hn::Vec<DF> mv = hn::Set(df, m[j]);
       for (; i + N <= end; i += N) {
@@ -488,6 +505,25 @@ HWY_INLINE VI AbsBits(VI xi, bool nan_prop) {
   return nan_prop ? a : hn::IfThenZeroElse(hn::Gt(a, hn::Set(di, 0x7F800000)), a);
 }
 
+// Lane j of the result = the max over the lanes of v[j], for 8-lane vectors
+// (AVX2): three rounds of interleave-and-max within 128-bit blocks and across
+// them, 21 operations for 8 block maxima instead of 8 horizontal reductions.
+HWY_INLINE VI MaxOf8Vectors(const VI v[8]) {
+  const DI di;
+  const hn::Repartition<int64_t, DI> d64;
+  // [a0 b0 a1 b1 | a4 b4 a5 b5] max [a2 b2 a3 b3 | a6 b6 a7 b7]
+  auto pairs = [&](VI a, VI b) { return hn::Max(hn::InterleaveLower(di, a, b), hn::InterleaveUpper(di, a, b)); };
+  // the same on 64-bit lanes: [A B C D | A B C D], each over its block's 4 lanes
+  auto quads = [&](VI a, VI b) {
+    const auto a64 = hn::BitCast(d64, a), b64 = hn::BitCast(d64, b);
+    return hn::Max(hn::BitCast(di, hn::InterleaveLower(d64, a64, b64)),
+                   hn::BitCast(di, hn::InterleaveUpper(d64, a64, b64)));
+  };
+  const VI m0123 = quads(pairs(v[0], v[1]), pairs(v[2], v[3]));
+  const VI m4567 = quads(pairs(v[4], v[5]), pairs(v[6], v[7]));
+  return hn::Max(hn::ConcatLowerLower(di, m4567, m0123), hn::ConcatUpperUpper(di, m4567, m0123));
+}
+
 // Block amaxes (|x| bits) of rows [r0, r1) and columns [c0, c1) (c0 a block
 // boundary; c1 a block boundary or the row's end), max-ed into
 // grid_row[c / bc]. scratch holds c1 - c0 values.
@@ -504,6 +540,23 @@ void AmaxStrip(const float* x, size_t cols, size_t r0, size_t r1, size_t c0, siz
     for (size_t r = r0; r < r1; ++r) {
       const float* row = x + r * cols;
       size_t c = c0;
+      if constexpr (hn::MaxLanes(DI()) == 8) {
+        // Eight blocks at a time: one vertical max per block, then one
+        // transposing reduction for all eight.
+        for (; c + 8 * bc <= c1; c += 8 * bc) {
+          VI v[8];
+          for (size_t k = 0; k < 8; ++k) {
+            VI m = hn::Zero(di);
+            for (size_t e = 0; e < bc; e += N)
+              m = hn::Max(m, AbsBits(hn::BitCast(di, hn::LoadU(df, row + c + k * bc + e)), nan_prop));
+            v[k] = m;
+          }
+          // The eight blocks' grid entries are consecutive: max them in as
+          // one vector (|x| bits are non-negative int32).
+          int32_t* g = reinterpret_cast<int32_t*>(grid_row + c / bc);
+          hn::StoreU(hn::Max(hn::LoadU(di, g), MaxOf8Vectors(v)), di, g);
+        }
+      }
       for (; c + bc <= c1; c += bc) {
         VI m = hn::Zero(di);
         for (size_t k = 0; k < bc; k += N) m = hn::Max(m, AbsBits(hn::BitCast(di, hn::LoadU(df, row + c + k)), nan_prop));
@@ -754,6 +807,7 @@ class Scales {
       : q_(q), given_(given), out_(out), fmt_max_(element_max(q)), vals_(vals) {
     vals_.resize(nblocks);
     out.scales.resize(nblocks);
+    if (q.kind == ScaleKind::mx || q.kind == ScaleKind::nvfp4) out.multipliers.clear();
     switch (q.kind) {
       case ScaleKind::per_tensor:
       case ScaleKind::fp32_block:
@@ -944,8 +998,7 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
   out.scheme = q;
   out.stats = QuantStats{};
   out.tensor_scale = 1.0f;
-  out.scales.clear();
-  out.multipliers.clear();
+  // scales / multipliers: resized by Scales and overwritten block by block.
   const QuantScheme& sq = out.scheme;  // outlives the kernels' pointers into it
   Workspace& ws = workspace();
   std::span<const float> x = input;
