@@ -37,7 +37,10 @@ std::vector<float> dequantize(const QuantizedTensor& q);
 
 // The same into storage the caller keeps: `out` is overwritten field by field
 // and its vectors keep their capacity, so quantizing tensors of one shape
-// step after step allocates nothing (what the training runner does).
+// step after step allocates nothing (what the training runner does). The
+// block amaxes, scale values and (with error_stats or hadamard) a rotated or
+// dequantized copy live in per-thread scratch that also keeps its capacity:
+// a thread holds on to the largest tensor's worth after it is done.
 void quantize_into(std::span<const float> x, TensorShape shape, const QuantScheme& scheme, QuantizedTensor& out);
 // dequantize into out (out.size() must equal q.elements.size(), else OptionError).
 void dequantize_into(const QuantizedTensor& q, std::span<float> out);
