@@ -59,7 +59,7 @@ enum class E8m0Rule : uint8_t {
 
 // How x is divided by its scale (docs/quantization.md §3).
 enum class ScaleArith : uint8_t {
-  fp32,   // as the GPU kernels do: t = fp32_rne(x * s) (nvfp4: x / fp32(s_block * s_global)), then round t
+  fp32,   // as the GPU kernels do: t = fp32_rne(x * s) (nvfp4: x * fp32(S_enc / s_block), TE's order), then round t
   exact,  // the exact quotient rounded once to the element format
 };
 

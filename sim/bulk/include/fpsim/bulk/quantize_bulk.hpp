@@ -5,7 +5,7 @@
 // every QuantStats field (tests/sim/quantize_bulk_test.cpp).
 //
 // What is vectorized: the amax pass (per block, NaN rules of §2), the element
-// pass (t = x * s or x / d in FP32, then the shared rounding kernel of
+// pass (t = x * s in FP32, NVFP4 with its block encode scale, then the shared rounding kernel of
 // convert_bulk, with the statistics counted in the same pass) and
 // dequantization. Scales are computed per block by the scalar helpers
 // (multiplier_from_amax, e8m0_scale_code). A few configurations run the
