@@ -16,54 +16,23 @@
 #include <vector>
 
 #include "fpsim/bulk/convert_bulk.hpp"
+#include "narrow_baseline.hpp"
 #include "fpsim/format_table.hpp"
 
 namespace {
 
 constexpr size_t kCount = size_t{16} << 20;  // 16M floats
 
-// A fixed, realistic input: normal values whose scale spreads over 2^-6 ..
-// 2^6 (activations / gradients of different layers), generated once.
 const std::vector<float>& inputs() {
-  static const std::vector<float> data = [] {
-    std::vector<float> v(kCount);
-    std::mt19937_64 rng(20240601);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::uniform_real_distribution<float> spread(-6.0f, 6.0f);
-    for (float& x : v) x = normal(rng) * std::exp2(spread(rng));
-    return v;
-  }();
+  static const std::vector<float> data = fpsim_bench::activation_like_inputs(kCount);
   return data;
 }
 
-// The baseline: narrow each float to a byte. Vectorized by the compiler
-// (same flags as the library); the output escapes so it cannot be dropped.
-__attribute__((noinline)) void narrow_to_bytes(const float* in, uint8_t* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = uint8_t(int(in[i]));
-}
+using fpsim_bench::narrow_to_bytes;
 
 double g_baseline_items_per_s = 0;
 
-// Thread CPU time, as Google Benchmark's items_per_second uses.
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-double measure_baseline() {
-  const std::vector<float>& in = inputs();
-  std::vector<uint8_t> out(in.size());
-  double best = 1e30;
-  for (int rep = 0; rep < 9; ++rep) {
-    const double t0 = thread_cpu_seconds();
-    narrow_to_bytes(in.data(), out.data(), in.size());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-    best = std::min(best, thread_cpu_seconds() - t0);
-  }
-  return double(in.size()) / best;
-}
+double measure_baseline() { return fpsim_bench::best_narrow_items_per_s(inputs()); }
 
 void BM_NarrowToBytesBaseline(benchmark::State& state) {
   const std::vector<float>& in = inputs();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fpsim/bulk/convert_bulk.hpp"
+#include "narrow_baseline.hpp"
 #include "fpsim/bulk/quantize_bulk.hpp"
 #include "fpsim/quantize.hpp"
 
@@ -24,46 +25,16 @@ namespace {
 
 constexpr fpsim::TensorShape kShape{4096, 4096};
 
-// N(0, 1) * 2^u, u uniform in [-6, 6] (as convert_bulk_bench), fixed seed.
 const std::vector<float>& inputs() {
-  static const std::vector<float> data = [] {
-    std::vector<float> v(kShape.size());
-    std::mt19937_64 rng(20240601);
-    std::normal_distribution<float> normal(0.0f, 1.0f);
-    std::uniform_real_distribution<float> spread(-6.0f, 6.0f);
-    for (float& x : v) x = normal(rng) * std::exp2(spread(rng));
-    return v;
-  }();
+  static const std::vector<float> data = fpsim_bench::activation_like_inputs(kShape.size());
   return data;
 }
 
-// The baseline: read a float, write a byte. Vectorized by the compiler (same
-// flags as the library); the output escapes so it cannot be dropped.
-__attribute__((noinline)) void narrow_to_bytes(const float* in, uint8_t* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = uint8_t(int(in[i]));
-}
+using fpsim_bench::narrow_to_bytes;
 
 double g_baseline_items_per_s = 0;
 
-double thread_cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-double measure_baseline() {
-  const std::vector<float>& in = inputs();
-  std::vector<uint8_t> out(in.size());
-  double best = 1e30;
-  for (int rep = 0; rep < 9; ++rep) {
-    const double t0 = thread_cpu_seconds();
-    narrow_to_bytes(in.data(), out.data(), in.size());
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-    best = std::min(best, thread_cpu_seconds() - t0);
-  }
-  return double(in.size()) / best;
-}
+double measure_baseline() { return fpsim_bench::best_narrow_items_per_s(inputs()); }
 
 void set_counters(benchmark::State& state) {
   const double items = double(state.iterations()) * double(kShape.size());
