@@ -1,0 +1,104 @@
+// The tensor-core (MMA) model: D = A·B + C as real matrix units compute it
+// (spec/mma.md). A model is a parameter set, not code: block size, extra
+// alignment bits, alignment rounding, final rounding, the alignment-exponent
+// clamp, input and output formats. Named presets reproduce real GPUs
+// (spec/mma.md §1); plain FP32 accumulation in stated fixed orders is a
+// model too (CPU-style kernels). INT8 MMA is exact integer arithmetic
+// (spec/mma.md §3).
+//
+// Every finite result ends in the one rounding core (fpsim/round.hpp).
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fpsim/format.hpp"
+#include "fpsim/rounding_spec.hpp"
+
+namespace fpsim {
+
+// How a model accumulates (spec/mma.md §2 and docs/mma.md).
+enum class MmaKind : uint8_t {
+  block_fma,            // KM's block FMA: n exact products + C aligned to the largest exponent, one rounding
+  fp32_sequential,      // d = c; d = RN32(d + RN32(a_k*b_k)) for k = 0, 1, ...
+  fp32_fma_sequential,  // d = c; d = fma32(a_k, b_k, d) for k = 0, 1, ...
+  fp32_pairwise,        // RN32 products summed by a balanced binary tree, then d = RN32(c + tree)
+  fp32_fma_blocked,     // blocks of block_size: p = fma chain from 0; d = RN32(d + p), d starting at c
+};
+
+// Alignment rounding of each shifted term inside a block (spec/mma.md §2:
+// truncation on every studied NVIDIA GPU; rne kept for probes and what-ifs).
+enum class AlignRounding : uint8_t { truncate, rne };
+
+struct MmaModel {
+  std::string name = "custom";
+  MmaKind kind = MmaKind::block_fma;
+  Format input_a = formats::fp16;  // operands enter already rounded to these formats
+  Format input_b = formats::fp16;
+  Format output = formats::fp32;   // fp32 or fp16 (D, and C for block_fma)
+  // block_fma parameters (spec/mma.md §1-§2):
+  int block_size = 4;          // n: products fused per block (also the block of fp32_fma_blocked)
+  int extra_bits = 0;          // neab: extra alignment bits (negative: fewer than 23 kept)
+  AlignRounding align_rounding = AlignRounding::truncate;
+  Rounding final_rounding = Rounding::rtz;  // rtz, rne, rup or rdn
+  int min_exp = -1024;         // clamp on the alignment exponent (-1024: none)
+  int acc_frac_bits = 23;      // fraction bits of the block result: 23 fp32, 10 fp16, 13 Hopper FP8
+  bool subnormal_inputs = true;   // false: subnormal a_i, b_i read as zero
+  bool subnormal_outputs = true;  // false: results below the output's normal range flush to zero
+  bool overflow_to_inf = true;    // a block sum >= 2^(emax+1) gives inf even under rtz (spec/mma.md Q5)
+  // Library-level FP8 promotion (spec/mma.md §2.1): every promotion_interval
+  // K elements the chain's partial sum is added into a true FP32 accumulator
+  // with RNE; 0 is fast accumulation (one chain over all of K).
+  int promotion_interval = 0;
+  bool verified = true;        // false: a fit the spec marks unverified (B200 FP8, FP8 -> FP16)
+  std::string evidence;        // where the parameters come from (spec/mma.md §1 "evidence")
+};
+
+// Every preset: <gpu>-<input>-<output> for v100, a100, ada, l40s, h100, h200
+// and b200 (spec/mma.md §1), then the fp32-* CPU accumulation models.
+std::span<const MmaModel> mma_presets();
+
+// A preset by name (case-insensitive); an optional ":promoteN" suffix sets
+// promotion_interval (e.g. "h100-e4m3-fp32:promote128"). Throws OptionError
+// listing the known names.
+MmaModel mma_preset(std::string_view name);
+
+// Throws OptionError when the parameter set cannot be evaluated (e.g. an
+// output format other than fp32/fp16, block_size < 1).
+void validate_mma_model(const MmaModel& m);
+
+// One dot product d = sum_k a[k]*b[k] + c under the model, K = a.size().
+// Inputs must be values of the model's input formats (NaN and ±inf always
+// accepted); c must be an FP32 value (for FP16 output it is first rounded to
+// FP16 with RNE, as the GPUs do, spec/mma.md §2). The result is the output
+// format's value widened to float. Throws OptionError on size mismatch or
+// an input that is not a value of its format (naming the index).
+float mma_dot(const MmaModel& m, std::span<const float> a, std::span<const float> b, float c);
+
+// D[M×N] = A[M×K]·B[K×N] + C, row-major; C may be empty (zero). Each element
+// equals mma_dot of its row and column, bit for bit (the fast path is tested
+// against it).
+void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, std::span<const float> B,
+              std::span<const float> C, std::span<float> D);
+
+// One block-FMA step (spec/mma.md §2 BFMA): at most block_size products plus
+// c (an output-format value as float). Exposed for probes and tests.
+float mma_block_fma(const MmaModel& m, std::span<const float> a, std::span<const float> b, float c);
+
+// INT8 MMA (spec/mma.md §3): s8/u8 × s8/u8 -> s32, exact products and sums
+// (C included), then wrap modulo 2^32 or clamp once (satfinite).
+enum class IntOperand : uint8_t { s8, u8 };
+enum class IntOverflow : uint8_t { wrap, saturate };
+int32_t mma_dot_int8(std::span<const int16_t> a, IntOperand ta, std::span<const int16_t> b, IntOperand tb,
+                     int32_t c, IntOverflow overflow);
+
+// Text names used by the CLI and the probes.
+std::string_view mma_kind_name(MmaKind k);
+std::string_view align_rounding_name(AlignRounding r);
+// A one-line description of every parameter ("n=16 neab=2 align=truncate ...").
+std::string describe_mma_model(const MmaModel& m);
+
+}  // namespace fpsim

@@ -1,0 +1,166 @@
+// Invariants of the MMA model (issue 5; spec/mma.md §2), as RapidCheck
+// properties. Each oracle is independent of the model: the host's own FP32
+// fma, exact double products, and the model's own symmetry.
+#include <gtest/gtest.h>
+#include <rapidcheck.h>
+#include <rapidcheck/gtest.h>
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "fpsim/convert.hpp"
+#include "fpsim/mma.hpp"
+
+namespace fpsim {
+namespace {
+
+// A random finite value of format f (any code, NaN and inf excluded).
+rc::Gen<float> finite_value(const Format& f) {
+  return rc::gen::map(rc::gen::inRange<uint64_t>(0, f.code_count()), [f](uint64_t code) {
+    const double v = to_double(code, f);
+    return std::isfinite(v) ? float(v) : 0.0f;
+  });
+}
+
+// A random fp32 value with exponent in [lo, hi] (or zero).
+rc::Gen<float> fp32_in_range(int lo, int hi) {
+  return rc::gen::map(rc::gen::tuple(rc::gen::inRange(lo, hi + 1), rc::gen::inRange<uint32_t>(0, 1u << 23),
+                                     rc::gen::arbitrary<bool>(), rc::gen::inRange(0, 20)),
+                      [](const std::tuple<int, uint32_t, bool, int>& t) {
+                        if (std::get<3>(t) == 0) return 0.0f;
+                        const float mag = std::ldexp(1.0f + float(std::get<1>(t)) * 0x1p-23f, std::get<0>(t));
+                        return std::get<2>(t) ? -mag : mag;
+                      });
+}
+
+std::vector<const MmaModel*> block_presets() {
+  std::vector<const MmaModel*> out;
+  for (const MmaModel& m : mma_presets())
+    if (m.kind == MmaKind::block_fma) out.push_back(&m);
+  return out;
+}
+
+// With n = 1, extra bits wide enough that no aligned term loses a bit, and
+// RNE, each block is one correctly rounded fma: the model equals the host's
+// FP32 fma chain d = fmaf(a_k, b_k, d) (issue 5, "Model invariants").
+// Inputs are fp16 and C has exponent in [-24, 40], so every partial sum is a
+// multiple of 2^-48 below 2^46: the spread of any block is < 96 bits.
+RC_GTEST_PROP(MmaProperty, OneProductBlocksWithWideAlignmentAndRneEqualFmaChain, ()) {
+  MmaModel m;
+  m.input_a = m.input_b = formats::fp16;
+  m.output = formats::fp32;
+  m.block_size = 1;
+  m.extra_bits = 96;
+  m.final_rounding = Rounding::rne;
+  m.min_exp = -1024;
+  m.acc_frac_bits = 23;
+  const int k = *rc::gen::inRange(1, 40);
+  auto a = *rc::gen::container<std::vector<float>>(size_t(k), finite_value(formats::fp16));
+  auto b = *rc::gen::container<std::vector<float>>(size_t(k), finite_value(formats::fp16));
+  const float c = *fp32_in_range(-24, 40);
+  if (*rc::gen::arbitrary<bool>()) {
+    // Random codes rarely meet a rounding boundary: put the first product
+    // next to half an ulp of c (2^(ec-24+delta) with 11-bit significands), so
+    // its lowest bits decide the rounding and a narrow alignment would fail.
+    int ec = 0;
+    std::frexp(c, &ec);
+    const int pe = (ec - 1) - 24 + *rc::gen::inRange(-2, 3);
+    const int ea = std::clamp(pe / 2, -14, 15), eb = std::clamp(pe - ea, -14, 15);
+    auto sig = [] { return 1.0f + float(*rc::gen::inRange(0, 1024)) * 0x1p-10f; };
+    a[0] = std::ldexp(sig(), ea) * (*rc::gen::arbitrary<bool>() ? -1.0f : 1.0f);
+    b[0] = std::ldexp(sig(), eb);
+  }
+  float want = c;
+  for (int i = 0; i < k; ++i) want = std::fmaf(a[size_t(i)], b[size_t(i)], want);
+  const float got = mma_dot(m, a, b, c);
+  if (want == 0.0f) {
+    RC_ASSERT(got == 0.0f);  // the model's exact zero is +0 (spec/mma.md §2, Q6); fmaf may give -0
+  } else {
+    RC_ASSERT(std::bit_cast<uint32_t>(got) == std::bit_cast<uint32_t>(want));
+  }
+}
+
+// Products are exact (spec/mma.md §1): one product with C = 0 whose exact
+// value (a double) fits the block's kept bits comes back unchanged, in every
+// FP32-output preset. The product is kept in [2^-100, 2^100] so that neither
+// the min_exp clamp nor the output range can touch it.
+RC_GTEST_PROP(MmaProperty, SingleProductsAreExact, ()) {
+  const auto presets = block_presets();
+  const MmaModel& m = *presets[*rc::gen::inRange<size_t>(0, presets.size())];
+  RC_PRE(m.output.man_bits == 23);
+  const float a = *finite_value(m.input_a);
+  const float b = *finite_value(m.input_b);
+  const double p = double(a) * double(b);  // exact: at most 22 significant bits
+  RC_PRE(p != 0.0 && std::fabs(p) >= 0x1p-100 && std::fabs(p) <= 0x1p100);
+  // Significant bits of p must fit acc_frac_bits + 1.
+  int e = 0;
+  const double frac = std::frexp(std::fabs(p), &e);
+  RC_PRE(std::ldexp(frac, m.acc_frac_bits + 1) == std::floor(std::ldexp(frac, m.acc_frac_bits + 1)));
+  const std::vector<float> va{a}, vb{b};
+  RC_ASSERT(mma_dot(m, va, vb, 0.0f) == float(p));
+}
+
+// Negating every input negates the result under RZ and RNE (both are
+// symmetric); an exact zero sum is +0 either way (spec/mma.md §2).
+RC_GTEST_PROP(MmaProperty, NegatingAllInputsNegatesTheResult, ()) {
+  const auto presets = block_presets();
+  const MmaModel& m = *presets[*rc::gen::inRange<size_t>(0, presets.size())];
+  const int k = *rc::gen::inRange(1, 3 * m.block_size + 2);
+  auto a = *rc::gen::container<std::vector<float>>(size_t(k), finite_value(m.input_a));
+  const auto b = *rc::gen::container<std::vector<float>>(size_t(k), finite_value(m.input_b));
+  const float c = *fp32_in_range(-40, 20);  // for FP16 output it is rounded with RNE, also symmetric
+  const float d = mma_dot(m, a, b, c);
+  for (float& x : a) x = -x;
+  const float nd = mma_dot(m, a, b, -c);
+  if (d == 0.0f) {
+    // An exact zero sum is +0 both ways; a non-zero sum that rounds to zero
+    // keeps its sign, so it flips. Never -0 both ways.
+    RC_ASSERT(nd == 0.0f);
+    RC_ASSERT(!(std::signbit(d) && std::signbit(nd)));
+  } else {
+    RC_ASSERT(std::bit_cast<uint32_t>(nd) == (std::bit_cast<uint32_t>(d) ^ 0x80000000u));
+  }
+}
+
+// The GEMM fast path equals mma_dot element by element, for every preset,
+// with promotion, C present or absent, and NaN / inf sprinkled in.
+RC_GTEST_PROP(MmaProperty, GemmEqualsDotElementByElement, ()) {
+  const auto all = mma_presets();
+  MmaModel m = all[*rc::gen::inRange<size_t>(0, all.size())];
+  if (m.kind == MmaKind::block_fma && m.output.man_bits == 23 && *rc::gen::inRange(0, 3) == 0)
+    m.promotion_interval = *rc::gen::element(1, 16, 32, 64);
+  const int M = *rc::gen::inRange(1, 4), N = *rc::gen::inRange(1, 4), K = *rc::gen::inRange(0, 100);
+  const bool specials = *rc::gen::inRange(0, 4) == 0;
+  auto value = [&](const Format& f) {
+    if (specials && *rc::gen::inRange(0, 20) == 0)
+      return *rc::gen::element(std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                               std::numeric_limits<float>::quiet_NaN());
+    return *finite_value(f);
+  };
+  std::vector<float> A(size_t(M * K)), B(size_t(K * N)), C;
+  for (float& x : A) x = value(m.input_a);
+  for (float& x : B) x = value(m.input_b);
+  if (*rc::gen::arbitrary<bool>()) {
+    C.resize(size_t(M * N));
+    for (float& x : C) x = *fp32_in_range(-30, 30);
+  }
+  std::vector<float> D(size_t(M * N));
+  mma_gemm(m, M, N, K, A, B, C, D);
+  std::vector<float> row(static_cast<size_t>(K)), col(static_cast<size_t>(K));
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      for (int k = 0; k < K; ++k) {
+        row[size_t(k)] = A[size_t(i * K + k)];
+        col[size_t(k)] = B[size_t(k * N + j)];
+      }
+      const float want = mma_dot(m, row, col, C.empty() ? 0.0f : C[size_t(i * N + j)]);
+      const float got = D[size_t(i * N + j)];
+      RC_ASSERT(std::bit_cast<uint32_t>(got) == std::bit_cast<uint32_t>(want));
+    }
+}
+
+}  // namespace
+}  // namespace fpsim
