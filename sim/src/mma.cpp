@@ -553,43 +553,91 @@ DecodedMatrix decode_matrix(const float* src, int rows, int K, size_t row_stride
   return d;
 }
 
-// One block with 64-bit sums: valid when (2^25 << neab) * (n + 1) < 2^62.
-// Returns false when the result is not finite (the caller then takes the
-// definition's path for the whole element).
-inline bool block_fast(const MmaModel& m, const Format& acc, const int32_t* ea, const uint32_t* sa,
-                       const uint8_t* ga, const int32_t* eb, const uint32_t* sb, const uint8_t* gb, int len,
-                       int product_shift, float& d) {
-  int32_t pe[128];
-  uint64_t pm[128];
-  int32_t emax = m.min_exp;
-  for (int t = 0; t < len; ++t) {
-    pe[t] = ea[t] + eb[t];
-    pm[t] = (uint64_t(sa[t]) * sb[t]) << product_shift;
-    emax = std::max(emax, pm[t] ? pe[t] : emax);
-  }
+// The block accumulator of the fast path, carried between blocks as the C
+// term of the next one: |d| = sig * 2^(exp - 23) (spec/mma.md §2, "c always
+// taken through its FP32 encoding"), sig = 0 for zero.
+struct Carry {
+  bool sign = false;
+  int32_t exp = kZeroExp;
+  uint64_t sig = 0;
+};
+
+Carry carry_of(float d) {
   const Operand z = decode_c(d);
-  if (z.sig) emax = std::max(emax, z.exp);
-  int64_t sum = 0;
-  const int neab = m.extra_bits;
-  for (int t = 0; t < len; ++t) {
-    const int shift = neab - (emax - pe[t]);
-    uint64_t v;
-    if (shift >= 0) {
-      v = pm[t] << shift;
-    } else {
-      v = -shift >= 64 ? 0 : pm[t] >> -shift;
+  return Carry{std::signbit(d), z.sig ? z.exp : kZeroExp, z.sig};
+}
+
+// The carried value as a float: normal (sig has its leading bit at 2^23)
+// or an FP32 subnormal (exp = -126, sig < 2^23).
+float float_of(const Carry& c) {
+  const uint32_t sign = c.sign ? 0x80000000u : 0u;
+  if (c.sig == 0) return std::bit_cast<float>(sign);  // a signed zero: C = -0 with K = 0, or a sum rounded to -0
+  if (c.sig < (uint64_t{1} << 23)) return std::bit_cast<float>(sign | uint32_t(c.sig));
+  return std::bit_cast<float>(sign | (uint32_t(c.exp + 127) << 23) | (uint32_t(c.sig) & 0x7FFFFFu));
+}
+
+// The fast path's final step: the rounding core's result for block sums
+// whose rounded value is normal in the output, under rtz or rne (all
+// presets); everything else (subnormal, overflow, rup/rdn, zero) returns
+// false and the caller asks the core. Equality with the core is what
+// MmaProperty.GemmEqualsDotElementByElement and the golden tests check.
+inline bool round_normal_fast(const MmaModel& m, int emin_out, int emax_out, bool negative, uint64_t mag,
+                              int scale_exp, Carry& out) {
+  if (mag == 0) return false;
+  const int p = m.acc_frac_bits + 1;
+  const int len = std::bit_width(mag);
+  int e = scale_exp + len - 1;
+  if (e < emin_out || e > emax_out) return false;
+  uint64_t q;
+  if (len > p) {
+    const int drop = len - p;
+    q = mag >> drop;
+    if (m.final_rounding == Rounding::rne) {
+      const uint64_t rem = mag & ((uint64_t{1} << drop) - 1), half = uint64_t{1} << (drop - 1);
+      if (rem > half || (rem == half && (q & 1))) ++q;
+      if (q >> p) {
+        q >>= 1;
+        if (++e > emax_out) return false;
+      }
     }
-    const int64_t sv = int64_t(v);
-    sum += (ga[t] ^ gb[t]) ? -sv : sv;
+  } else {
+    q = mag << (p - len);
   }
-  if (z.sig) {
-    const int shift = neab - (emax - z.exp);
-    const uint64_t v = shift >= 0 ? uint64_t(z.sig) << shift : (-shift >= 64 ? 0 : uint64_t(z.sig) >> -shift);
-    sum += z.sign ? -int64_t(v) : int64_t(v);
+  out = Carry{negative, e, q << (23 - m.acc_frac_bits)};
+  return true;
+}
+
+// One block of the fast path with 64-bit sums, valid when
+// (2^25 << max(neab, 0)) * (n + 1) < 2^62 (checked by the caller).
+// Zero operands carry kZeroExp, so their terms shift out without a branch.
+// Returns false when the core must finish the element (non-finite results).
+inline bool block_fast(const MmaModel& m, const Format& acc, int emin_out, int emax_out, const int32_t* ea,
+                       const uint32_t* sa, const uint8_t* ga, const int32_t* eb, const uint32_t* sb,
+                       const uint8_t* gb, int len, int product_shift, Carry& d) {
+  const int up = std::max(m.extra_bits, 0), down = std::max(-m.extra_bits, 0);
+  int32_t emax = std::max(m.min_exp, d.exp);
+  for (int t = 0; t < len; ++t) emax = std::max(emax, ea[t] + eb[t]);
+  int64_t sum = 0;
+  for (int t = 0; t < len; ++t) {
+    const uint64_t prod = (uint64_t(sa[t]) * sb[t]) << (product_shift + up);
+    const int sh = std::min(emax - (ea[t] + eb[t]) + down, 63);
+    const int64_t v = int64_t(prod >> sh);
+    const int64_t neg = -int64_t(ga[t] ^ gb[t]);  // 0 or -1
+    sum += (v ^ neg) - neg;
+  }
+  if (d.sig) {
+    const int sh = std::min(emax - d.exp + down, 63);
+    const int64_t v = int64_t((d.sig << up) >> sh);
+    sum += d.sign ? -v : v;
   }
   const bool negative = sum < 0;
-  d = round_block_sum(m, acc, negative, u128(negative ? uint64_t(-sum) : uint64_t(sum)), emax - 23 - neab);
-  return std::isfinite(d);
+  const uint64_t mag = negative ? uint64_t(-sum) : uint64_t(sum);
+  const int scale = emax - 23 - m.extra_bits;
+  if (round_normal_fast(m, emin_out, emax_out, negative, mag, scale, d)) return true;
+  const float r = round_block_sum(m, acc, negative, u128(mag), scale);
+  if (!std::isfinite(r)) return false;
+  d = carry_of(r);
+  return true;
 }
 
 }  // namespace
@@ -638,35 +686,38 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
   const DecodedMatrix da = decode_matrix(A.data(), M, K, size_t(K), 1, m.input_a, m.subnormal_inputs);
   const DecodedMatrix db = decode_matrix(B.data(), N, K, 1, size_t(N), m.input_b, m.subnormal_inputs);
   const int product_shift = 23 - m.input_a.man_bits - m.input_b.man_bits;
-  const int chunk = m.promotion_interval > 0 ? m.promotion_interval : std::max(K, 1);
+  const int emin_out = m.output.emin(), emax_out = int(m.output.exp_field_max()) - 1 - m.output.bias;
+  const bool promote = m.promotion_interval > 0;
+  const int chunk = promote ? m.promotion_interval : std::max(K, 1);
   for (int i = 0; i < M; ++i) {
     for (int j = 0; j < N; ++j) {
       const size_t out = size_t(i) * size_t(N) + size_t(j);
       const float c = C.empty() ? 0.0f : C[out];
-      if (da.special[size_t(i)] || db.special[size_t(j)] || !std::isfinite(c) || !std::isfinite(c_in_output(m, c))) {
+      const float c_out = c_in_output(m, c);
+      if (da.special[size_t(i)] || db.special[size_t(j)] || !std::isfinite(c) || !std::isfinite(c_out)) {
         D[out] = slow(i, j);
         continue;
       }
       const size_t ra = size_t(i) * size_t(K), rb = size_t(j) * size_t(K);
       bool ok = true;
       float acc32 = c;
-      float d = m.promotion_interval > 0 ? 0.0f : c_in_output(m, c);
+      Carry d = carry_of(promote ? 0.0f : c_out);
       for (int k0 = 0; k0 < K && ok; k0 += chunk) {
         const int end = std::min(K, k0 + chunk);
-        if (m.promotion_interval > 0) d = 0.0f;
+        if (promote) d = Carry{};
         for (int b0 = k0; b0 < end && ok; b0 += n) {
           const int len = std::min(n, end - b0);
-          ok = block_fast(m, acc, &da.exp[ra + size_t(b0)], &da.sig[ra + size_t(b0)], &da.sign[ra + size_t(b0)],
-                          &db.exp[rb + size_t(b0)], &db.sig[rb + size_t(b0)], &db.sign[rb + size_t(b0)], len,
-                          product_shift, d);
+          ok = block_fast(m, acc, emin_out, emax_out, &da.exp[ra + size_t(b0)], &da.sig[ra + size_t(b0)],
+                          &da.sign[ra + size_t(b0)], &db.exp[rb + size_t(b0)], &db.sig[rb + size_t(b0)],
+                          &db.sign[rb + size_t(b0)], len, product_shift, d);
         }
-        if (m.promotion_interval > 0) acc32 = add32(acc32, d);
+        if (promote && ok) acc32 = add32(acc32, float_of(d));
       }
       if (!ok) {
         D[out] = slow(i, j);
         continue;
       }
-      D[out] = m.promotion_interval > 0 ? acc32 : d;
+      D[out] = promote ? acc32 : float_of(d);
     }
   }
 }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/mma.hpp"
 
@@ -215,6 +216,49 @@ TEST(MmaInt8, ExactThenWrapOrClampOnce) {
   EXPECT_THROW(mma_dot_int8(std::vector<int16_t>{-1}, IntOperand::u8, std::vector<int16_t>{1}, IntOperand::s8, 0,
                             IntOverflow::wrap),
                OptionError);
+}
+
+// The GEMM fast path against the definition on typical data (normal-like
+// values with mixed signs and magnitudes, C present), every preset, K long
+// enough to chain many blocks and to cross promotion chunks.
+TEST(MmaGemm, FastPathEqualsDotOnTypicalData) {
+  const int M = 6, N = 5, K = 300;
+  for (MmaModel m : mma_presets()) {
+    for (int promote : {0, 128}) {
+      if (promote && (m.kind != MmaKind::block_fma || m.output.man_bits != 23)) continue;
+      m.promotion_interval = promote;
+      uint64_t state = 12345;
+      auto next = [&state] {  // xorshift64*: a fixed, portable sequence
+        state ^= state >> 12;
+        state ^= state << 25;
+        state ^= state >> 27;
+        return state * 2685821657736338717ull;
+      };
+      auto value = [&](const Format& f) {
+        const double u = double(next() >> 11) * 0x1p-53 * 2.0 - 1.0;  // U(-1, 1)
+        const int e = int(next() % 9) - 4;                                // magnitudes over 2^-4 .. 2^4
+        Flags fl;
+        RoundingSpec rs;
+        rs.overflow = Overflow::saturate;
+        return quantize(float(std::ldexp(u, e)), f, rs, fl);
+      };
+      std::vector<float> A(M * K), B(K * N), C(M * N), D(M * N);
+      for (float& x : A) x = value(m.input_a);
+      for (float& x : B) x = value(m.input_b);
+      for (float& x : C) x = value(formats::fp32);
+      mma_gemm(m, M, N, K, A, B, C, D);
+      std::vector<float> row(K), col(K);
+      for (int i = 0; i < M; ++i)
+        for (int j = 0; j < N; ++j) {
+          for (int k = 0; k < K; ++k) {
+            row[size_t(k)] = A[size_t(i * K + k)];
+            col[size_t(k)] = B[size_t(k * N + j)];
+          }
+          ASSERT_EQ(bits(D[size_t(i * N + j)]), bits(mma_dot(m, row, col, C[size_t(i * N + j)])))
+              << m.name << " promote " << promote << " element " << i << "," << j;
+        }
+    }
+  }
 }
 
 TEST(MmaGemm, SizesAreChecked) {
