@@ -407,6 +407,8 @@ float dot_unchecked(const MmaModel& m, const Format& acc, std::span<const float>
                     float c) {
   if (m.kind != MmaKind::block_fma) return fp32_dot(m, a, b, c);
   if (m.promotion_interval <= 0) return block_chain(m, acc, a, b, c_in_output(m, c));
+  float special = 0;  // resolved over the whole dot product first (spec/mma.md §2)
+  if (resolve_specials(a, b, c, special)) return special;
   // Promotion (spec/mma.md §2.1): each chunk of promotion_interval elements
   // is a fresh chain from 0, added into a true FP32 accumulator with RNE.
   float acc32 = c;
@@ -415,7 +417,7 @@ float dot_unchecked(const MmaModel& m, const Format& acc, std::span<const float>
     const size_t len = std::min(chunk, a.size() - k0);
     acc32 = add32(acc32, block_chain(m, acc, a.subspan(k0, len), b.subspan(k0, len), 0.0f));
   }
-  return acc32;
+  return std::isnan(acc32) ? kCanonicalNan : acc32;  // chunks that overflowed to +inf and -inf
 }
 
 }  // namespace
@@ -428,9 +430,11 @@ MmaModel mma_preset(std::string_view name) {
   std::string key = lower(name);
   int promote = -1;
   if (const size_t colon = key.find(':'); colon != std::string::npos) {
-    const std::string suffix = key.substr(colon + 1);
+    std::string suffix = key.substr(colon + 1);
     key.resize(colon);
     const std::string_view prefix = "promote";
+    // ":promote" alone is CUTLASS's default interval, 4 k32 instructions = 128 (spec/mma.md §2.1).
+    if (suffix == prefix) suffix.append("128");
     bool ok = suffix.size() > prefix.size() && suffix.compare(0, prefix.size(), prefix) == 0 &&
               suffix.size() - prefix.size() <= 6;
     for (size_t i = prefix.size(); ok && i < suffix.size(); ++i) ok = std::isdigit(static_cast<unsigned char>(suffix[i]));

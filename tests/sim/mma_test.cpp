@@ -76,6 +76,8 @@ TEST(MmaPresets, ParametersAreTheSpecTable) {
 TEST(MmaPresets, PromotionSuffixAndBadNames) {
   EXPECT_EQ(mma_preset("h100-e4m3-fp32:promote128").promotion_interval, 128);
   EXPECT_EQ(mma_preset("h100-e4m3-fp32:promote128").name, "h100-e4m3-fp32:promote128");
+  EXPECT_EQ(mma_preset("h100-e4m3-fp32:promote").promotion_interval, 128);  // CUTLASS's default (spec §2.1)
+  EXPECT_EQ(mma_preset("h100-e4m3-fp32").promotion_interval, 0);            // presets are the instruction
   try {
     mma_preset("h900-fp16-fp32");
     FAIL() << "expected OptionError";
@@ -165,6 +167,16 @@ TEST(MmaHopperFp8, PromotionEvery32RecoversWhatFastAccumulationLoses) {
   std::vector<float> D(1);
   mma_gemm(mma_preset("h100-e4m3-fp32:promote32"), 1, 1, 64, a, b, {}, D);
   EXPECT_EQ(D[0], 1.0f + 0x1p-9f);
+  // Specials are resolved over the whole dot product under promotion too:
+  // 0·inf in the second chunk, or +inf and -inf products in different
+  // chunks, give the canonical NaN (spec/mma.md §2).
+  std::vector<float> s = a;
+  s[40] = std::numeric_limits<float>::infinity();
+  std::vector<float> z = b;
+  z[40] = 0.0f;
+  EXPECT_EQ(bits(mma_dot(mma_preset("h100-e4m3-fp32:promote32"), s, z, 0)), 0x7FFFFFFFu);
+  s[1] = -std::numeric_limits<float>::infinity();
+  EXPECT_EQ(bits(mma_dot(mma_preset("h100-e4m3-fp32:promote32"), s, b, 0)), 0x7FFFFFFFu);
 }
 
 // FP16 output: C is first rounded to FP16 with RNE (spec/mma.md §2).

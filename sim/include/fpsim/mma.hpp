@@ -62,8 +62,10 @@ struct MmaModel {
 std::span<const MmaModel> mma_presets();
 
 // A preset by name (case-insensitive); an optional ":promoteN" suffix sets
-// promotion_interval (e.g. "h100-e4m3-fp32:promote128"). Throws OptionError
-// listing the known names.
+// promotion_interval (e.g. "h100-e4m3-fp32:promote128"; ":promote" alone is
+// 128, CUTLASS's default). Presets describe the instruction, so they all use
+// fast accumulation (promotion_interval = 0): promotion is the library's
+// choice (spec/mma.md §2.1). Throws OptionError listing the known names.
 MmaModel mma_preset(std::string_view name);
 
 // Throws OptionError when the parameter set cannot be evaluated (e.g. an
