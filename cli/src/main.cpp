@@ -6,6 +6,8 @@
 
 #include "convert_command.hpp"
 #include "formats_command.hpp"
+#include "mma_command.hpp"
+#include "mma_error_command.hpp"
 #include "quantize_command.hpp"
 #include "verify_command.hpp"
 #include "fpsim/error.hpp"
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
   add_testfloat_command(app, exit_code);
   fpsim::cli::add_verify_command(app, exit_code);
   fpsim::cli::add_quantize_command(app, exit_code);
+  fpsim::cli::add_mma_command(app, exit_code);
+  fpsim::cli::add_mma_error_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

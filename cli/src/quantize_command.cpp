@@ -1,8 +1,5 @@
 #include "quantize_command.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <CLI/CLI.hpp>
 #include <bit>
 #include <cerrno>
@@ -21,6 +18,7 @@
 #include <vector>
 
 #include "code_text.hpp"
+#include "file_io.hpp"
 #include "fpsim/bulk/quantize_bulk.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/decimal.hpp"
@@ -31,13 +29,6 @@
 namespace fpsim::cli {
 
 namespace {
-
-// Reading the input file or writing the output failed: exit status 1 (bad
-// input and usage errors are fpsim::Error: exit status 2).
-class IoFailure : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 std::string in_quotes(std::string_view s) { return std::string("'").append(s).append("'"); }
 
@@ -491,47 +482,6 @@ std::string json_text(const Result& r) {
                 {"mse", json_number(st.mse)},
                 {"sqnr_db", json_number(st.sqnr_db)}};
   return j.dump() + "\n";
-}
-
-// Writes `text` to a temporary file next to `path`, then renames it over
-// `path`: readers see the old file or the whole new one, never a part.
-void write_atomically(const std::string& path, const std::string& text) {
-  auto failure = [&](const std::string& what, const std::string& file) {
-    return IoFailure(
-        std::string("cannot ").append(what).append(" ").append(file).append(": ").append(std::strerror(errno)));
-  };
-  std::string tmp;
-  int fd = -1;
-  for (int attempt = 0; fd < 0; ++attempt) {
-    tmp = path;
-    tmp.append(".tmp.").append(std::to_string(::getpid())).append(".").append(std::to_string(attempt));
-    fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-    if (fd < 0 && (errno != EEXIST || attempt >= 100)) throw failure("create", tmp);
-  }
-  const char* p = text.data();
-  size_t left = text.size();
-  while (left > 0) {
-    const ssize_t n = ::write(fd, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const IoFailure e = failure("write", tmp);
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      throw e;
-    }
-    p += n;
-    left -= size_t(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    const IoFailure e = failure("write", tmp);
-    ::unlink(tmp.c_str());
-    throw e;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const IoFailure e = failure("rename the output to", path);
-    ::unlink(tmp.c_str());
-    throw e;
-  }
 }
 
 void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ostream& out) {

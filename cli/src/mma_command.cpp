@@ -1,0 +1,361 @@
+#include "mma_command.hpp"
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <iostream>
+#include <memory>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "file_io.hpp"
+#include "fpsim/convert.hpp"
+#include "fpsim/error.hpp"
+#include "fpsim/mma.hpp"
+#include "mma_files.hpp"
+
+namespace fpsim::cli {
+
+namespace {
+
+std::string in_quotes(std::string_view s) { return std::string("'").append(s).append("'"); }
+
+std::string hex8(uint32_t w) {
+  static const char digits[] = "0123456789abcdef";
+  std::string s(8, '0');
+  for (int i = 7; i >= 0; --i, w >>= 4) s[size_t(i)] = digits[w & 15];
+  return s;
+}
+
+// The exact value of an FP32 word: the shortest decimal that reads back to it.
+std::string decimal(uint32_t w) {
+  const float x = std::bit_cast<float>(w);
+  if (std::isnan(x)) return std::signbit(x) ? "-nan" : "nan";
+  if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
+  char buf[64];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
+  (void)ec;
+  return std::string(buf, end);
+}
+
+bool is_nan_word(uint32_t w) { return (w & 0x7fffffffu) > 0x7f800000u; }
+
+// Whether the float x is a value of format f (NaN and inf always are, as
+// mma_dot accepts them): converting to f and back gives the same bits.
+bool is_value_of(float x, const Format& f) {
+  if (!std::isfinite(x)) return true;
+  Flags flags;
+  const RoundingSpec rne;
+  const float back = to_float(from_float(x, f, rne, flags), f, rne, flags);
+  return std::bit_cast<uint32_t>(back) == std::bit_cast<uint32_t>(x);
+}
+
+// A code's place on the number line in signed-magnitude order: codes next to
+// each other differ by 1, +0 and -0 are both 0, the largest finite value and
+// inf are 1 apart.
+int64_t ordinal(uint64_t code, const Format& f) {
+  const int64_t magnitude = int64_t(code & f.magnitude_mask());
+  return (code & f.sign_mask()) ? -magnitude : magnitude;
+}
+
+// The distance of two non-NaN FP32 words in units in the last place of the
+// output format `f`: in f's code space when both are values of f (FP16
+// results are FP16 values widened to FP32), otherwise in FP32's.
+struct UlpDistance {
+  uint64_t ulps = 0;
+  const char* unit = "fp32";
+};
+
+UlpDistance ulp_distance(uint32_t x, uint32_t y, const Format& f) {
+  const float fx = std::bit_cast<float>(x), fy = std::bit_cast<float>(y);
+  if (is_value_of(fx, f) && is_value_of(fy, f)) {
+    Flags flags;
+    const RoundingSpec rne;
+    const int64_t d = ordinal(from_float(fx, f, rne, flags), f) - ordinal(from_float(fy, f, rne, flags), f);
+    return {uint64_t(d < 0 ? -d : d), f.name};
+  }
+  const int64_t d = ordinal(x, formats::fp32) - ordinal(y, formats::fp32);
+  return {uint64_t(d < 0 ? -d : d), "fp32"};
+}
+
+// Histogram buckets: 1, 2, 3-4, 5-8, ..., 2^19+1 - 2^20, then > 2^20.
+constexpr int kTopBucket = 21;
+
+int bucket_of(uint64_t ulps) { return std::min(int(std::bit_width(ulps - 1)), kTopBucket); }
+
+std::string bucket_label(int b) {
+  if (b == 0) return "1";
+  if (b == 1) return "2";
+  if (b == kTopBucket) return std::string(">").append(std::to_string(uint64_t{1} << (kTopBucket - 1)));
+  return std::to_string((uint64_t{1} << (b - 1)) + 1).append("-").append(std::to_string(uint64_t{1} << b));
+}
+
+std::string row_words(const std::vector<uint32_t>& row) {
+  std::string s;
+  for (uint32_t w : row) s.append(s.empty() ? "" : " ").append(hex8(w));
+  return s;
+}
+
+std::string list_text() {
+  size_t width = 0;
+  for (const MmaModel& m : mma_presets()) width = std::max(width, m.name.size());
+  std::string t;
+  for (const MmaModel& m : mma_presets()) {
+    t.append(m.name)
+        .append(width + 2 - m.name.size(), ' ')
+        .append(m.verified ? "verified  " : "unverified")
+        .append("  ")
+        .append(describe_mma_model(m))
+        .append("\n");
+  }
+  return t;
+}
+
+struct Operands {
+  std::vector<std::vector<uint32_t>> a, b;
+  std::vector<uint32_t> c;  // one word per row (zeros without --c)
+};
+
+// Every A (B) word must be a value of the model's A (B) format: the golden
+// files hold inputs already rounded (spec/mma.md §7).
+void check_input_values(const std::vector<std::vector<uint32_t>>& rows, const std::string& name, const Format& f,
+                        const char* operand, const MmaModel& m) {
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (size_t j = 0; j < rows[i].size(); ++j) {
+      const uint32_t w = rows[i][j];
+      if (!is_value_of(std::bit_cast<float>(w), f))
+        throw ParseError(std::string(name)
+                             .append(" line ")
+                             .append(std::to_string(i + 1))
+                             .append(", value ")
+                             .append(std::to_string(j + 1))
+                             .append(": 0x")
+                             .append(hex8(w))
+                             .append(" (")
+                             .append(decimal(w))
+                             .append(") is not an ")
+                             .append(f.name)
+                             .append(" value (preset ")
+                             .append(in_quotes(m.name))
+                             .append(" takes ")
+                             .append(f.name)
+                             .append(" ")
+                             .append(operand)
+                             .append(" operands, already rounded)"));
+    }
+}
+
+std::vector<uint32_t> compute(const MmaModel& m, const MmaOptions& o, const Operands& in) {
+  std::vector<uint32_t> d(in.a.size());
+  std::vector<float> a, b;
+  for (size_t i = 0; i < in.a.size(); ++i) {
+    a.assign(in.a[i].size(), 0.0f);
+    b.assign(in.b[i].size(), 0.0f);
+    for (size_t j = 0; j < a.size(); ++j) {
+      a[j] = std::bit_cast<float>(in.a[i][j]);
+      b[j] = std::bit_cast<float>(in.b[i][j]);
+    }
+    try {
+      d[i] = std::bit_cast<uint32_t>(mma_dot(m, a, b, std::bit_cast<float>(in.c[i])));
+    } catch (const OptionError& e) {
+      throw ParseError(std::string("row ")
+                           .append(std::to_string(i + 1))
+                           .append(" (")
+                           .append(o.a)
+                           .append(" and ")
+                           .append(o.b)
+                           .append(" line ")
+                           .append(std::to_string(i + 1))
+                           .append("): ")
+                           .append(e.what()));
+    }
+  }
+  return d;
+}
+
+struct Comparison {
+  std::string text;
+  size_t failed = 0;
+};
+
+Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, const std::vector<uint32_t>& got,
+                   const std::vector<uint32_t>& expected) {
+  Comparison r;
+  std::string& t = r.text;
+  t.append("fpsim mma: model ")
+      .append(m.name)
+      .append(", K=")
+      .append(std::to_string(*o.k))
+      .append(", ")
+      .append(std::to_string(got.size()))
+      .append(got.size() == 1 ? " row" : " rows")
+      .append(", expected ")
+      .append(o.expect)
+      .append("\n");
+  std::vector<size_t> histogram(kTopBucket + 1, 0);
+  size_t nan_failures = 0, zero_sign_failures = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    const uint32_t e = expected[i], g = got[i];
+    const bool e_nan = is_nan_word(e), g_nan = is_nan_word(g);
+    if (e == g || (o.any_nan && e_nan && g_nan)) continue;
+    ++r.failed;
+    std::string verdict;
+    if (e_nan || g_nan) {
+      ++nan_failures;
+      verdict = e_nan && g_nan ? "NaN payload differs" : "NaN mismatch";
+    } else {
+      const UlpDistance u = ulp_distance(e, g, m.output);
+      if (u.ulps == 0) {
+        ++zero_sign_failures;
+        verdict = "0 ulp (the sign of zero differs)";
+      } else {
+        ++histogram[size_t(bucket_of(u.ulps))];
+        verdict = std::to_string(u.ulps).append(u.ulps == 1 ? " ulp (" : " ulps (").append(u.unit).append(")");
+        if (std::string_view(u.unit) != m.output.name)
+          verdict.append(", counted in fp32: the expected value is not an ").append(m.output.name).append(" value");
+      }
+    }
+    if (r.failed > o.max_report) continue;
+    t.append("row ")
+        .append(std::to_string(i + 1))
+        .append(": expected 0x")
+        .append(hex8(e))
+        .append(" (")
+        .append(decimal(e))
+        .append("), got 0x")
+        .append(hex8(g))
+        .append(" (")
+        .append(decimal(g))
+        .append("), ")
+        .append(verdict)
+        .append("\n  a ")
+        .append(row_words(in.a[i]))
+        .append("\n  b ")
+        .append(row_words(in.b[i]))
+        .append("\n  c ")
+        .append(hex8(in.c[i]))
+        .append("\n");
+  }
+  if (r.failed > o.max_report) {
+    const size_t hidden = r.failed - o.max_report;
+    t.append("(")
+        .append(std::to_string(hidden))
+        .append(hidden == 1 ? " more mismatch" : " more mismatches")
+        .append(" not shown; --max-report N shows more)\n");
+  }
+  if (r.failed) {
+    t.append("ULP histogram of the ")
+        .append(std::to_string(r.failed))
+        .append(r.failed == 1 ? " mismatch (" : " mismatches (")
+        .append(m.output.name)
+        .append(" ulps):\n");
+    if (zero_sign_failures) t.append("  0 (sign of zero): ").append(std::to_string(zero_sign_failures)).append("\n");
+    int top = -1;
+    for (int b = 0; b <= kTopBucket; ++b)
+      if (histogram[size_t(b)]) top = b;
+    for (int b = 0; b <= top; ++b)
+      t.append("  ").append(bucket_label(b)).append(": ").append(std::to_string(histogram[size_t(b)])).append("\n");
+    t.append("  NaN: ").append(std::to_string(nan_failures)).append("\n");
+  }
+  t.append(std::to_string(got.size() - r.failed))
+      .append(" passed, ")
+      .append(std::to_string(r.failed))
+      .append(" failed\n");
+  return r;
+}
+
+void emit(const std::string& text, const std::string& path, std::ostream& out) {
+  if (path.empty() || path == "-") {
+    out << text;
+    out.flush();
+    if (!out) throw IoFailure("cannot write the output");
+  } else {
+    write_atomically(path, text);
+  }
+}
+
+// Returns the exit status (0, or 1 for a failed comparison); throws on errors.
+int run_or_throw(const MmaOptions& o, std::ostream& out) {
+  if (o.list) {
+    if (!o.model.empty() || o.k || !o.a.empty() || !o.b.empty() || !o.c.empty() || !o.out.empty() || !o.expect.empty())
+      throw OptionError("--list takes no other options");
+    emit(list_text(), "", out);
+    return 0;
+  }
+  if (o.model.empty()) throw OptionError("--model PRESET is required (fpsim mma --list shows the presets)");
+  if (!o.k) throw OptionError("--k K is required (values per row of the A and B files)");
+  if (o.a.empty() || o.b.empty()) throw OptionError("--a FILE and --b FILE are required");
+  if (!o.expect.empty() && !o.out.empty())
+    throw OptionError("--out and --expect exclude each other (--expect compares instead of writing D)");
+  if (*o.k < 1) throw OptionError(std::string("--k ").append(std::to_string(*o.k)).append(": expected K >= 1"));
+  const MmaModel m = mma_preset(o.model);  // option errors come before any reading
+
+  Operands in;
+  in.a = read_hex_rows(o.a, *o.k);
+  in.b = read_hex_rows(o.b, *o.k);
+  require_same_rows(o.b, in.b.size(), o.a, in.a.size());
+  if (o.c.empty()) {
+    in.c.assign(in.a.size(), 0);
+  } else {
+    in.c = read_binary_words(o.c);
+    require_same_rows(o.c, in.c.size(), o.a, in.a.size());
+  }
+  std::vector<uint32_t> expected;
+  if (!o.expect.empty()) {
+    expected = read_binary_words(o.expect);
+    require_same_rows(o.expect, expected.size(), o.a, in.a.size());
+  }
+  check_input_values(in.a, o.a, m.input_a, "A", m);
+  check_input_values(in.b, o.b, m.input_b, "B", m);
+
+  const std::vector<uint32_t> d = compute(m, o, in);
+  if (o.expect.empty()) {
+    emit(binary_words_text(d), o.out, out);
+    return 0;
+  }
+  const Comparison r = compare(m, o, in, d, expected);
+  emit(r.text, "", out);
+  return r.failed ? 1 : 0;
+}
+
+}  // namespace
+
+int run_mma(const MmaOptions& options, std::ostream& out, std::ostream& err) {
+  try {
+    return run_or_throw(options, out);
+  } catch (const IoFailure& e) {
+    err << "fpsim mma: " << e.what() << '\n';
+    return 1;
+  } catch (const Error& e) {
+    err << "fpsim mma: " << e.what() << '\n';
+    return 2;
+  }
+}
+
+void add_mma_command(CLI::App& app, int& exit_code) {
+  auto o = std::make_shared<MmaOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "mma",
+      "Run a tensor-core model (spec/mma.md) over golden-data files: A and B rows of K hex FP32 encodings (row i "
+      "holds the operands of dot product i), C as 32-character binary strings (absent: C = 0). Writes D as binary "
+      "strings, one line per row; with --expect compares a kernel's D with the model and ends with 'N passed, M "
+      "failed' (exit 1 when anything failed). --list prints the presets.");
+  cmd->add_flag("--list", o->list, "print every preset (name, verified or unverified, parameters) and exit");
+  cmd->add_option("--model", o->model, "preset name, e.g. h100-fp16-fp32 or h100-e4m3-fp32:promote128");
+  cmd->add_option_function<int>(
+      "--k", [o](const int& v) { o->k = v; }, "values per A/B row (checked)");
+  cmd->add_option("--a", o->a, "A file: rows of K hex FP32 encodings (.gz read transparently)");
+  cmd->add_option("--b", o->b, "B file: rows of K hex FP32 encodings");
+  cmd->add_option("--c", o->c, "C file: 32-character binary FP32 patterns (default: C = 0)");
+  cmd->add_option("--out", o->out, "write D to this file atomically (default: stdout)");
+  cmd->add_option("--expect", o->expect, "a kernel's D (binary strings): compare with the model instead");
+  cmd->add_option("--max-report", o->max_report, "mismatches printed in full; all are counted")->capture_default_str();
+  cmd->add_flag("--any-nan", o->any_nan, "with --expect, any NaN matches any NaN (default: NaN bits must match)");
+  cmd->callback([o, &exit_code] { exit_code = run_mma(*o, std::cout, std::cerr); });
+}
+
+}  // namespace fpsim::cli

@@ -1,0 +1,121 @@
+// Real tensor-core outputs (tests/data/gpu-golden/, from Khattak & Mikaitis'
+// MATLAB-tensor-core model_validation/, BSD-2-Clause) through the matching
+// presets: every file must match bit for bit (spec/mma.md §5, §7), except
+// FP8 inputs with FP16 output, which no public model explains (§6 Q2): there
+// the count our best model reaches is pinned and documented in docs/mma.md.
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "fpsim/mma.hpp"
+#include "mma_files.hpp"
+
+namespace fpsim {
+namespace {
+
+struct GoldenCase {
+  const char* gpu;     // folder and file tag: V100, A100, H100
+  const char* input;   // folder and file tag: fp16, bf16, tf32, E4M3, E5M2
+  const char* output;  // fp32 or fp16: the d file
+  const char* preset;
+  int k;
+  bool c_used;  // false: the GPU computed D = A·B with C = 0 (H100 FP8, FP32 out; golden README)
+};
+
+struct GoldenResult {
+  size_t rows = 0;
+  size_t matched = 0;
+  std::string first_mismatch;
+};
+
+std::string dir_of(const GoldenCase& g) {
+  return std::string(FPSIM_TEST_DATA_DIR) + "/gpu-golden/" + g.gpu + "/" + g.input + "/";
+}
+
+GoldenResult run_case(const GoldenCase& g, bool use_c) {
+  const std::string dir = dir_of(g), tag = std::string("_") + g.gpu + "_";
+  const auto a = cli::read_hex_rows(dir + "a" + tag + g.input + ".txt.gz", g.k);
+  const auto b = cli::read_hex_rows(dir + "b" + tag + g.input + ".txt.gz", g.k);
+  const auto c = cli::read_binary_words(dir + "c" + tag + "fp32.txt.gz");
+  const auto d = cli::read_binary_words(dir + "d" + tag + g.output + ".txt.gz");
+  EXPECT_EQ(a.size(), 5000u);
+  EXPECT_EQ(b.size(), a.size());
+  EXPECT_EQ(c.size(), a.size());
+  EXPECT_EQ(d.size(), a.size());
+  const MmaModel m = mma_preset(g.preset);
+  GoldenResult r;
+  std::vector<float> av(size_t(g.k)), bv(size_t(g.k));
+  for (size_t i = 0; i < a.size(); ++i) {
+    for (int k = 0; k < g.k; ++k) {
+      av[size_t(k)] = std::bit_cast<float>(a[i][size_t(k)]);
+      bv[size_t(k)] = std::bit_cast<float>(b[i][size_t(k)]);
+    }
+    const float cv = use_c ? std::bit_cast<float>(c[i]) : 0.0f;
+    const uint32_t got = std::bit_cast<uint32_t>(mma_dot(m, av, bv, cv));
+    ++r.rows;
+    if (got == d[i]) {
+      ++r.matched;
+    } else if (r.first_mismatch.empty()) {
+      char buf[96];
+      std::snprintf(buf, sizeof buf, "row %zu: model 0x%08x, GPU 0x%08x", i + 1, got, d[i]);
+      r.first_mismatch = buf;
+    }
+  }
+  return r;
+}
+
+class GpuGolden : public testing::TestWithParam<GoldenCase> {};
+
+TEST_P(GpuGolden, EveryRowMatchesBitForBit) {
+  const GoldenCase& g = GetParam();
+  const GoldenResult r = run_case(g, g.c_used);
+  EXPECT_EQ(r.matched, r.rows) << g.preset << " on " << g.gpu << "/" << g.input << " d_" << g.output << ": "
+                               << r.first_mismatch;
+}
+
+// spec/mma.md §7: K = 4 for V100 fp16 and for tf32, 8 for A100 fp16/bf16, 16
+// for H100 fp16/bf16, 32 for FP8.
+INSTANTIATE_TEST_SUITE_P(
+    Files, GpuGolden,
+    testing::Values(GoldenCase{"V100", "fp16", "fp32", "v100-fp16-fp32", 4, true},
+                    GoldenCase{"V100", "fp16", "fp16", "v100-fp16-fp16", 4, true},
+                    GoldenCase{"A100", "fp16", "fp32", "a100-fp16-fp32", 8, true},
+                    GoldenCase{"A100", "fp16", "fp16", "a100-fp16-fp16", 8, true},
+                    GoldenCase{"A100", "bf16", "fp32", "a100-bf16-fp32", 8, true},
+                    GoldenCase{"A100", "tf32", "fp32", "a100-tf32-fp32", 4, true},
+                    GoldenCase{"H100", "fp16", "fp32", "h100-fp16-fp32", 16, true},
+                    GoldenCase{"H100", "fp16", "fp16", "h100-fp16-fp16", 16, true},
+                    GoldenCase{"H100", "bf16", "fp32", "h100-bf16-fp32", 16, true},
+                    GoldenCase{"H100", "tf32", "fp32", "h100-tf32-fp32", 4, true},
+                    GoldenCase{"H100", "E4M3", "fp32", "h100-e4m3-fp32", 32, false},
+                    GoldenCase{"H100", "E5M2", "fp32", "h100-e5m2-fp32", 32, false}),
+    [](const testing::TestParamInfo<GoldenCase>& info) {
+      return std::string(info.param.gpu) + "_" + info.param.input + "_to_" + info.param.output;
+    });
+
+// The golden README says the FP8 FP32-output runs used C = 0: with the c file
+// the model matches no row, so the claim is checked, not assumed.
+TEST(GpuGoldenFp8, FP32OutputRunsIgnoredTheCFile) {
+  const GoldenCase g{"H100", "E4M3", "fp32", "h100-e4m3-fp32", 32, false};
+  EXPECT_EQ(run_case(g, true).matched, 0u);
+}
+
+// spec/mma.md §6 Q2, an open question: FP8 inputs with FP16 output. Our best
+// model (the §2 model, n = 32, neab = 2, RNE to FP16, C rounded to FP16 and
+// USED — unlike the FP32-output runs) matches 3120/5000 (E4M3) and 3356/5000
+// (E5M2); with C = 0 it matches 7 and 4 rows, the "about 10" of the spec.
+// docs/mma.md records the search. A better model should raise these pins.
+TEST(GpuGoldenFp8, Fp16OutputIsAnOpenQuestionWithPinnedCounts) {
+  const GoldenCase e4m3{"H100", "E4M3", "fp16", "h100-e4m3-fp16", 32, true};
+  const GoldenCase e5m2{"H100", "E5M2", "fp16", "h100-e5m2-fp16", 32, true};
+  EXPECT_EQ(run_case(e4m3, true).matched, 3120u);
+  EXPECT_EQ(run_case(e5m2, true).matched, 3356u);
+  EXPECT_EQ(run_case(e4m3, false).matched, 7u);
+  EXPECT_EQ(run_case(e5m2, false).matched, 4u);
+}
+
+}  // namespace
+}  // namespace fpsim
