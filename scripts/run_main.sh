@@ -2,8 +2,9 @@
 # The main job. Until the training runner exists: build, print the format
 # table, run a short verification of the conversions and the arithmetic
 # against the TestFloat vectors, the spec's boundary facts and the MPFR
-# reference, and quantize one tensor with every scheme (report and figure in
-# runs/quantize/).
+# reference, quantize one tensor with every scheme (report and figure in
+# runs/quantize/), and check the tensor-core models against the real GPU
+# outputs and the exact dot product (report and figure in runs/mma/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -44,4 +45,7 @@ echo "e4m3 rne: 448 464 465; saturate 465; e5m2 rne: 61439 61440"
 echo
 echo "== scaled quantization: every scheme on one activation-like tensor (docs/quantization.md) =="
 /usr/bin/python3 scripts/quantize_report.py --fpsim "$fpsim" --out runs/quantize || status=1
+echo
+echo "== tensor-core models: real GPU outputs and error against the exact dot product (docs/mma.md) =="
+/usr/bin/python3 scripts/mma_report.py --fpsim "$fpsim" --out runs/mma || status=1
 exit $status
