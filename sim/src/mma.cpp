@@ -128,6 +128,24 @@ std::vector<MmaModel> build_presets() {
                           "unverified fit (spec/mma.md §1, Q8): neab >= 8, RNE", false));
   p.push_back(block_model("b200-e5m2-fp32", e5m2, fp32, 32, 8, rn, -133,
                           "unverified fit (spec/mma.md §1, Q8): neab >= 8, RNE", false));
+  // CPU matrix units (docs/mma.md, "CPU matrix units"): the Intel SDM's
+  // pseudo-code for TDPBF16PS and VDPBF16PS (FP32 FMAs, RNE, DAZ and FTZ;
+  // AMX: two interleaved chains per 32 elements of K, then C += (even + odd)),
+  // measured on a Xeon with both units: 240,000 / 240,000 dot products each
+  // (tests/data/cpu-golden).
+  {
+    MmaModel amx = fp32_model("amx-bf16-fp32", MmaKind::fp32_fma_blocked, 32,
+                              "Intel SDM TDPBF16PS; measured on Xeon AMX (tests/data/cpu-golden)");
+    amx.input_a = amx.input_b = bf16;
+    amx.chains = 2;
+    amx.subnormal_inputs = amx.subnormal_outputs = false;
+    p.push_back(amx);
+    MmaModel avx = fp32_model("avx512-bf16-fp32", MmaKind::fp32_fma_sequential, 1,
+                              "Intel SDM VDPBF16PS, one lane in k order; measured on Xeon (tests/data/cpu-golden)");
+    avx.input_a = avx.input_b = bf16;
+    avx.subnormal_inputs = avx.subnormal_outputs = false;
+    p.push_back(avx);
+  }
   // CPU-style FP32 accumulation in stated fixed orders (docs/mma.md).
   p.push_back(fp32_model("fp32-sequential", MmaKind::fp32_sequential, 1, "definition: d = RN(d + RN(a*b)) in k order"));
   p.push_back(fp32_model("fp32-fma-sequential", MmaKind::fp32_fma_sequential, 1, "definition: d = fma(a, b, d) in k order"));
@@ -350,50 +368,60 @@ float block_chain(const MmaModel& m, const Format& acc, std::span<const float> a
 uint32_t bits(float x) { return std::bit_cast<uint32_t>(x); }
 float from_bits(uint64_t v) { return std::bit_cast<float>(uint32_t(v)); }
 
-float add32(float x, float y) {
+// FP32 RNE steps through the core. `rs` carries DAZ / FTZ for the fp32_*
+// kinds (subnormal_inputs / subnormal_outputs false); the promotion add uses
+// the default spec.
+float add32(float x, float y, const RoundingSpec& rs = RoundingSpec{}) {
   Flags ignored;
-  return from_bits(add(bits(x), bits(y), formats::fp32, RoundingSpec{}, ignored));
+  return from_bits(add(bits(x), bits(y), formats::fp32, rs, ignored));
 }
-float mul32(float x, float y) {
+float mul32(float x, float y, const RoundingSpec& rs) {
   Flags ignored;
-  return from_bits(mul(bits(x), bits(y), formats::fp32, RoundingSpec{}, ignored));
+  return from_bits(mul(bits(x), bits(y), formats::fp32, rs, ignored));
 }
-float fma32(float x, float y, float z) {
+float fma32(float x, float y, float z, const RoundingSpec& rs) {
   Flags ignored;
-  return from_bits(fma(bits(x), bits(y), bits(z), formats::fp32, RoundingSpec{}, ignored));
+  return from_bits(fma(bits(x), bits(y), bits(z), formats::fp32, rs, ignored));
 }
 
-float pairwise_sum(std::span<const float> p) {
+float pairwise_sum(std::span<const float> p, const RoundingSpec& rs) {
   if (p.size() == 1) return p[0];
   const size_t half = (p.size() + 1) / 2;
-  return add32(pairwise_sum(p.first(half)), pairwise_sum(p.subspan(half)));
+  return add32(pairwise_sum(p.first(half), rs), pairwise_sum(p.subspan(half), rs), rs);
 }
 
 float fp32_dot(const MmaModel& m, std::span<const float> a, std::span<const float> b, float c) {
+  RoundingSpec rs;
+  rs.daz = !m.subnormal_inputs;
+  rs.ftz = !m.subnormal_outputs;
   switch (m.kind) {
     case MmaKind::fp32_sequential: {
       float d = c;
-      for (size_t k = 0; k < a.size(); ++k) d = add32(d, mul32(a[k], b[k]));
+      for (size_t k = 0; k < a.size(); ++k) d = add32(d, mul32(a[k], b[k], rs), rs);
       return d;
     }
     case MmaKind::fp32_fma_sequential: {
       float d = c;
-      for (size_t k = 0; k < a.size(); ++k) d = fma32(a[k], b[k], d);
+      for (size_t k = 0; k < a.size(); ++k) d = fma32(a[k], b[k], d, rs);
       return d;
     }
     case MmaKind::fp32_pairwise: {
       if (a.empty()) return c;
       std::vector<float> p(a.size());
-      for (size_t k = 0; k < a.size(); ++k) p[k] = mul32(a[k], b[k]);
-      return add32(c, pairwise_sum(p));
+      for (size_t k = 0; k < a.size(); ++k) p[k] = mul32(a[k], b[k], rs);
+      return add32(c, pairwise_sum(p, rs), rs);
     }
     case MmaKind::fp32_fma_blocked: {
       float d = c;
-      const size_t n = size_t(m.block_size);
+      const size_t n = size_t(m.block_size), chains = size_t(m.chains);
+      float chain[16];
       for (size_t k0 = 0; k0 < a.size(); k0 += n) {
-        float partial = 0.0f;
-        for (size_t k = k0; k < std::min(a.size(), k0 + n); ++k) partial = fma32(a[k], b[k], partial);
-        d = add32(d, partial);
+        std::fill(chain, chain + chains, 0.0f);
+        for (size_t k = k0; k < std::min(a.size(), k0 + n); ++k)
+          chain[(k - k0) % chains] = fma32(a[k], b[k], chain[(k - k0) % chains], rs);
+        float partial = chain[0];
+        for (size_t j = 1; j < chains; ++j) partial = add32(partial, chain[j], rs);
+        d = add32(d, partial, rs);
       }
       return d;
     }
@@ -481,6 +509,8 @@ void validate_mma_model(const MmaModel& m) {
   if (m.promotion_interval < 0) fail("promotion_interval must be >= 0");
   if (m.promotion_interval > 0 && (m.kind != MmaKind::block_fma || !out_fp32))
     fail("promotion applies to block-FMA models with FP32 output");
+  if (m.chains < 1 || m.chains > 16 || (m.chains > 1 && m.kind != MmaKind::fp32_fma_blocked))
+    fail("chains must be 1..16, and above 1 only for fp32_fma_blocked");
   if (m.kind != MmaKind::block_fma) {
     if (!out_fp32) fail("the fp32-* accumulation models have FP32 output");
     return;
@@ -789,8 +819,10 @@ std::string describe_mma_model(const MmaModel& m) {
     s << " acc_frac_bits=" << m.acc_frac_bits << " subnormals=" << (m.subnormal_inputs ? "in" : "daz") << "/"
       << (m.subnormal_outputs ? "out" : "ftz") << " overflow=" << (m.overflow_to_inf ? "inf" : "max");
     if (m.promotion_interval > 0) s << " promote=" << m.promotion_interval;
-  } else if (m.kind == MmaKind::fp32_fma_blocked) {
-    s << " block=" << m.block_size;
+  } else {
+    if (m.kind == MmaKind::fp32_fma_blocked) s << " block=" << m.block_size << " chains=" << m.chains;
+    if (!m.subnormal_inputs || !m.subnormal_outputs)
+      s << " subnormals=" << (m.subnormal_inputs ? "in" : "daz") << "/" << (m.subnormal_outputs ? "out" : "ftz");
   }
   return s.str();
 }

@@ -26,7 +26,9 @@ enum class MmaKind : uint8_t {
   fp32_sequential,      // d = c; d = RN32(d + RN32(a_k*b_k)) for k = 0, 1, ...
   fp32_fma_sequential,  // d = c; d = fma32(a_k, b_k, d) for k = 0, 1, ...
   fp32_pairwise,        // RN32 products summed by a balanced binary tree, then d = RN32(c + tree)
-  fp32_fma_blocked,     // blocks of block_size: p = fma chain from 0; d = RN32(d + p), d starting at c
+  fp32_fma_blocked,     // blocks of block_size, each split into `chains` interleaved fma chains from +0
+                        // (element i of a block feeds chain i mod chains); the chains are summed in
+                        // order, p = RN32(chain0 + chain1 + ...), then d = RN32(d + p), d starting at c
 };
 
 // Alignment rounding of each shifted term inside a block (spec/mma.md §2:
@@ -41,13 +43,18 @@ struct MmaModel {
   Format output = formats::fp32;   // fp32 or fp16 (D, and C for block_fma)
   // block_fma parameters (spec/mma.md §1-§2):
   int block_size = 4;          // n: products fused per block (also the block of fp32_fma_blocked)
+  int chains = 1;              // fp32_fma_blocked: interleaved fma chains per block (AMX: 2)
   int extra_bits = 0;          // neab: extra alignment bits (negative: fewer than 23 kept)
   AlignRounding align_rounding = AlignRounding::truncate;
   Rounding final_rounding = Rounding::rtz;  // rtz, rne, rup or rdn
   int min_exp = -1024;         // clamp on the alignment exponent (-1024: none)
   int acc_frac_bits = 23;      // fraction bits of the block result: 23 fp32, 10 fp16, 13 Hopper FP8
-  bool subnormal_inputs = true;   // false: subnormal a_i, b_i read as zero
-  bool subnormal_outputs = true;  // false: results below the output's normal range flush to zero
+  // false: subnormal a_i, b_i read as zero (fp32_* kinds: every operand of every step, C and the
+  // running sum included: DAZ)
+  bool subnormal_inputs = true;
+  // false: results below the output's normal range flush to signed zero (fp32_* kinds: every
+  // step's result: FTZ, IEEE tininess after rounding)
+  bool subnormal_outputs = true;
   bool overflow_to_inf = true;    // a block sum >= 2^(emax+1) gives inf even under rtz (spec/mma.md Q5)
   // Library-level FP8 promotion (spec/mma.md §2.1): every promotion_interval
   // K elements the chain's partial sum is added into a true FP32 accumulator
@@ -58,7 +65,9 @@ struct MmaModel {
 };
 
 // Every preset: <gpu>-<input>-<output> for v100, a100, ada, l40s, h100, h200
-// and b200 (spec/mma.md §1), then the fp32-* CPU accumulation models.
+// and b200 (spec/mma.md §1), the CPU matrix units amx-bf16-fp32 and
+// avx512-bf16-fp32 (docs/mma.md, "CPU matrix units"), then the fp32-* CPU
+// accumulation models.
 std::span<const MmaModel> mma_presets();
 
 // A preset by name (case-insensitive); an optional ":promoteN" suffix sets
