@@ -8,6 +8,7 @@
 #include "formats_command.hpp"
 #include "mma_command.hpp"
 #include "mma_error_command.hpp"
+#include "probe_command.hpp"
 #include "quantize_command.hpp"
 #include "verify_command.hpp"
 #include "fpsim/error.hpp"
@@ -54,6 +55,7 @@ int main(int argc, char** argv) {
   fpsim::cli::add_quantize_command(app, exit_code);
   fpsim::cli::add_mma_command(app, exit_code);
   fpsim::cli::add_mma_error_command(app, exit_code);
+  fpsim::cli::add_probe_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

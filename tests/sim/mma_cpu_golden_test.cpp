@@ -15,6 +15,8 @@
 
 #include "cpu_matrix_dots.hpp"
 #include "fpsim/mma.hpp"
+#include "fpsim/probe/mma_target.hpp"
+#include "fpsim/probe/probe_suite.hpp"
 #include "mma_files.hpp"
 
 namespace fpsim::probe {
@@ -79,6 +81,47 @@ TEST_P(CpuGolden, PresetAndSdmPseudoCodeReproduceEveryRecordedDot) {
   }
   EXPECT_EQ(model_ok, rows.size()) << u.preset << "; first mismatch " << first;
   EXPECT_EQ(sdm_ok, rows.size()) << "SDM transcription";
+}
+
+// The acceptance chain without the hardware at hand: the probe suite
+// runs on the SDM transcription (which reproduces every recorded dot of the
+// real unit, above), fits a model, and that fitted model — not the preset —
+// must reproduce every recorded dot of the real unit.
+class SdmTarget final : public MmaTarget {
+ public:
+  explicit SdmTarget(const Unit& u) : unit_(u) {}
+  std::string name() const override { return std::string("sdm:") + unit_.name; }
+  Format input_format_a() const override { return formats::bf16; }
+  Format input_format_b() const override { return formats::bf16; }
+  Format output_format() const override { return formats::fp32; }
+  float dot(std::span<const float> a, std::span<const float> b, float c) override { return unit_.sdm(a, b, c); }
+
+ private:
+  Unit unit_;
+};
+
+TEST_P(CpuGolden, ModelFittedByTheProbesReproducesEveryRecordedDot) {
+  const Unit& u = GetParam();
+  SdmTarget target(u);
+  ProbeOptions options;
+  options.random_vectors = 2000;
+  const ProbeReport report = run_probes(target, options);
+  EXPECT_EQ(report.random_mismatches, 0);
+  const MmaModel& fit = report.fitted;
+  const MmaModel preset = mma_preset(u.preset);
+  EXPECT_EQ(describe_mma_model(fit), describe_mma_model(preset));
+  const std::vector<Recorded> rows = read_recorded(u.name);
+  size_t row = 0, ok = 0, compared = 0;
+  for (int K : kRecordedK) {
+    for (uint64_t i = 0; i < kRecordedPerK; ++i, ++row) {
+      if (K == 0) continue;  // one instruction on padding: a property of the target, not of the arithmetic
+      const RandomDot d = random_dot(K, i);
+      ok += std::bit_cast<uint32_t>(mma_dot(fit, d.a, d.b, d.c)) == rows[row].d;
+      ++compared;
+    }
+  }
+  EXPECT_EQ(compared, 220000u);
+  EXPECT_EQ(ok, compared) << "fitted: " << describe_mma_model(fit);
 }
 
 INSTANTIATE_TEST_SUITE_P(Units, CpuGolden,
