@@ -125,6 +125,49 @@ RC_GTEST_PROP(MmaProperty, NegatingAllInputsNegatesTheResult, ()) {
   }
 }
 
+// Special values (spec/mma.md §2), over random block-FMA presets and K:
+// inputs with a few NaN / ±inf sprinkled in (and zeros, so 0·inf occurs);
+// the expected class is worked out here from the rule itself: any NaN or
+// 0·inf is NaN; +inf and -inf together (products and C) are NaN; otherwise
+// the one infinity; a NaN result is the canonical 0x7FFFFFFF.
+RC_GTEST_PROP(MmaProperty, SpecialValuesFollowTheSpecRule, ()) {
+  const auto presets = block_presets();
+  const MmaModel& m = *presets[*rc::gen::inRange<size_t>(0, presets.size())];
+  const int k = *rc::gen::inRange(1, 3 * m.block_size + 2);
+  auto pick = [&](const Format& f) {
+    const int r = *rc::gen::inRange(0, 12);
+    if (r == 0) return std::numeric_limits<float>::quiet_NaN();
+    if (r == 1) return std::numeric_limits<float>::infinity();
+    if (r == 2) return -std::numeric_limits<float>::infinity();
+    if (r == 3) return 0.0f;
+    return *finite_value(f);
+  };
+  std::vector<float> a(static_cast<size_t>(k)), b(static_cast<size_t>(k));
+  for (float& x : a) x = pick(m.input_a);
+  for (float& x : b) x = pick(m.input_b);
+  const float c = *rc::gen::element(0.0f, 1.5f, std::numeric_limits<float>::infinity(),
+                                    -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN());
+  bool nan = std::isnan(c), pos = c > 0 && std::isinf(c), neg = c < 0 && std::isinf(c);
+  for (size_t i = 0; i < a.size(); ++i) {
+    const bool inf_a = std::isinf(a[i]), inf_b = std::isinf(b[i]);
+    if (std::isnan(a[i]) || std::isnan(b[i]) || (inf_a && b[i] == 0) || (inf_b && a[i] == 0)) nan = true;
+    else if (inf_a || inf_b) ((std::signbit(a[i]) != std::signbit(b[i])) ? neg : pos) = true;
+  }
+  const float d = mma_dot(m, a, b, c);
+  if (nan || (pos && neg)) {
+    RC_ASSERT(std::bit_cast<uint32_t>(d) == 0x7FFFFFFFu);
+  } else if (pos) {
+    RC_ASSERT(d == std::numeric_limits<float>::infinity());
+  } else if (neg) {
+    RC_ASSERT(d == -std::numeric_limits<float>::infinity());
+  } else {
+    // No special input: finite, or ±inf where a block sum overflowed (bf16
+    // and tf32 products reach 2^255); never NaN, since the one infinity a
+    // chain can reach then absorbs every later finite block.
+    RC_ASSERT(!std::isnan(d));
+  }
+}
+
 // The GEMM fast path equals mma_dot element by element, for every preset,
 // with promotion, C present or absent, and NaN / inf sprinkled in.
 RC_GTEST_PROP(MmaProperty, GemmEqualsDotElementByElement, ()) {
