@@ -107,7 +107,8 @@ std::string list_text() {
   for (const MmaModel& m : mma_presets()) {
     t.append(m.name)
         .append(width + 2 - m.name.size(), ' ')
-        .append(m.verified ? "verified  " : "unverified")
+        // "definition": an fp32-* order stated by fpsim, not a measured unit.
+        .append(!m.verified ? "unverified" : m.evidence.rfind("definition", 0) == 0 ? "definition" : "verified  ")
         .append("  ")
         .append(describe_mma_model(m))
         .append("\n");
@@ -344,7 +345,7 @@ void add_mma_command(CLI::App& app, int& exit_code) {
       "holds the operands of dot product i), C as 32-character binary strings (absent: C = 0). Writes D as binary "
       "strings, one line per row; with --expect compares a kernel's D with the model and ends with 'N passed, M "
       "failed' (exit 1 when anything failed). --list prints the presets.");
-  cmd->add_flag("--list", o->list, "print every preset (name, verified or unverified, parameters) and exit");
+  cmd->add_flag("--list", o->list, "print every preset (name, verified / unverified / definition, parameters) and exit");
   cmd->add_option("--model", o->model, "preset name, e.g. h100-fp16-fp32 or h100-e4m3-fp32:promote128");
   cmd->add_option_function<int>(
       "--k", [o](const int& v) { o->k = v; }, "values per A/B row (checked)");

@@ -446,6 +446,9 @@ TEST(MmaList, EveryPresetWithItsMarkerAndDescription) {
   EXPECT_TRUE(contains(line_of("b200-e4m3-fp32"), " unverified ")) << line_of("b200-e4m3-fp32");
   EXPECT_TRUE(contains(line_of("b200-e5m2-fp32"), " unverified ")) << line_of("b200-e5m2-fp32");
   EXPECT_TRUE(contains(line_of("v100-fp16-fp32"), " verified ")) << line_of("v100-fp16-fp32");
+  // The fp32-* orders are fpsim's definitions, measured nowhere.
+  EXPECT_TRUE(contains(line_of("fp32-pairwise"), " definition ")) << line_of("fp32-pairwise");
+  EXPECT_TRUE(contains(line_of("amx-bf16-fp32"), " verified ")) << line_of("amx-bf16-fp32");
   for (const char* name : {"a100-bf16-fp32", "l40s-e4m3-fp32", "h100-e4m3-fp32", "h200-tf32-fp32", "ada-fp16-fp16",
                            "fp32-sequential", "fp32-pairwise", "fp32-fma-blocked"})
     EXPECT_NE(line_of(name), "(missing)") << name;
