@@ -6,7 +6,9 @@
 // model too (CPU-style kernels). INT8 MMA is exact integer arithmetic
 // (spec/mma.md §3).
 //
-// Every finite result ends in the one rounding core (fpsim/round.hpp).
+// mma_dot, the definition, ends every block in the one rounding core
+// (fpsim/round.hpp). mma_gemm's fast path rounds normal-range rtz/rne block
+// results itself and is tested bit-identical to mma_dot (docs/mma.md).
 #pragma once
 
 #include <cstdint>
