@@ -434,9 +434,11 @@ float fp32_dot(const MmaModel& m, std::span<const float> a, std::span<const floa
 float dot_unchecked(const MmaModel& m, const Format& acc, std::span<const float> a, std::span<const float> b,
                     float c) {
   if (m.kind != MmaKind::block_fma) return fp32_dot(m, a, b, c);
-  if (m.promotion_interval <= 0) return block_chain(m, acc, a, b, c_in_output(m, c));
-  float special = 0;  // resolved over the whole dot product first (spec/mma.md §2)
+  // Special inputs are resolved over the whole dot product first (spec/mma.md
+  // §2), so a block that overflows to +inf cannot meet a later -inf product.
+  float special = 0;
   if (resolve_specials(a, b, c, special)) return special;
+  if (m.promotion_interval <= 0) return block_chain(m, acc, a, b, c_in_output(m, c));
   // Promotion (spec/mma.md §2.1): each chunk of promotion_interval elements
   // is a fresh chain from 0, added into a true FP32 accumulator with RNE.
   float acc32 = c;

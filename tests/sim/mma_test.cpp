@@ -119,6 +119,10 @@ TEST(MmaSpecials, NanInfAndTheirCombinations) {
   std::vector<float> a(20, 1.0f), b(20, 1.0f);
   a[18] = kNaN;
   EXPECT_EQ(bits(mma_dot(mma_preset("h100-bf16-fp32"), a, b, 0)), nan);
+  // The first block (n = 4) overflows to +inf (2^64·2^64 = 2^128), the second
+  // holds a -inf product: resolved over the whole dot product, the answer is
+  // the one infinite input, -inf, not +inf + -inf = NaN.
+  EXPECT_EQ(dot("a100-tf32-fp32", {0x1p64f, 0, 0, 0, 1}, {0x1p64f, 0, 0, 0, -kInf}, 0), -kInf);
 }
 
 TEST(MmaSpecials, ExactZeroIsPositiveAndOverflowUnderRzIsInf) {
