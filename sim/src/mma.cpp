@@ -177,8 +177,6 @@ struct Operand {
   bool sign = false;
 };
 
-bool is_finite(float x) { return std::isfinite(x); }
-
 // True when x (finite) is a value of format f.
 bool is_value_of(float x, const Format& f) {
   if (!std::isfinite(x)) return true;
@@ -240,7 +238,7 @@ bool resolve_specials(std::span<const float> a, std::span<const float> b, float 
        neg_inf = c == -std::numeric_limits<float>::infinity();
   for (size_t k = 0; k < a.size(); ++k) {
     const float x = a[k], y = b[k];
-    if (is_finite(x) && is_finite(y)) continue;
+    if (std::isfinite(x) && std::isfinite(y)) continue;
     if (std::isnan(x) || std::isnan(y) || x == 0.0f || y == 0.0f) {  // 0·inf is NaN
       nan = true;
       continue;
@@ -271,6 +269,9 @@ Format accumulator_format(const MmaModel& m) {
   return f;
 }
 
+// The largest exponent of a finite output value (127 fp32, 15 fp16).
+int output_emax(const MmaModel& m) { return int(m.output.exp_field_max()) - 1 - m.output.bias; }
+
 RoundingSpec final_spec(const MmaModel& m) {
   RoundingSpec rs;
   rs.rounding = m.final_rounding;
@@ -284,8 +285,7 @@ RoundingSpec final_spec(const MmaModel& m) {
 float round_block_sum(const MmaModel& m, const Format& acc, bool negative, u128 magnitude, int scale_exp) {
   if (magnitude == 0) return 0.0f;  // +0 (spec/mma.md §2; Q6)
   const Unpacked u = unpacked_from_integer(negative, magnitude, scale_exp);
-  const int emax_out = int(m.output.exp_field_max()) - 1 - m.output.bias;
-  if (m.overflow_to_inf && u.exp > emax_out)  // |sum| >= 2^(emax+1): inf even under RZ (Q5)
+  if (m.overflow_to_inf && u.exp > output_emax(m))  // |sum| >= 2^(emax+1): inf even under RZ (Q5)
     return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
   Flags ignored;
   const uint64_t code = round(u, acc, final_spec(m), ignored);
@@ -676,6 +676,18 @@ inline bool block_fast(const MmaModel& m, const Format& acc, int emin_out, int e
   return true;
 }
 
+// Throws OptionError naming the first element of a row-major matrix with
+// `cols` columns that is not a value of f.
+void check_matrix_values(const char* name, std::span<const float> values, int cols, const Format& f) {
+  for (size_t i = 0; i < values.size(); ++i)
+    if (!is_value_of(values[i], f)) {
+      std::ostringstream msg;
+      msg << "mma_gemm: " << name << "[" << i / size_t(cols) << "][" << i % size_t(cols) << "] is not a value of "
+          << f.name;
+      throw OptionError(msg.str());
+    }
+}
+
 }  // namespace
 
 void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, std::span<const float> B,
@@ -689,18 +701,8 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
         << B.size() << ", C " << C.size() << ", D " << D.size() << ")";
     throw OptionError(msg.str());
   }
-  for (size_t i = 0; i < mk; ++i)
-    if (!is_value_of(A[i], m.input_a)) {
-      std::ostringstream msg;
-      msg << "mma_gemm: A[" << i / size_t(K) << "][" << i % size_t(K) << "] is not a value of " << m.input_a.name;
-      throw OptionError(msg.str());
-    }
-  for (size_t i = 0; i < kn; ++i)
-    if (!is_value_of(B[i], m.input_b)) {
-      std::ostringstream msg;
-      msg << "mma_gemm: B[" << i / size_t(N) << "][" << i % size_t(N) << "] is not a value of " << m.input_b.name;
-      throw OptionError(msg.str());
-    }
+  check_matrix_values("A", A, K, m.input_a);
+  check_matrix_values("B", B, N, m.input_b);
   const Format acc = accumulator_format(m);
   std::vector<float> arow(static_cast<size_t>(K)), bcol(static_cast<size_t>(K));
   auto slow = [&](int i, int j) {
@@ -722,7 +724,7 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
   const DecodedMatrix da = decode_matrix(A.data(), M, K, size_t(K), 1, m.input_a, m.subnormal_inputs);
   const DecodedMatrix db = decode_matrix(B.data(), N, K, 1, size_t(N), m.input_b, m.subnormal_inputs);
   const int product_shift = 23 - m.input_a.man_bits - m.input_b.man_bits;
-  const int emin_out = m.output.emin(), emax_out = int(m.output.exp_field_max()) - 1 - m.output.bias;
+  const int emin_out = m.output.emin(), emax_out = output_emax(m);
   const bool promote = m.promotion_interval > 0;
   const int chunk = promote ? m.promotion_interval : std::max(K, 1);
   for (int i = 0; i < M; ++i) {

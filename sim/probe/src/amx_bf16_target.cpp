@@ -17,9 +17,9 @@
 #include "fpsim/error.hpp"
 #include "fpsim/format.hpp"
 #include "fpsim/probe/cpu_matrix_targets.hpp"
+#include "cpu_feature_detect.hpp"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #if defined(__linux__)
 #include <sys/syscall.h>
@@ -99,21 +99,9 @@ AmxDotOperands pack_amx_dot(std::span<const float> a, std::span<const float> b) 
 
 namespace {
 
-struct Cpuid {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-};
-
-bool cpuid(unsigned leaf, unsigned subleaf, Cpuid& r) {
-  return __get_cpuid_count(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx) != 0;
-}
-
-// XCR0 (the OS-enabled XSAVE state components); only valid when
-// CPUID.1:ECX.OSXSAVE[bit 27] is set.
-uint64_t xcr0() {
-  uint32_t lo = 0, hi = 0;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (static_cast<uint64_t>(hi) << 32) | lo;
-}
+using detail::Cpuid;
+using detail::cpuid;
+using detail::xcr0;
 
 // The whole check, run once per process.
 std::string amx_missing() {
@@ -201,13 +189,7 @@ bool amx_bf16_available(std::string* why_not) {
 }
 
 std::unique_ptr<MmaTarget> make_amx_bf16_target() {
-  std::string why;
-  if (!amx_bf16_available(&why)) {
-    std::string msg = "amx-bf16 is not available: ";
-    msg += why;
-    throw Error(msg);
-  }
-  return std::make_unique<AmxBf16Target>();
+  return detail::make_if_available<AmxBf16Target>("amx-bf16", amx_bf16_available);
 }
 
 #else  // not x86-64

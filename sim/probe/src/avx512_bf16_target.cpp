@@ -20,9 +20,9 @@
 #include "fpsim/error.hpp"
 #include "fpsim/format.hpp"
 #include "fpsim/probe/cpu_matrix_targets.hpp"
+#include "cpu_feature_detect.hpp"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
@@ -57,20 +57,9 @@ std::vector<uint32_t> pack_avx512_lane_pairs(std::span<const float> x, uint16_t 
 
 namespace {
 
-struct Cpuid {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-};
-
-bool cpuid(unsigned leaf, unsigned subleaf, Cpuid& r) {
-  return __get_cpuid_count(leaf, subleaf, &r.eax, &r.ebx, &r.ecx, &r.edx) != 0;
-}
-
-// XCR0; only valid when CPUID.1:ECX.OSXSAVE[bit 27] is set.
-uint64_t xcr0() {
-  uint32_t lo = 0, hi = 0;
-  __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-  return (static_cast<uint64_t>(hi) << 32) | lo;
-}
+using detail::Cpuid;
+using detail::cpuid;
+using detail::xcr0;
 
 std::string avx512_bf16_missing() {
   Cpuid leaf7;
@@ -137,13 +126,7 @@ bool avx512_bf16_available(std::string* why_not) {
 }
 
 std::unique_ptr<MmaTarget> make_avx512_bf16_target() {
-  std::string why;
-  if (!avx512_bf16_available(&why)) {
-    std::string msg = "avx512-bf16 is not available: ";
-    msg += why;
-    throw Error(msg);
-  }
-  return std::make_unique<Avx512Bf16Target>();
+  return detail::make_if_available<Avx512Bf16Target>("avx512-bf16", avx512_bf16_available);
 }
 
 #else  // not x86-64
