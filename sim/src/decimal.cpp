@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "fpsim/error.hpp"
+#include "fpsim/quoted_text.hpp"
 
 namespace fpsim {
 
@@ -229,7 +230,7 @@ Unpacked from_big(bool sign, const BigUint& x, int64_t e2, bool sticky) {
 }
 
 [[noreturn]] void fail(std::string_view text, const std::string& why) {
-  throw ParseError("'" + std::string(text) + "' is not a number: " + why);
+  throw ParseError(quoted_text(text) + " is not a number: " + why);
 }
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }

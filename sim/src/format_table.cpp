@@ -9,6 +9,7 @@
 
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
+#include "fpsim/quoted_text.hpp"
 
 namespace fpsim {
 
@@ -65,7 +66,7 @@ bool read_number(std::string_view s, size_t& pos, int& value) {
 }
 
 [[noreturn]] void bad_format(std::string_view name, std::string_view why) {
-  throw FormatError("unknown format '" + std::string(name) + "': " + std::string(why) +
+  throw FormatError("unknown format " + quoted_text(name) + ": " + std::string(why) +
                     " (expected a built-in name such as fp32, bf16, e4m3, e2m1, e8m0, or eXmY[fn|fnuz][bN]; "
                     "see `fpsim formats`)");
 }
@@ -153,12 +154,12 @@ void parse_rounding(std::string_view name, RoundingSpec& spec) {
       spec.sr_bits = uint8_t(r);
       return;
     }
-    throw OptionError("unknown rounding mode '" + std::string(name) + "': sr<R> needs 1 <= R <= 64");
+    throw OptionError("unknown rounding mode " + quoted_text(name) + ": sr<R> needs 1 <= R <= 64");
   }
   if (s == "nearest")
     throw OptionError("rounding mode 'nearest' is ambiguous (it means ties-away in some libraries): use rne or rna");
-  throw OptionError("unknown rounding mode '" + std::string(name) +
-                    "' (expected rne, rna, rtz, rup, rdn, rto, sr or sr<R> with 1 <= R <= 64)");
+  throw OptionError("unknown rounding mode " + quoted_text(name) +
+                    " (expected rne, rna, rtz, rup, rdn, rto, sr or sr<R> with 1 <= R <= 64)");
 }
 
 std::string rounding_name(const RoundingSpec& spec) {
@@ -185,10 +186,19 @@ Overflow parse_overflow(std::string_view name) {
   const std::string s = lower(name);
   if (s == "ieee") return Overflow::ieee;
   if (s == "saturate") return Overflow::saturate;
-  throw OptionError("unknown overflow policy '" + std::string(name) + "' (expected ieee or saturate)");
+  throw OptionError("unknown overflow policy " + quoted_text(name) + " (expected ieee or saturate)");
 }
 
 std::string_view overflow_name(Overflow o) { return o == Overflow::ieee ? "ieee" : "saturate"; }
+
+Tininess parse_tininess(std::string_view name) {
+  const std::string s = lower(name);
+  if (s == "after") return Tininess::after;
+  if (s == "before") return Tininess::before;
+  throw OptionError("unknown tininess mode " + quoted_text(name) + " (expected after or before)");
+}
+
+std::string_view tininess_name(Tininess t) { return t == Tininess::after ? "after" : "before"; }
 
 int hex_digits(const Format& f) { return (f.bits + f.container_shift + 3) / 4; }
 

@@ -19,6 +19,7 @@
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
+#include "fpsim/quoted_text.hpp"
 #include "fpsim/round.hpp"
 #include "fpsim/unpacked.hpp"
 
@@ -469,8 +470,8 @@ MmaModel mma_preset(std::string_view name) {
               suffix.size() - prefix.size() <= 6;
     for (size_t i = prefix.size(); ok && i < suffix.size(); ++i) ok = std::isdigit(static_cast<unsigned char>(suffix[i]));
     if (!ok) {
-      std::string msg = "bad MMA preset suffix '";
-      msg.append(suffix).append("' in '").append(name).append("' (expected :promoteN, e.g. :promote128)");
+      std::string msg = "bad MMA preset suffix ";
+      msg.append(quoted_text(suffix)).append(" in ").append(quoted_text(name)).append(" (expected :promoteN, e.g. :promote128)");
       throw OptionError(msg);
     }
     promote = std::stoi(suffix.substr(prefix.size()));
@@ -485,8 +486,8 @@ MmaModel mma_preset(std::string_view name) {
     }
     return out;
   }
-  std::string msg = "unknown MMA preset '";
-  msg.append(name).append("'; known: ");
+  std::string msg = "unknown MMA preset ";
+  msg.append(quoted_text(name)).append("; known: ");
   bool first = true;
   for (const MmaModel& m : presets()) {
     msg.append(first ? "" : ", ").append(m.name);

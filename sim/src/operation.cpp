@@ -1,6 +1,7 @@
 #include "fpsim/operation.hpp"
 
 #include "fpsim/error.hpp"
+#include "fpsim/quoted_text.hpp"
 
 namespace fpsim {
 
@@ -91,7 +92,7 @@ Operation parse_operation(std::string_view name) {
     if (n.name == name) return n.op;
   std::string valid;
   for (const std::string& n : operation_names()) valid += (valid.empty() ? "" : " ") + n;
-  throw OptionError("unknown operation '" + std::string(name) + "' (valid: " + valid + ")");
+  throw OptionError("unknown operation " + quoted_text(name) + " (valid: " + valid + ")");
 }
 
 std::vector<std::string> operation_names() {

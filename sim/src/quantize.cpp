@@ -19,6 +19,7 @@
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim/philox.hpp"
+#include "fpsim/quoted_text.hpp"
 
 namespace fpsim {
 namespace {
@@ -220,7 +221,8 @@ std::string shape_text(TensorShape s) {
   return o.str();
 }
 
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+// Never overflows: a block wider than the tensor (up to SIZE_MAX) is one block.
+size_t ceil_div(size_t a, size_t b) { return a / b + (a % b != 0); }
 
 QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, const QuantScheme& q,
                               const float* given_multiplier) {
@@ -447,8 +449,8 @@ namespace {
 Format element_format(std::string_view name, std::string_view scheme) {
   const Format f = parse_format(name);
   if (f.bits > 8) {
-    std::string msg = "scheme '";
-    msg.append(scheme).append("': element format '").append(f.name).append("' is wider than 8 bits");
+    std::string msg = "scheme ";
+    msg.append(quoted_text(scheme)).append(": element format '").append(f.name).append("' is wider than 8 bits");
     throw OptionError(msg);
   }
   return f;
@@ -509,8 +511,8 @@ QuantScheme parse_quant_scheme(std::string_view name) {
       return q;
     }
   }
-  std::string msg = "unknown quantization scheme '";
-  msg.append(name).append("'; known: ");
+  std::string msg = "unknown quantization scheme ";
+  msg.append(quoted_text(name)).append("; known: ");
   const std::vector<std::string> known = quant_scheme_names();
   for (size_t i = 0; i < known.size(); ++i) msg.append(i ? ", " : "").append(known[i]);
   throw OptionError(msg);
@@ -553,16 +555,16 @@ E8m0Rule parse_e8m0_rule(std::string_view name) {
   if (name == "floor") return E8m0Rule::floor;
   if (name == "ceil") return E8m0Rule::ceil;
   if (name == "rne") return E8m0Rule::rne;
-  std::string msg = "unknown E8M0 scale rule '";
-  msg.append(name).append("'; known: floor, ceil, rne");
+  std::string msg = "unknown E8M0 scale rule ";
+  msg.append(quoted_text(name)).append("; known: floor, ceil, rne");
   throw OptionError(msg);
 }
 
 ScaleArith parse_scale_arith(std::string_view name) {
   if (name == "fp32") return ScaleArith::fp32;
   if (name == "exact") return ScaleArith::exact;
-  std::string msg = "unknown scale arithmetic '";
-  msg.append(name).append("'; known: fp32, exact");
+  std::string msg = "unknown scale arithmetic ";
+  msg.append(quoted_text(name)).append("; known: fp32, exact");
   throw OptionError(msg);
 }
 

@@ -504,5 +504,24 @@ TEST(QuantizeBulkSweep, RneSaturatePathOnAllF32PatternsStride1021) {
   }
 }
 
+
+// Regression (issue 11): blocks longer than the tensor, up to SIZE_MAX, are
+// one block in both engines (the grid size no longer wraps to 0).
+TEST_F(QuantizeBulk, BlocksLongerThanTheTensor) {
+  for (const std::string name : {"mxfp4", "mxfp8-e4m3", "nvfp4", "block-1x128-e4m3"}) {
+    for (const BlockShape huge : {BlockShape{1, SIZE_MAX}, BlockShape{SIZE_MAX, 1}, BlockShape{SIZE_MAX, SIZE_MAX}}) {
+      QuantScheme q = parse_quant_scheme(name);
+      q.block = huge;
+      for (const TensorShape shape : {TensorShape{2, 2}, TensorShape{3, 40}}) {
+        const std::string d = check_one(q, shape, 0, 11);
+        EXPECT_EQ(d, "") << name;
+        EXPECT_EQ(bulk::quantize(std::vector<float>(shape.size(), 1.0f), shape, q).scale_grid.size(),
+                  huge.rows == 1 ? shape.rows : huge.cols == 1 ? shape.cols : 1u)
+            << name;
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fpsim

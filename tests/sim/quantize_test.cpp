@@ -328,5 +328,27 @@ TEST(QuantizeHadamard, TransformAndInverse) {
   EXPECT_THROW(hadamard_transform(w, {2, 32}, Axis::rows, 1), OptionError);
 }
 
+
+// Regression (issue 11): a block of 1 x (2^64 - 1) overflowed the scale-grid
+// size (ceil(n / b) as (n + b - 1) / b wrapped to 0: a 0x2 grid, all-zero
+// elements, or a crash). A block longer than the tensor is one block.
+TEST(QuantizeTrap, BlocksLongerThanTheTensorAreOneBlockNotAnOverflow) {
+  const std::vector<float> x = {1, 2, 3, 4};
+  for (const std::string name : {"mxfp4", "nvfp4", "block-1x128-e4m3"}) {
+    const QuantScheme base = parse_quant_scheme(name);
+    for (const BlockShape huge : {BlockShape{1, SIZE_MAX}, BlockShape{1, SIZE_MAX - 1}, BlockShape{SIZE_MAX, 1}}) {
+      QuantScheme s = base;
+      s.block = huge;
+      QuantScheme fitted = base;
+      fitted.block = {std::min<size_t>(huge.rows, 2), std::min<size_t>(huge.cols, 2)};
+      const QuantizedTensor q = quantize(x, {2, 2}, s), want = quantize(x, {2, 2}, fitted);
+      EXPECT_EQ(q.scale_grid, want.scale_grid) << name;
+      EXPECT_EQ(q.scale_grid.size(), 2u) << name;
+      EXPECT_EQ(q.elements, want.elements) << name;
+      EXPECT_EQ(q.scales, want.scales) << name;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace fpsim

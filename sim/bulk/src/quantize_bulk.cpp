@@ -680,7 +680,8 @@ constexpr size_t kTileCols = 8192;
 
 uint32_t bits_of(float f) { return std::bit_cast<uint32_t>(f); }
 float float_of(uint32_t b) { return std::bit_cast<float>(b); }
-size_t ceil_div(size_t a, size_t b) { return (a + b - 1) / b; }
+// Never overflows: a block wider than the tensor (up to SIZE_MAX) is one block.
+size_t ceil_div(size_t a, size_t b) { return a / b + (a % b != 0); }
 
 bool is_mx_int(const QuantScheme& s) { return s.kind == ScaleKind::mx && s.element.is_integer(); }
 

@@ -32,6 +32,10 @@ std::string rounding_name(const RoundingSpec& spec);
 Overflow parse_overflow(std::string_view name);
 std::string_view overflow_name(Overflow o);
 
+// "after" or "before" (rounding). Throws OptionError.
+Tininess parse_tininess(std::string_view name);
+std::string_view tininess_name(Tininess t);
+
 struct FormatProperties {
   double max_finite = 0;
   double min_normal = 0;
