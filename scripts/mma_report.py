@@ -6,7 +6,7 @@
    match 5000/5000 except FP8 inputs with FP16 output (spec §6 Q2, an open
    question: docs/mma.md records 3120 and 3356 of 5000), which are reported
    but never fail the script.
-2. Error against the exact dot product: `fpsim mma-error --format json` for
+2. Error against the exact dot product: `fpsim mma-error --json` for
    K = 32 .. 16384, four models (H100 E4M3 with fast accumulation and with
    promotion every 128 elements, H100 BF16, FP32 FMA sequential) and two input
    distributions (N(0,1), U(0,1)); writes runs/mma/error.csv and
@@ -114,7 +114,7 @@ def error_sweep(fpsim, trials, ks):
         for dist in DISTS:
             for k in ks:
                 cmd = [fpsim, "mma-error", "--model", model, *opts, "--k", str(k), "--dist", dist,
-                       "--trials", str(trials), "--format", "json"]
+                       "--trials", str(trials), "--json"]
                 start = time.monotonic()
                 run = subprocess.run(cmd, capture_output=True, text=True)
                 if run.returncode != 0:

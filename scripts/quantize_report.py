@@ -78,7 +78,7 @@ def main():
     results = []
     for name, opts in SCHEMES:
         cmd = [args.fpsim, "quantize", "--scheme", name, *opts, "--in", path, "--stats-only",
-               "--output-format", "json"]
+               "--json"]
         run = subprocess.run(cmd, capture_output=True, text=True)
         if run.returncode != 0:
             sys.exit(f"fpsim quantize failed ({' '.join(cmd)}): {run.stderr.strip()}")

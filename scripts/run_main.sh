@@ -39,9 +39,9 @@ done
 echo
 echo "== OCP FP8 boundary facts (spec/formats.md §4) =="
 echo "e4m3 rne: 448 464 465; saturate 465; e5m2 rne: 61439 61440"
-"$fpsim" convert --to e4m3 --out both --flags 448 464 465
-"$fpsim" convert --to e4m3 --overflow saturate --out both --flags 465
-"$fpsim" convert --to e5m2 --out both --flags 61439 61440
+"$fpsim" convert --to e4m3 --print both --flags 448 464 465
+"$fpsim" convert --to e4m3 --overflow saturate --print both --flags 465
+"$fpsim" convert --to e5m2 --print both --flags 61439 61440
 echo
 echo "== scaled quantization: every scheme on one activation-like tensor (docs/quantization.md) =="
 /usr/bin/python3 scripts/quantize_report.py --fpsim "$fpsim" --out runs/quantize || status=1

@@ -6,23 +6,26 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cerrno>
+#include <cstring>
 #include <iostream>
 #include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
-#include "file_io.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
+#include "fpsim/io/output_file.hpp"
 #include "fpsim/mma.hpp"
+#include "fpsim/quoted_text.hpp"
 #include "mma_files.hpp"
+#include "option_values.hpp"
+#include "stdout_failure.hpp"
 
 namespace fpsim::cli {
 
 namespace {
-
-std::string in_quotes(std::string_view s) { return std::string("'").append(s).append("'"); }
 
 std::string hex8(uint32_t w) {
   static const char digits[] = "0123456789abcdef";
@@ -141,7 +144,7 @@ void check_input_values(const std::vector<std::vector<uint32_t>>& rows, const st
                              .append(") is not an ")
                              .append(f.name)
                              .append(" value (preset ")
-                             .append(in_quotes(m.name))
+                             .append(quoted_text(m.name))
                              .append(" takes ")
                              .append(f.name)
                              .append(" ")
@@ -166,9 +169,9 @@ std::vector<uint32_t> compute(const MmaModel& m, const MmaOptions& o, const Oper
       throw ParseError(std::string("row ")
                            .append(std::to_string(i + 1))
                            .append(" (")
-                           .append(o.a)
+                           .append(*o.a)
                            .append(" and ")
-                           .append(o.b)
+                           .append(*o.b)
                            .append(" line ")
                            .append(std::to_string(i + 1))
                            .append("): ")
@@ -195,10 +198,13 @@ Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, c
       .append(std::to_string(got.size()))
       .append(got.size() == 1 ? " row" : " rows")
       .append(", expected ")
-      .append(o.expect)
+      .append(*o.expect)
       .append("\n");
-  std::vector<size_t> histogram(kTopBucket + 1, 0);
-  size_t nan_failures = 0, zero_sign_failures = 0;
+  // Distances in the output format's ULPs, and (FP16 output only) those of
+  // expected values that are not FP16 values, counted in FP32 ULPs.
+  std::vector<size_t> histogram(kTopBucket + 1, 0), fp32_histogram(kTopBucket + 1, 0);
+  size_t nan_failures = 0, zero_sign_failures = 0, fp32_counted = 0;
+  const size_t max_report = o.max_report.value_or(kDefaultMaxReport);
   for (size_t i = 0; i < got.size(); ++i) {
     const uint32_t e = expected[i], g = got[i];
     const bool e_nan = is_nan_word(e), g_nan = is_nan_word(g);
@@ -214,13 +220,16 @@ Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, c
         ++zero_sign_failures;
         verdict = "0 ulp (the sign of zero differs)";
       } else {
-        ++histogram[size_t(bucket_of(u.ulps))];
+        const bool in_output_ulps = std::string_view(u.unit) == m.output.name;
+        ++(in_output_ulps ? histogram : fp32_histogram)[size_t(bucket_of(u.ulps))];
         verdict = std::to_string(u.ulps).append(u.ulps == 1 ? " ulp (" : " ulps (").append(u.unit).append(")");
-        if (std::string_view(u.unit) != m.output.name)
+        if (!in_output_ulps) {
+          ++fp32_counted;
           verdict.append(", counted in fp32: the expected value is not an ").append(m.output.name).append(" value");
+        }
       }
     }
-    if (r.failed > o.max_report) continue;
+    if (r.failed > max_report) continue;
     t.append("row ")
         .append(std::to_string(i + 1))
         .append(": expected 0x")
@@ -241,26 +250,38 @@ Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, c
         .append(hex8(in.c[i]))
         .append("\n");
   }
-  if (r.failed > o.max_report) {
-    const size_t hidden = r.failed - o.max_report;
+  if (r.failed > max_report) {
+    const size_t hidden = r.failed - max_report;
     t.append("(")
         .append(std::to_string(hidden))
         .append(hidden == 1 ? " more mismatch" : " more mismatches")
         .append(" not shown; --max-report N shows more)\n");
   }
-  if (r.failed) {
+  const auto buckets = [&t](const std::vector<size_t>& h) {
+    int top = -1;
+    for (int b = 0; b <= kTopBucket; ++b)
+      if (h[size_t(b)]) top = b;
+    for (int b = 0; b <= top; ++b)
+      t.append("  ").append(bucket_label(b)).append(": ").append(std::to_string(h[size_t(b)])).append("\n");
+  };
+  const auto mismatches = [](size_t n) { return std::to_string(n).append(n == 1 ? " mismatch" : " mismatches"); };
+  if (r.failed > fp32_counted) {
     t.append("ULP histogram of the ")
-        .append(std::to_string(r.failed))
-        .append(r.failed == 1 ? " mismatch (" : " mismatches (")
+        .append(mismatches(r.failed - fp32_counted))
+        .append(" (")
         .append(m.output.name)
         .append(" ulps):\n");
     if (zero_sign_failures) t.append("  0 (sign of zero): ").append(std::to_string(zero_sign_failures)).append("\n");
-    int top = -1;
-    for (int b = 0; b <= kTopBucket; ++b)
-      if (histogram[size_t(b)]) top = b;
-    for (int b = 0; b <= top; ++b)
-      t.append("  ").append(bucket_label(b)).append(": ").append(std::to_string(histogram[size_t(b)])).append("\n");
+    buckets(histogram);
     t.append("  NaN: ").append(std::to_string(nan_failures)).append("\n");
+  }
+  if (fp32_counted) {
+    t.append("ULP histogram of the ")
+        .append(mismatches(fp32_counted))
+        .append(" whose expected value is not an ")
+        .append(m.output.name)
+        .append(" value (fp32 ulps):\n");
+    buckets(fp32_histogram);
   }
   t.append(std::to_string(got.size() - r.failed))
       .append(" passed, ")
@@ -270,56 +291,66 @@ Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, c
 }
 
 void emit(const std::string& text, const std::string& path, std::ostream& out) {
-  if (path.empty() || path == "-") {
+  if (path == "-") {
     out << text;
     out.flush();
-    if (!out) throw IoFailure("cannot write the output");
+    if (!out) throw_stdout_failure();
   } else {
-    write_atomically(path, text);
+    io::write_output_file(path, text);
   }
 }
 
 // Returns the exit status (0, or 1 for a failed comparison); throws on errors.
 int run_or_throw(const MmaOptions& o, std::ostream& out) {
   if (o.list) {
-    if (!o.model.empty() || o.k || !o.a.empty() || !o.b.empty() || !o.c.empty() || !o.out.empty() || !o.expect.empty())
+    if (!o.model.empty() || o.k || o.a || o.b || o.c || o.out || o.expect || o.max_report || o.any_nan)
       throw OptionError("--list takes no other options");
-    emit(list_text(), "", out);
+    emit(list_text(), "-", out);
     return 0;
   }
   if (o.model.empty()) throw OptionError("--model PRESET is required (fpsim mma --list shows the presets)");
   if (!o.k) throw OptionError("--k K is required (values per row of the A and B files)");
-  if (o.a.empty() || o.b.empty()) throw OptionError("--a FILE and --b FILE are required");
-  if (!o.expect.empty() && !o.out.empty())
+  if (!o.a || !o.b) throw OptionError("--a FILE and --b FILE are required");
+  for (const auto& [name, path] : {std::pair{"--a", o.a}, {"--b", o.b}, {"--c", o.c}, {"--expect", o.expect}})
+    if (path) check_path_option(name, *path, "stdin");
+  if (o.out) check_path_option("--out", *o.out, "stdout");
+  if (o.expect && o.out)
     throw OptionError("--out and --expect exclude each other (--expect compares instead of writing D)");
-  if (*o.k < 1) throw OptionError(std::string("--k ").append(std::to_string(*o.k)).append(": expected K >= 1"));
+  if (!o.expect && (o.max_report || o.any_nan))
+    throw OptionError(std::string(o.any_nan ? "--any-nan" : "--max-report") +
+                      " applies to the comparison: it needs --expect FILE");
+  if (*o.k < 1 || *o.k > kMaxK)
+    throw OptionError(std::string("--k ")
+                          .append(std::to_string(*o.k))
+                          .append(": expected a whole number from 1 to ")
+                          .append(std::to_string(kMaxK)));
   const MmaModel m = mma_preset(o.model);  // option errors come before any reading
 
   Operands in;
-  in.a = read_hex_rows(o.a, *o.k);
-  in.b = read_hex_rows(o.b, *o.k);
-  require_same_rows(o.b, in.b.size(), o.a, in.a.size());
-  if (o.c.empty()) {
+  in.a = read_hex_rows(*o.a, *o.k);
+  in.b = read_hex_rows(*o.b, *o.k);
+  require_same_rows(*o.b, in.b.size(), *o.a, in.a.size());
+  if (!o.c) {
     in.c.assign(in.a.size(), 0);
   } else {
-    in.c = read_binary_words(o.c);
-    require_same_rows(o.c, in.c.size(), o.a, in.a.size());
+    in.c = read_binary_words(*o.c);
+    require_same_rows(*o.c, in.c.size(), *o.a, in.a.size());
   }
   std::vector<uint32_t> expected;
-  if (!o.expect.empty()) {
-    expected = read_binary_words(o.expect);
-    require_same_rows(o.expect, expected.size(), o.a, in.a.size());
+  if (o.expect) {
+    expected = read_binary_words(*o.expect);
+    require_same_rows(*o.expect, expected.size(), *o.a, in.a.size());
   }
-  check_input_values(in.a, o.a, m.input_a, "A", m);
-  check_input_values(in.b, o.b, m.input_b, "B", m);
+  check_input_values(in.a, *o.a, m.input_a, "A", m);
+  check_input_values(in.b, *o.b, m.input_b, "B", m);
 
   const std::vector<uint32_t> d = compute(m, o, in);
-  if (o.expect.empty()) {
-    emit(binary_words_text(d), o.out, out);
+  if (!o.expect) {
+    emit(binary_words_text(d), o.out.value_or("-"), out);
     return 0;
   }
   const Comparison r = compare(m, o, in, d, expected);
-  emit(r.text, "", out);
+  emit(r.text, "-", out);
   return r.failed ? 1 : 0;
 }
 
@@ -328,7 +359,7 @@ int run_or_throw(const MmaOptions& o, std::ostream& out) {
 int run_mma(const MmaOptions& options, std::ostream& out, std::ostream& err) {
   try {
     return run_or_throw(options, out);
-  } catch (const IoFailure& e) {
+  } catch (const IoError& e) {
     err << "fpsim mma: " << e.what() << '\n';
     return 1;
   } catch (const Error& e) {
@@ -341,20 +372,24 @@ void add_mma_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<MmaOptions>();
   CLI::App* cmd = app.add_subcommand(
       "mma",
-      "Run a tensor-core model (spec/mma.md) over golden-data files: A and B rows of K hex FP32 encodings (row i "
+      "Run a tensor-core model (docs/mma.md) over golden-data files: A and B rows of K hex FP32 encodings (row i "
       "holds the operands of dot product i), C as 32-character binary strings (absent: C = 0). Writes D as binary "
       "strings, one line per row; with --expect compares a kernel's D with the model and ends with 'N passed, M "
       "failed' (exit 1 when anything failed). --list prints the presets.");
   cmd->add_flag("--list", o->list, "print every preset (name, verified / unverified / definition, parameters) and exit");
   cmd->add_option("--model", o->model, "preset name, e.g. h100-fp16-fp32 or h100-e4m3-fp32:promote128");
-  cmd->add_option_function<int>(
-      "--k", [o](const int& v) { o->k = v; }, "values per A/B row (checked)");
-  cmd->add_option("--a", o->a, "A file: rows of K hex FP32 encodings (.gz read transparently)");
-  cmd->add_option("--b", o->b, "B file: rows of K hex FP32 encodings");
-  cmd->add_option("--c", o->c, "C file: 32-character binary FP32 patterns (default: C = 0)");
-  cmd->add_option("--out", o->out, "write D to this file atomically (default: stdout)");
-  cmd->add_option("--expect", o->expect, "a kernel's D (binary strings): compare with the model instead");
-  cmd->add_option("--max-report", o->max_report, "mismatches printed in full; all are counted")->capture_default_str();
+  add_whole_number_option(cmd, "--k", o->k, 1, uint64_t(kMaxK), "values per A/B row (checked)");
+  const auto path_option = [&](const char* name, std::optional<std::string>& target, const char* help) {
+    cmd->add_option_function<std::string>(name, [&target](const std::string& v) { target = v; }, help)
+        ->type_name("FILE");
+  };
+  path_option("--a", o->a, "A file: rows of K hex FP32 encodings (gzip is read transparently)");
+  path_option("--b", o->b, "B file: rows of K hex FP32 encodings");
+  path_option("--c", o->c, "C file: 32-character binary FP32 patterns (default: C = 0)");
+  path_option("--out", o->out, "write D to this file, replaced whole (default: stdout)");
+  path_option("--expect", o->expect, "a kernel's D (binary strings): compare with the model instead");
+  add_whole_number_option(cmd, "--max-report", o->max_report, 0, SIZE_MAX,
+                          "with --expect: mismatches printed in full, all are counted (default 20)");
   cmd->add_flag("--any-nan", o->any_nan, "with --expect, any NaN matches any NaN (default: NaN bits must match)");
   cmd->callback([o, &exit_code] { exit_code = run_mma(*o, std::cout, std::cerr); });
 }

@@ -14,16 +14,19 @@ class App;
 
 namespace fpsim::cli {
 
+inline constexpr int kMaxK = 1 << 24;
+inline constexpr size_t kDefaultMaxReport = 20;
+
 struct MmaOptions {
-  bool list = false;       // print the presets and nothing else
-  std::string model;       // fpsim::mma_preset name, with an optional ":promoteN"
-  std::optional<int> k;    // values per A/B row (a check on the files)
-  std::string a, b;        // rows of K hex FP32 encodings
-  std::string c;           // 32-character binary strings; empty: C = 0
-  std::string out;         // D, written atomically; empty or "-": stdout
-  std::string expect;      // a kernel's D: compare instead of writing D
-  size_t max_report = 20;  // mismatches printed in full (all are counted)
-  bool any_nan = false;    // any NaN matches any NaN (default: NaN bits must be equal too)
+  bool list = false;                   // print the presets and nothing else
+  std::string model;                   // fpsim::mma_preset name, with an optional ":promoteN"
+  std::optional<int> k;                // values per A/B row (a check on the files), 1..kMaxK
+  std::optional<std::string> a, b;     // rows of K hex FP32 encodings (gzip read transparently)
+  std::optional<std::string> c;        // 32-character binary strings; none: C = 0
+  std::optional<std::string> out;      // D (docs/cli.md "Output files"); none or "-": stdout
+  std::optional<std::string> expect;   // a kernel's D: compare instead of writing D
+  std::optional<size_t> max_report;    // with expect: mismatches printed in full (all are counted); default 20
+  bool any_nan = false;                // with expect: any NaN matches any NaN (default: NaN bits must be equal)
 };
 
 // Runs one command. Output goes to `out` (or options.out); a problem is one

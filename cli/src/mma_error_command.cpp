@@ -14,13 +14,13 @@
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/philox.hpp"
+#include "fpsim/quoted_text.hpp"
 #include "fpsim_ref/dot.hpp"
+#include "option_values.hpp"
 
 namespace fpsim::cli {
 
 namespace {
-
-std::string in_quotes(std::string_view s) { return std::string("'").append(s).append("'"); }
 
 std::string_view dist_name(MmaErrorDist d) {
   switch (d) {
@@ -38,7 +38,7 @@ MmaErrorDist parse_dist(const std::string& s) {
   if (s == "normal") return MmaErrorDist::normal;
   if (s == "uniform") return MmaErrorDist::uniform;
   if (s == "uniform01") return MmaErrorDist::uniform01;
-  throw OptionError(std::string("--dist ").append(in_quotes(s)).append(": expected normal, uniform or uniform01"));
+  throw OptionError(std::string("--dist ").append(quoted_text(s)).append(": expected normal, uniform or uniform01"));
 }
 
 // x (a double) rounded once to format f with rne, as a float. Rounding the
@@ -170,8 +170,6 @@ double mma_error_draw(MmaErrorDist dist, uint64_t seed, uint32_t trial, uint32_t
 }
 
 MmaErrorReport mma_error_report(const MmaErrorOptions& o) {
-  if (o.format != "text" && o.format != "json")
-    throw OptionError(std::string("--format ").append(in_quotes(o.format)).append(": expected text or json"));
   MmaErrorReport r;
   r.dist = parse_dist(o.dist);
   if (o.k < 1 || o.k > kMmaErrorMaxK)
@@ -191,6 +189,12 @@ MmaErrorReport mma_error_report(const MmaErrorOptions& o) {
   if (o.promote && *o.promote > std::numeric_limits<int>::max())
     throw OptionError(std::string("--promote ").append(std::to_string(*o.promote)).append(": too large"));
   r.model = mma_preset(o.model);
+  if (o.promote && o.model.find(':') != std::string::npos)
+    throw OptionError(std::string("--promote ")
+                          .append(std::to_string(*o.promote))
+                          .append(" and the suffix of --model ")
+                          .append(quoted_text(o.model))
+                          .append(" both set the promotion interval: give one"));
   if (o.promote) {
     r.model.promotion_interval = int(*o.promote);
     validate_mma_model(r.model);
@@ -224,7 +228,7 @@ MmaErrorReport mma_error_report(const MmaErrorOptions& o) {
 int run_mma_error(const MmaErrorOptions& options, std::ostream& out, std::ostream& err) {
   try {
     const MmaErrorReport r = mma_error_report(options);
-    out << (options.format == "json" ? json_report(r) : text_report(r));
+    out << (options.json ? json_report(r) : text_report(r));
     out.flush();
     return 0;
   } catch (const Error& e) {
@@ -242,15 +246,16 @@ void add_mma_error_command(CLI::App& app, int& exit_code) {
       "formats with rne, c = 0. Prints max, median, mean and 99th percentile of |d - exact| / |exact| and of "
       "|d - exact| / sum |a_k b_k|, and the number of exact results.");
   cmd->add_option("--model", o->model, "MMA preset, e.g. h100-e4m3-fp32 (fpsim/mma.hpp)")->required();
-  cmd->add_option("--k", o->k, "dot-product length K")->required();
-  cmd->add_option_function<int64_t>(
-      "--promote", [o](const int64_t& v) { o->promote = v; },
-      "promotion interval N in K elements (0: fast accumulation; default: the preset's)");
+  add_whole_number_option(cmd, "--k", o->k, 1, uint64_t(kMmaErrorMaxK), "dot-product length K")->required();
+  add_whole_number_option(cmd, "--promote", o->promote, 0, uint64_t(std::numeric_limits<int>::max()),
+                          "promotion interval N in K elements (0: fast accumulation; default: the preset's)");
   cmd->add_option("--dist", o->dist, "input distribution: normal (N(0,1)), uniform (U(-1,1)) or uniform01 (U(0,1))")
       ->capture_default_str();
-  cmd->add_option("--trials", o->trials, "number of random dot products")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "Philox key of the inputs")->capture_default_str();
-  cmd->add_option("--format", o->format, "text or json")->capture_default_str();
+  add_whole_number_option(cmd, "--trials", o->trials, 1, uint64_t(kMmaErrorMaxTrials),
+                          "number of random dot products (default 1000)");
+  add_whole_number_option(cmd, "--seed", o->seed, 0, UINT64_MAX, "Philox key of the inputs (default 0)");
+  cmd->add_flag("--json", o->json, "print one JSON object instead of text");
+  add_renamed_option(cmd, "--format", "print JSON with --json (text is the default)");
   cmd->callback([o, &exit_code] { exit_code = run_mma_error(*o, std::cout, std::cerr); });
 }
 

@@ -23,7 +23,7 @@ struct MmaErrorOptions {
   std::string dist = "normal";     // normal: N(0,1); uniform: U(-1,1); uniform01: U(0,1)
   int64_t trials = 1000;           // 1..kMmaErrorMaxTrials
   uint64_t seed = 0;
-  std::string format = "text";  // text or json
+  bool json = false;  // one JSON object instead of text
 };
 
 inline constexpr int64_t kMmaErrorMaxK = int64_t{1} << 24;
@@ -68,8 +68,9 @@ struct MmaErrorReport {
 };
 
 // Runs the trials. Throws fpsim::OptionError for bad options (unknown
-// preset, k or trials out of range, negative promote, unknown dist or
-// format, a promotion the model does not allow).
+// preset, k or trials out of range, negative promote, unknown dist, a
+// promotion the model does not allow, --promote beside a ":promoteN" in the
+// preset name).
 MmaErrorReport mma_error_report(const MmaErrorOptions& options);
 
 // Runs and prints the report to `out`; a problem is one line on `err`

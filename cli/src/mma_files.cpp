@@ -1,18 +1,12 @@
 #include "mma_files.hpp"
 
-#include <zlib.h>
-
-#include <cerrno>
-#include <cstring>
-
-#include "file_io.hpp"
 #include "fpsim/error.hpp"
+#include "fpsim/io/input_file.hpp"
+#include "fpsim/quoted_text.hpp"
 
 namespace fpsim::cli {
 
 namespace {
-
-std::string in_quotes(std::string_view s) { return std::string("'").append(s).append("'"); }
 
 std::string line_of(const std::string& name, size_t line) {
   return std::string(name).append(" line ").append(std::to_string(line));
@@ -70,26 +64,6 @@ std::string expected_values(int k) {
 
 }  // namespace
 
-std::string read_file_text(const std::string& path) {
-  // gzopen reads files that are not gzip data as they are.
-  errno = 0;
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (file == nullptr)
-    throw IoFailure(
-        std::string("cannot open ").append(path).append(": ").append(errno ? std::strerror(errno) : "out of memory"));
-  std::string text;
-  char buf[1 << 16];
-  int n = 0;
-  while ((n = gzread(file, buf, sizeof buf)) > 0) text.append(buf, size_t(n));
-  int code = Z_OK;
-  const char* message = gzerror(file, &code);
-  const std::string what = message ? message : "";
-  gzclose(file);
-  if (n < 0 || (code != Z_OK && code != Z_STREAM_END))
-    throw IoFailure(std::string("cannot read ").append(path).append(": ").append(what));
-  return text;
-}
-
 std::vector<std::vector<uint32_t>> parse_hex_rows(std::string_view text, const std::string& name, int k) {
   if (k < 0) throw OptionError(std::string("K must be positive, got ").append(std::to_string(k)));
   std::vector<std::vector<uint32_t>> rows;
@@ -114,7 +88,7 @@ std::vector<std::vector<uint32_t>> parse_hex_rows(std::string_view text, const s
                              .append(" (value ")
                              .append(std::to_string(row.size() + 1))
                              .append("): ")
-                             .append(in_quotes(token))
+                             .append(quoted_text(token))
                              .append(" is not a hex FP32 encoding (expected up to 8 hex digits, optionally after 0x)"));
       row.push_back(word);
     }
@@ -134,7 +108,7 @@ std::vector<std::vector<uint32_t>> parse_hex_rows(std::string_view text, const s
 }
 
 std::vector<std::vector<uint32_t>> read_hex_rows(const std::string& path, int k) {
-  return parse_hex_rows(read_file_text(path), path, k);
+  return parse_hex_rows(io::read_input_file(path), path, k);
 }
 
 std::vector<uint32_t> parse_binary_words(std::string_view text, const std::string& name) {
@@ -152,11 +126,11 @@ std::vector<uint32_t> parse_binary_words(std::string_view text, const std::strin
                              .append(": ")
                              .append(expected)
                              .append(", got ")
-                             .append(in_quotes(line))
+                             .append(quoted_text(line))
                              .append(" (character ")
                              .append(std::to_string(i + 1))
                              .append(" is ")
-                             .append(in_quotes(line.substr(i, 1)))
+                             .append(quoted_text(line.substr(i, 1)))
                              .append(")"));
       word = (word << 1) | uint32_t(line[i] - '0');
     }
@@ -175,7 +149,7 @@ std::vector<uint32_t> parse_binary_words(std::string_view text, const std::strin
 }
 
 std::vector<uint32_t> read_binary_words(const std::string& path) {
-  return parse_binary_words(read_file_text(path), path);
+  return parse_binary_words(io::read_input_file(path), path);
 }
 
 std::string binary_word(uint32_t word) {

@@ -1,4 +1,4 @@
-// The golden-data text formats of spec/mma.md §7 (shared/gpu-golden/README.md),
+// The golden-data text formats of docs/mma.md (tests/data/gpu-golden/README.md),
 // read and written by `fpsim mma` and by the golden-data tests:
 //
 // - A and B files: one row per dot product, K FP32 encodings in hex separated
@@ -13,7 +13,7 @@
 // compressed with gzip are read transparently (by content, not by name).
 // Every error on the content is a fpsim::ParseError naming the file, the line
 // (1-based) and what was expected; a file that cannot be opened or read is an
-// IoFailure (file_io.hpp).
+// fpsim::IoError (fpsim/io/input_file.hpp).
 #pragma once
 
 #include <cstddef>
@@ -24,9 +24,6 @@
 #include <vector>
 
 namespace fpsim::cli {
-
-// The whole file, decompressed when it is gzip data. Throws IoFailure.
-std::string read_file_text(const std::string& path);
 
 // Rows of exactly k hex FP32 encodings; k = 0 takes K from the first row and
 // requires it of every other row. `name` is the file name used in messages.

@@ -12,6 +12,8 @@
 #include "fpsim/probe/cpu_matrix_targets.hpp"
 #include "fpsim/probe/mma_target.hpp"
 #include "fpsim/probe/probe_suite.hpp"
+#include "fpsim/quoted_text.hpp"
+#include "option_values.hpp"
 
 namespace fpsim::cli {
 
@@ -37,9 +39,9 @@ std::unique_ptr<probe::MmaTarget> make_target(const std::string& name) {
     return probe::make_avx512_bf16_target();
   }
   throw OptionError(
-      std::string("unknown target '")
-          .append(name)
-          .append("' (expected model:PRESET, amx-bf16 or avx512-bf16; `fpsim mma --list` lists the presets)"));
+      std::string("unknown target ")
+          .append(quoted_text(name))
+          .append(" (expected model:PRESET, amx-bf16 or avx512-bf16; `fpsim mma --list` lists the presets)"));
 }
 
 std::string padded(const std::string& s, size_t width) {
@@ -111,8 +113,6 @@ void print_json(const probe::ProbeReport& r, const probe::MmaTarget& t, std::ost
 
 int run_probe_command(const ProbeCommandOptions& o, std::ostream& out, std::ostream& err) {
   try {
-    if (o.format != "text" && o.format != "json")
-      throw OptionError(std::string("unknown --format '").append(o.format).append("' (expected text or json)"));
     if (o.random < 0 || o.random > kMaxRandom)
       throw OptionError(
           std::string("--random ").append(std::to_string(o.random)).append(" is out of range (expected 0..10000000)"));
@@ -121,7 +121,7 @@ int run_probe_command(const ProbeCommandOptions& o, std::ostream& out, std::ostr
     po.random_vectors = int(o.random);
     po.seed = o.seed;
     const probe::ProbeReport report = probe::run_probes(*target, po);
-    if (o.format == "json")
+    if (o.json)
       print_json(report, *target, out);
     else
       print_text(report, *target, out);
@@ -136,13 +136,15 @@ void add_probe_command(CLI::App& app, int& exit_code) {
   auto o = std::make_shared<ProbeCommandOptions>();
   CLI::App* cmd = app.add_subcommand(
       "probe",
-      "Run the MMA feature-detection probes (spec/mma.md §4, docs/mma.md) on a target, print what they detect, the "
+      "Run the MMA feature-detection probes (docs/mma.md, \"Probes\") on a target, print what they detect, the "
       "fitted model parameter set and the check of the fit on random dot products (exit 1 when any differs).");
   cmd->add_option("--target", o->target, "model:PRESET (e.g. model:h100-e4m3-fp32), amx-bf16 or avx512-bf16")
       ->required();
-  cmd->add_option("--random", o->random, "random dot products checked against the fitted model")->capture_default_str();
-  cmd->add_option("--seed", o->seed, "seed of the random dot products")->capture_default_str();
-  cmd->add_option("--format", o->format, "text or json")->capture_default_str();
+  add_whole_number_option(cmd, "--random", o->random, 0, uint64_t(kMaxRandom),
+                          "random dot products checked against the fitted model (default 10000)");
+  add_whole_number_option(cmd, "--seed", o->seed, 0, UINT64_MAX, "seed of the random dot products (default 0)");
+  cmd->add_flag("--json", o->json, "print one JSON object instead of text");
+  add_renamed_option(cmd, "--format", "print JSON with --json (text is the default)");
   cmd->callback([o, &exit_code] { exit_code = run_probe_command(*o, std::cout, std::cerr); });
 }
 

@@ -1,4 +1,4 @@
-// `fpsim probe`: the feature-detection suite of spec/mma.md §4 run on a
+// `fpsim probe`: the feature-detection suite of docs/mma.md ("Probes") run on a
 // target (the MMA model, AMX-BF16, AVX512-BF16), the fitted model parameter
 // set and the check of the fit on random vectors (docs/cli.md, docs/mma.md
 // "Probes").
@@ -16,9 +16,9 @@ namespace fpsim::cli {
 
 struct ProbeCommandOptions {
   std::string target;           // model:PRESET, amx-bf16 or avx512-bf16
-  int64_t random = 10000;       // random vectors checked against the fitted model, 0..10^7
-  uint64_t seed = 0x5eed2024;   // of the random vectors
-  std::string format = "text";  // text or json
+  int64_t random = 10000;  // random vectors checked against the fitted model, 0..10^7
+  uint64_t seed = 0;       // of the random vectors
+  bool json = false;       // one JSON object instead of text
 };
 
 // Runs the probes and prints the report to `out`. Returns 0 when the fitted

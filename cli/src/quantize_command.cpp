@@ -7,7 +7,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -18,7 +17,12 @@
 #include <vector>
 
 #include "code_text.hpp"
-#include "file_io.hpp"
+#include "fpsim/io/input_file.hpp"
+#include "fpsim/io/output_file.hpp"
+#include "fpsim/quoted_text.hpp"
+#include "option_values.hpp"
+#include "stdout_failure.hpp"
+#include "quantize_input.hpp"
 #include "fpsim/bulk/quantize_bulk.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/decimal.hpp"
@@ -30,174 +34,19 @@ namespace fpsim::cli {
 
 namespace {
 
-std::string in_quotes(std::string_view s) { return std::string("'").append(s).append("'"); }
-
-// --------------------------------------------------------------------------
-// Input
-
-bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-bool starts_with_0x(std::string_view s) { return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'); }
-
-// One value: an FP32 bit pattern under --bits; otherwise a decimal, a C99
-// hex float (0x...p...), inf or nan, rounded once to FP32 with rne (IEEE
-// overflow: a decimal beyond FP32's range reads as +-inf, as strtof).
-float parse_value(std::string_view token, bool bits) {
-  if (bits) {
-    std::string_view digits = token;
-    if (starts_with_0x(digits)) digits.remove_prefix(2);
-    bool ok = digits.size() == 8;
-    for (char c : digits) ok = ok && is_hex_digit(c);
-    if (!ok)
-      throw ParseError(
-          in_quotes(token).append(" is not an FP32 bit pattern (--bits: 8 hex digits, optionally after 0x)"));
-    uint32_t value = 0;
-    std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
-    return std::bit_cast<float>(value);
-  }
-  std::string_view body = token;
-  if (!body.empty() && (body[0] == '+' || body[0] == '-')) body.remove_prefix(1);
-  if (starts_with_0x(body) && body.find_first_of("pP") == std::string_view::npos)
-    throw ParseError(in_quotes(token).append(
-        " is a hex integer: write a hex float with a p exponent (0x1.8p3), or pass --bits to read FP32 bit patterns"));
-  Flags flags;
-  const uint64_t code = round(parse_number(token), formats::fp32, RoundingSpec{}, flags);
-  return std::bit_cast<float>(uint32_t(code));
-}
-
-struct InputLine {
-  size_t line_number = 0;  // 1-based
-  size_t count = 0;        // values on the line
-};
-
-struct Input {
-  std::vector<float> values;
-  std::vector<InputLine> lines;  // lines that hold values
-};
-
-std::string where(const std::string& name, size_t line, size_t column) {
-  std::string s = name;
-  s.append(" line ").append(std::to_string(line));
-  if (column) s.append(", column ").append(std::to_string(column));
-  return s;
-}
-
-// Values separated by blanks and/or one comma; '#' starts a comment; lines
-// with no values are skipped.
-Input read_input(std::istream& in, const std::string& name, bool bits) {
-  Input input;
-  std::string line;
-  size_t line_number = 0;
-  while (std::getline(in, line)) {
-    ++line_number;
-    size_t count = 0;
-    size_t pending_comma = 0;  // 1-based column of a comma not yet followed by a value
-    size_t i = 0;
-    const size_t n = line.size();
-    while (i < n) {
-      const char c = line[i];
-      if (c == ' ' || c == '\t' || c == '\r') {
-        ++i;
-        continue;
-      }
-      if (c == '#') break;
-      if (c == ',') {
-        if (count == 0 || pending_comma)
-          throw ParseError(where(name, line_number, i + 1).append(": empty value before the comma"));
-        pending_comma = i + 1;
-        ++i;
-        continue;
-      }
-      const size_t start = i;
-      while (i < n && line[i] != ' ' && line[i] != '\t' && line[i] != '\r' && line[i] != ',' && line[i] != '#') ++i;
-      const std::string_view token(line.data() + start, i - start);
-      try {
-        input.values.push_back(parse_value(token, bits));
-      } catch (const Error& e) {
-        throw ParseError(where(name, line_number, start + 1).append(": ").append(e.what()));
-      }
-      ++count;
-      pending_comma = 0;
-    }
-    if (pending_comma)
-      throw ParseError(where(name, line_number, pending_comma).append(": empty value after the comma"));
-    if (count) input.lines.push_back({line_number, count});
-  }
-  if (in.bad()) throw IoFailure(std::string("cannot read ").append(name));
-  if (input.values.empty())
-    throw ParseError(name + " has no values (expected numbers separated by blanks, commas or newlines)");
-  return input;
-}
-
-// "RxC" (or, when `single` is allowed, "N" for 1 x N); both sizes positive.
-TensorShape parse_dims(const std::string& text, const char* option, bool single) {
-  auto number = [&](std::string_view s, size_t& v) {
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-    return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-  };
-  const size_t x = text.find_first_of("xX");
-  TensorShape shape{1, 0};
-  bool ok = false;
-  if (x == std::string::npos) {
-    ok = single && number(text, shape.cols);
-  } else {
-    ok = number(std::string_view(text).substr(0, x), shape.rows) &&
-         number(std::string_view(text).substr(x + 1), shape.cols);
-  }
-  if (!ok)
-    throw OptionError(std::string(option)
-                          .append(" ")
-                          .append(in_quotes(text))
-                          .append(single ? ": expected RxC or N" : ": expected RxC"));
-  if (shape.rows == 0 || shape.cols == 0)
-    throw OptionError(std::string(option).append(" ").append(in_quotes(text)).append(": sizes must be positive"));
-  if (shape.cols > SIZE_MAX / shape.rows)
-    throw OptionError(std::string(option).append(" ").append(in_quotes(text)).append(": too large"));
-  return shape;
-}
-
 std::string shape_text(size_t r, size_t c) { return std::to_string(r).append("x").append(std::to_string(c)); }
-
-TensorShape tensor_shape(const QuantizeOptions& o, const Input& input, const std::string& name) {
-  if (o.shape) {
-    const TensorShape shape = parse_dims(*o.shape, "--shape", true);
-    if (shape.size() != input.values.size())
-      throw ParseError(std::string("expected ")
-                           .append(std::to_string(shape.size()))
-                           .append(" values for --shape ")
-                           .append(*o.shape)
-                           .append(", got ")
-                           .append(std::to_string(input.values.size()))
-                           .append(" in ")
-                           .append(name));
-    return shape;
-  }
-  const InputLine& first = input.lines.front();
-  for (const InputLine& l : input.lines)
-    if (l.count != first.count)
-      throw ParseError(where(name, l.line_number, 0)
-                           .append(" has ")
-                           .append(std::to_string(l.count))
-                           .append(l.count == 1 ? " value, line " : " values, line ")
-                           .append(std::to_string(first.line_number))
-                           .append(" has ")
-                           .append(std::to_string(first.count))
-                           .append(" (without --shape every line is one row; --shape RxC reads any layout)"));
-  return TensorShape{input.lines.size(), first.count};
-}
 
 // --------------------------------------------------------------------------
 // The scheme
 
-std::string scheme_label(const QuantizeOptions& o) { return std::string("scheme ").append(in_quotes(o.scheme)); }
+std::string scheme_label(const QuantizeOptions& o) { return std::string("scheme ").append(quoted_text(o.scheme)); }
 
 QuantScheme make_scheme(const QuantizeOptions& o) {
-  if (o.output_format != "csv" && o.output_format != "json")
-    throw OptionError(
-        std::string("--output-format ").append(in_quotes(o.output_format)).append(": expected csv or json"));
+  check_path_option("--in", o.in, "stdin");
+  check_path_option("--out", o.out, "stdout");
   if (o.dequantize && o.stats_only) throw OptionError("--dequantize and --stats-only exclude each other");
   if (o.engine != "scalar" && o.engine != "simd")
-    throw OptionError(std::string("--engine ").append(in_quotes(o.engine)).append(": expected scalar or simd"));
+    throw OptionError(std::string("--engine ").append(quoted_text(o.engine)).append(": expected scalar or simd"));
   if (o.engine == "simd" && !quantize_simd_available())
     throw OptionError("--engine simd: this build has no SIMD quantization engine (use --engine scalar)");
 
@@ -229,13 +78,13 @@ QuantScheme make_scheme(const QuantizeOptions& o) {
                             .append(scheme_label(o)));
     float eps = 0;
     try {
-      eps = parse_value(*o.amax_epsilon, false);
+      eps = parse_quantize_value(*o.amax_epsilon, false);
     } catch (const Error& e) {
       throw OptionError(std::string("--amax-epsilon: ").append(e.what()));
     }
     if (!(eps >= 0) || std::isinf(eps))
       throw OptionError(
-          std::string("--amax-epsilon ").append(in_quotes(*o.amax_epsilon)).append(": expected a finite number >= 0"));
+          std::string("--amax-epsilon ").append(quoted_text(*o.amax_epsilon)).append(": expected a finite number >= 0"));
     s.amax_epsilon = eps;
   }
   if (o.scale_arith) {
@@ -486,17 +335,16 @@ std::string json_text(const Result& r) {
 
 void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ostream& out) {
   const QuantScheme scheme = make_scheme(o);  // option errors come before any reading
-  const bool from_stdin = o.in.empty() || o.in == "-";
+  const bool from_stdin = o.in == "-";
   const std::string name = from_stdin ? std::string("stdin") : o.in;
-  Input input;
+  QuantizeInput input;
   if (from_stdin) {
-    input = read_input(stdin_stream, name, o.bits);
+    input = read_quantize_input(stdin_stream, name, o.bits);
   } else {
-    std::ifstream file(o.in, std::ios::binary);
-    if (!file) throw IoFailure(std::string("cannot open ").append(o.in).append(": ").append(std::strerror(errno)));
-    input = read_input(file, name, o.bits);
+    std::istringstream file(io::read_input_file(o.in));
+    input = read_quantize_input(file, name, o.bits);
   }
-  const TensorShape shape = tensor_shape(o, input, name);
+  const TensorShape shape = quantize_input_shape(o.shape, input, name);
   const QuantizedTensor q = run_engine(o, input.values, shape, scheme);
   // With the Hadamard transform, elements, scales and statistics are in the
   // rotated domain: show the rotated input next to them (the same transform
@@ -509,13 +357,13 @@ void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ost
   }
   Result r{o, q.scheme.hadamard ? rotated : input.values, q, run_dequantize(o, q), q.scheme.block};
   if (q.scheme.kind == ScaleKind::per_tensor) r.block = BlockShape{shape.rows, shape.cols};
-  const std::string text = o.output_format == "json" ? json_text(r) : csv_text(r);
-  if (o.out.empty() || o.out == "-") {
+  const std::string text = o.json ? json_text(r) : csv_text(r);
+  if (o.out == "-") {
     out << text;
     out.flush();
-    if (!out) throw IoFailure("cannot write the output");
+    if (!out) throw_stdout_failure();
   } else {
-    write_atomically(o.out, text);
+    io::write_output_file(o.out, text);
   }
 }
 
@@ -527,7 +375,7 @@ int run_quantize(const QuantizeOptions& options, std::istream& in, std::ostream&
   try {
     run_or_throw(options, in, out);
     return 0;
-  } catch (const IoFailure& e) {
+  } catch (const IoError& e) {
     err << "fpsim quantize: " << e.what() << '\n';
     return 1;
   } catch (const Error& e) {
@@ -549,9 +397,10 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
   cmd->add_option_function<std::string>(
       "--shape", [o](const std::string& v) { o->shape = v; },
       "RxC or N (1xN); the value count must match (default: one row per line)");
-  cmd->add_option("--in", o->in, "input file, or - for stdin")->capture_default_str();
-  cmd->add_option("--out", o->out, "output file, written atomically (default: stdout)");
-  cmd->add_option("--output-format", o->output_format, "csv or json")->capture_default_str();
+  cmd->add_option("--in", o->in, "input file (gzip is read transparently), or - for stdin")->capture_default_str();
+  cmd->add_option("--out", o->out, "output file (replaced whole), or - for stdout")->capture_default_str();
+  cmd->add_flag("--json", o->json, "print JSON instead of CSV");
+  add_renamed_option(cmd, "--output-format", "print JSON with --json (CSV is the default)");
   cmd->add_flag("--bits", o->bits, "values are FP32 bit patterns: 8 hex digits, optionally after 0x");
   cmd->add_option_function<std::string>(
       "--block", [o](const std::string& v) { o->block = v; }, "block shape RxC (e.g. 32x1 for column-wise MX)");
@@ -572,18 +421,15 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
   cmd->add_option_function<std::string>(
       "--rounding", [o](const std::string& v) { o->rounding = v; },
       "element rounding: rne rna rtz rup rdn rto sr sr<R> (default rne)");
-  cmd->add_option_function<uint32_t>(
-      "--seed", [o](const uint32_t& v) { o->seed = v; }, "sr: Philox key word 0");
-  cmd->add_option_function<uint32_t>(
-      "--stream", [o](const uint32_t& v) { o->stream = v; }, "sr: Philox key word 1");
-  cmd->add_option_function<uint32_t>(
-      "--step", [o](const uint32_t& v) { o->step = v; }, "sr: Philox counter word 2");
+  add_whole_number_option(cmd, "--seed", o->seed, 0, UINT32_MAX, "sr only: Philox key word 0 (default 0)");
+  add_whole_number_option(cmd, "--stream", o->stream, 0, UINT32_MAX, "sr only: Philox key word 1 (default 0)");
+  add_whole_number_option(cmd, "--step", o->step, 0, UINT32_MAX, "sr only: Philox counter word 2 (default 0)");
   cmd->add_option_function<std::string>(
       "--overflow", [o](const std::string& v) { o->overflow = v; }, "saturate (default) or ieee");
   cmd->add_flag("--require-full-blocks", o->require_full_blocks, "refuse a shape the block does not divide");
   cmd->add_flag("--hadamard", o->hadamard, "random Hadamard transform along the block's long axis first");
-  cmd->add_option_function<uint32_t>(
-      "--hadamard-seed", [o](const uint32_t& v) { o->hadamard_seed = v; }, "seed of the Hadamard signs (default 0)");
+  add_whole_number_option(cmd, "--hadamard-seed", o->hadamard_seed, 0, UINT32_MAX,
+                          "seed of the Hadamard signs (default 0; needs --hadamard)");
   CLI::Option* deq =
       cmd->add_flag("--dequantize", o->dequantize, "print only the dequantized tensor, one row per line");
   CLI::Option* stats = cmd->add_flag("--stats-only", o->stats_only, "print only the statistics");

@@ -16,9 +16,9 @@ namespace fpsim::cli {
 struct QuantizeOptions {
   std::string scheme;                 // fpsim::parse_quant_scheme names
   std::optional<std::string> shape;   // "RxC" or "N" (1 x N); none: one row per input line
-  std::string in = "-";               // a file, or "-" for stdin
-  std::string out;                    // a file (written atomically); empty or "-": stdout
-  std::string output_format = "csv";  // csv or json
+  std::string in = "-";   // a file (gzip read transparently), or "-" for stdin
+  std::string out = "-";  // a file (docs/cli.md "Output files"), or "-" for stdout
+  bool json = false;      // JSON instead of CSV
   bool bits = false;                  // every value is an FP32 bit pattern (8 hex digits)
   // Scheme overrides (none: the scheme's own setting).
   std::optional<std::string> block;      // "RxC"

@@ -9,6 +9,7 @@
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
+#include "fpsim/quoted_text.hpp"
 
 namespace fpsim::cli {
 
@@ -34,8 +35,8 @@ TestFloatFunction parse_testfloat_function(std::string_view name) {
   }
   const size_t underscore = name.find('_');
   if (underscore == std::string_view::npos)
-    throw OptionError("unknown TestFloat function '" + std::string(name) +
-                      "' (expected a conversion such as f32_to_f16 or an operation such as f16_add, f32_mulAdd, "
+    throw OptionError("unknown TestFloat function " + quoted_text(name) +
+                      " (expected a conversion such as f32_to_f16 or an operation such as f16_add, f32_mulAdd, "
                       "f16_eq, f32_lt_quiet)");
   fn.is_conversion = false;
   fn.from = parse_format(name.substr(0, underscore));
@@ -44,8 +45,8 @@ TestFloatFunction parse_testfloat_function(std::string_view name) {
   return fn;
 }
 
-bool apply_testfloat_option(std::string_view option, RoundingSpec& spec) {
-  // TestFloat's mode names (spec/formats.md §6).
+TestFloatOption apply_testfloat_option(std::string_view option, RoundingSpec& spec) {
+  // TestFloat's mode names (docs/cli.md, "fpsim testfloat").
   struct Name {
     std::string_view option;
     Rounding mode;
@@ -56,18 +57,25 @@ bool apply_testfloat_option(std::string_view option, RoundingSpec& spec) {
   for (const Name& n : kModes) {
     if (option == n.option) {
       spec.rounding = n.mode;
-      return true;
+      return TestFloatOption::rounding;
     }
   }
-  if (option == "-tininessbefore") {
-    spec.tininess = Tininess::before;
-    return true;
+  if (option == "-tininessbefore" || option == "-tininessafter") {
+    spec.tininess = option == "-tininessbefore" ? Tininess::before : Tininess::after;
+    return TestFloatOption::tininess;
   }
-  if (option == "-tininessafter") {
-    spec.tininess = Tininess::after;
-    return true;
-  }
-  return false;
+  return TestFloatOption::unknown;
+}
+
+std::string_view testfloat_option_list() {
+  return "-rnear_even -rnear_maxMag -rminMag -rmin -rmax -rodd -tininessafter -tininessbefore";
+}
+
+std::string testfloat_layout(const TestFloatFunction& fn) {
+  if (fn.is_conversion) return "input hex, result hex, flags as two hex digits";
+  const bool returns_code = fn.op.returns_code();
+  return std::to_string(fn.operand_count()) + " operand" + (fn.operand_count() > 1 ? "s" : "") + " in hex, " +
+         (returns_code ? "result hex" : "result 0 or 1") + ", flags as two hex digits";
 }
 
 namespace {
@@ -100,13 +108,7 @@ TestFloatTally check_testfloat_vectors(std::istream& in, const TestFloatFunction
   uint64_t line_number = 0;
   uint64_t reported = 0;
   const bool returns_code = fn.is_conversion || fn.op.returns_code();
-  std::string expected_layout;
-  if (fn.is_conversion) {
-    expected_layout = "input hex, result hex, flags as two hex digits";
-  } else {
-    expected_layout = std::to_string(fn.operand_count()) + " operand" + (fn.operand_count() > 1 ? "s" : "") +
-                      " in hex, " + (returns_code ? "result hex" : "result 0 or 1") + ", flags as two hex digits";
-  }
+  const std::string expected_layout = testfloat_layout(fn);
   while (std::getline(in, raw)) {
     ++line_number;
     const std::string_view line = trim(raw);
@@ -117,8 +119,8 @@ TestFloatTally check_testfloat_vectors(std::istream& in, const TestFloatFunction
     if (!valid) {
       ++tally.malformed;
       if (reported++ < max_reported)
-        report << "line " << line_number << ": malformed vector '" << line << "' (expected: " << expected_layout
-               << ")\n";
+        report << "stdin line " << line_number << ": malformed vector " << quoted_text(line)
+               << " (expected: " << expected_layout << ")\n";
       continue;
     }
     Flags fl;
@@ -135,7 +137,7 @@ TestFloatTally check_testfloat_vectors(std::istream& in, const TestFloatFunction
       char flags_text[32];
       std::snprintf(flags_text, sizeof flags_text, "%02x expected %02llx", got_flags,
                     static_cast<unsigned long long>(words[n + 1]));
-      report << "line " << line_number << ": " << fn.name() << "(";
+      report << "stdin line " << line_number << ": " << fn.name() << "(";
       for (size_t i = 0; i < n; ++i) report << (i ? ", " : "") << format_hex_code(words[i], fn.from);
       if (returns_code)
         report << ") = " << format_hex_code(got, fn.to) << " expected " << format_hex_code(words[n], fn.to);

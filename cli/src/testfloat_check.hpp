@@ -2,7 +2,7 @@
 // ("<input> <expected> <flags>") and operations ("<a> <b> [<c>] <expected>
 // <flags>", comparisons with expected 0 or 1), all in hex. A NaN result
 // matches any NaN; every other result must match bit for bit, and the five
-// IEEE flags exactly (shared/conformance/README.md).
+// IEEE flags exactly (docs/cli.md, "fpsim testfloat").
 #pragma once
 
 #include <cstdint>
@@ -33,9 +33,17 @@ struct TestFloatFunction {
 // OptionError.
 TestFloatFunction parse_testfloat_function(std::string_view name);
 
-// "-rnear_even" ... "-rodd", "-tininessbefore", "-tininessafter" applied to spec.
-// Returns false for an unknown option.
-bool apply_testfloat_option(std::string_view option, RoundingSpec& spec);
+enum class TestFloatOption { unknown, rounding, tininess };
+
+// "-rnear_even" ... "-rodd", "-tininessbefore", "-tininessafter" applied to
+// spec; says which kind of option it was (unknown: spec unchanged).
+TestFloatOption apply_testfloat_option(std::string_view option, RoundingSpec& spec);
+
+// Every option apply_testfloat_option knows, for messages.
+std::string_view testfloat_option_list();
+
+// What a vector line of `fn` holds, for messages.
+std::string testfloat_layout(const TestFloatFunction& fn);
 
 struct TestFloatTally {
   uint64_t passed = 0;
@@ -44,7 +52,7 @@ struct TestFloatTally {
 };
 
 // Reads vectors from `in`, writes one line per mismatch or malformed line to
-// `report` (at most max_reported of each), returns the counts.
+// `report` (at most max_reported in all; "stdin line N: ..."), returns the counts.
 TestFloatTally check_testfloat_vectors(std::istream& in, const TestFloatFunction& fn, const RoundingSpec& spec,
                                        std::ostream& report, uint64_t max_reported = 100);
 

@@ -16,14 +16,17 @@
 #include <ostream>
 #include <sstream>
 #include <string_view>
+#include <system_error>
 #include <thread>
 
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim/operation.hpp"
+#include "fpsim/quoted_text.hpp"
 #include "fpsim_ref/fast_oracle.hpp"
 #include "fpsim_ref/hw_oracle.hpp"
 #include "fpsim_ref/reference.hpp"
+#include "option_values.hpp"
 
 namespace fpsim::cli {
 
@@ -339,17 +342,12 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
   if (base.op.kind == OpKind::compare && !o.to.empty())
     throw OptionError("comparisons return 0 or 1: --to does not apply");
   base.spec.overflow = parse_overflow(o.overflow);
-  if (o.tininess == "after") {
-    base.spec.tininess = Tininess::after;
-  } else if (o.tininess == "before") {
-    base.spec.tininess = Tininess::before;
-  } else {
-    throw OptionError("bad --tininess '" + o.tininess + "' (expected after or before)");
-  }
+  base.spec.tininess = parse_tininess(o.tininess);
   base.spec.ftz = o.ftz;
   base.spec.daz = o.daz;
-  base.spec.seed = uint32_t(o.seed);
-  base.spec.stream = uint32_t(o.seed >> 32);
+  const uint64_t seed = o.seed.value_or(0);
+  base.spec.seed = uint32_t(seed);
+  base.spec.stream = uint32_t(seed >> 32);
   base.ref_spec.saturate = base.spec.overflow == Overflow::saturate;
   base.ref_spec.ftz = o.ftz;
   base.ref_spec.daz = o.daz;
@@ -378,23 +376,31 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
   const uint64_t count = base.from.code_count();
   uint64_t total = 0;
   if (o.exhaustive) {
-    if (o.samples != 0) throw OptionError("--exhaustive and --samples exclude each other");
-    const double cases = std::pow(double(count == 0 ? 0 : count), arity);
-    if (count == 0 || cases > 1e13)
-      throw OptionError("--exhaustive over " + std::string(base.from.name) + " " + base.op.name() +
-                        " would need " + (count == 0 ? std::string("2^64+") : std::to_string(uint64_t(cases))) +
-                        " cases per mode; use --samples N");
-    total = 1;
-    for (int i = 0; i < arity; ++i) total *= count;
+    if (o.samples) throw OptionError("--exhaustive and --samples exclude each other");
+    // code_count() is 2^value_bits (0 for 64 bits): the case count is 2^(value_bits * arity).
+    const int log2_cases = base.from.value_bits() * arity;
+    if (log2_cases > 43)  // 2^43 ~ 8.8e12 cases: a day on a few cores
+      throw OptionError("--exhaustive over " + std::string(base.from.name) + " " + base.op.name() + " would need 2^" +
+                        std::to_string(log2_cases) + " cases per mode (at most 2^43 are run); use --samples N");
+    total = uint64_t{1} << log2_cases;
   } else {
-    total = o.samples == 0 ? 1000000 : o.samples;
+    total = o.samples.value_or(1000000);
   }
   const Shard shard = parse_shard(o.shard);
   const uint64_t begin = uint64_t((u128{total} * shard.index) / shard.count);
   const uint64_t end = uint64_t((u128{total} * (shard.index + 1)) / shard.count);
   const uint64_t per_mode = end - begin;
   const uint64_t grand_total = per_mode * modes.size();
-  unsigned threads = o.threads != 0 ? o.threads : std::max(1u, std::thread::hardware_concurrency());
+  const unsigned threads = o.threads.value_or(std::max(1u, std::thread::hardware_concurrency()));
+  if (threads < 1 || threads > kVerifyMaxThreads)
+    throw OptionError("--threads " + std::to_string(threads) + ": expected a whole number from 1 to " +
+                      std::to_string(kVerifyMaxThreads));
+  if (o.samples && (*o.samples < 1 || *o.samples > kVerifyMaxSamples))
+    throw OptionError("--samples " + std::to_string(*o.samples) + ": expected a whole number from 1 to " +
+                      std::to_string(kVerifyMaxSamples));
+  const bool any_sr = std::any_of(modes.begin(), modes.end(), [](const RoundingSpec& m) { return m.rounding == Rounding::sr; });
+  if (o.seed && o.exhaustive && !any_sr)
+    throw OptionError("--seed picks sampled cases and keys sr: with --exhaustive and no sr mode it changes nothing");
 
   // Build every oracle first: an unsupported combination fails before any work.
   std::vector<Setting> settings;
@@ -412,7 +418,7 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
   out << ", oracle " << o.oracle << ", overflow " << overflow_name(base.spec.overflow)
       << (o.ftz ? ", ftz" : "") << (o.daz ? ", daz" : "")
       << (base.spec.tininess == Tininess::before ? ", tininess before" : "") << ", " << per_mode << " cases per mode ("
-      << (o.exhaustive ? "exhaustive" : "seed " + std::to_string(o.seed) + " samples") << ", shard " << shard.index
+      << (o.exhaustive ? "exhaustive" : "seed " + std::to_string(seed) + " samples") << ", shard " << shard.index
       << '/' << shard.count << "), " << threads << " thread" << (threads > 1 ? "s" : "") << '\n';
 
   const bool tty = &progress == &std::cerr && isatty(STDERR_FILENO);
@@ -451,7 +457,7 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
                 rest /= count;
               }
             } else {
-              for (int j = 0; j < arity; ++j) v[j] = sampler.operand(o.seed, k, j, j ? v[j - 1] : 0);
+              for (int j = 0; j < arity; ++j) v[j] = sampler.operand(seed, k, j, j ? v[j - 1] : 0);
             }
             Flags fl;
             uint64_t got = evaluate(s.op, v, s.from, s.to, s.spec, fl, k);
@@ -463,6 +469,7 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
               continue;
             }
             ++bad;
+            if (o.max_report == 0) continue;
             std::lock_guard<std::mutex> lock(report_mutex);
             if (first.size() < o.max_report || k < first.back().index) {
               first.push_back({k, std::vector<uint64_t>(v, v + arity), e, got, got_flags});
@@ -485,14 +492,24 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
     std::mutex wake_mutex;
     std::condition_variable wake;
     std::atomic<unsigned> running{threads};
-    for (unsigned t = 0; t < threads; ++t)
-      pool.emplace_back([&] {
-        worker();
-        if (--running == 0) {
-          std::lock_guard<std::mutex> lock(wake_mutex);
-          wake.notify_all();
-        }
-      });
+    for (unsigned t = 0; t < threads; ++t) {
+      try {
+        pool.emplace_back([&] {
+          worker();
+          if (--running == 0) {
+            std::lock_guard<std::mutex> lock(wake_mutex);
+            wake.notify_all();
+          }
+        });
+      } catch (const std::system_error& e) {
+        // The system refused a thread (ulimit -u, memory): stop the ones
+        // running, then say so instead of terminating.
+        next = end;
+        for (std::thread& started : pool) started.join();
+        throw IoError("cannot start " + std::to_string(threads) + " worker threads (" + escaped_text(e.what()) +
+                      " after " + std::to_string(t) + "); use a smaller --threads");
+      }
+    }
     {
       std::unique_lock<std::mutex> lock(wake_mutex);
       while (!wake.wait_for(lock, std::chrono::duration<double>(interval), [&] { return running == 0; })) {
@@ -557,12 +574,16 @@ void add_verify_command(CLI::App& app, int& exit_code) {
   cmd->add_flag("--ftz", options->ftz, "flush tiny results to zero");
   cmd->add_flag("--daz", options->daz, "read subnormal operands as zero");
   cmd->add_flag("--exhaustive", options->exhaustive, "every operand tuple");
-  cmd->add_option("--samples", options->samples, "random boundary-biased cases (default 1000000)");
+  add_whole_number_option(cmd, "--samples", options->samples, 1, kVerifyMaxSamples,
+                          "random boundary-biased cases (default 1000000)");
   cmd->add_option("--oracle", options->oracle, "mpfr, fast or hw")->capture_default_str();
-  cmd->add_option("--threads", options->threads, "worker threads (default: all)");
+  add_whole_number_option(cmd, "--threads", options->threads, 1, kVerifyMaxThreads,
+                          "worker threads (default: one per hardware thread)");
   cmd->add_option("--shard", options->shard, "i/n: run the i-th of n equal slices (0-based)")->capture_default_str();
-  cmd->add_option("--seed", options->seed, "sampling seed (also keys sr)")->capture_default_str();
-  cmd->add_option("--max-report", options->max_report, "mismatches printed in full")->capture_default_str();
+  add_whole_number_option(cmd, "--seed", options->seed, 0, UINT64_MAX,
+                          "picks the sampled cases and keys sr (default 0)");
+  add_whole_number_option(cmd, "--max-report", options->max_report, 0, UINT64_MAX,
+                          "mismatches printed in full (default 10)");
   cmd->callback([options, &exit_code] { exit_code = run_verify(*options, std::cout, std::cerr); });
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,9 @@ class App;
 }
 
 namespace fpsim::cli {
+
+inline constexpr uint64_t kVerifyMaxSamples = 1'000'000'000'000'000;  // 10^15: months of work
+inline constexpr unsigned kVerifyMaxThreads = 1024;
 
 struct VerifyOptions {
   std::string op;                 // fpsim::parse_operation names
@@ -25,12 +29,12 @@ struct VerifyOptions {
   bool ftz = false;
   bool daz = false;
   bool exhaustive = false;
-  uint64_t samples = 0;  // 0: 1,000,000 unless exhaustive
-  std::string oracle = "mpfr";  // mpfr, fast or hw
-  unsigned threads = 0;         // 0: all hardware threads
-  std::string shard = "0/1";    // i/n, 0 <= i < n: the i-th of n equal slices of the cases
-  uint64_t seed = 1;            // operand sampling (and the sr key)
-  uint64_t max_report = 10;     // mismatches printed in full
+  std::optional<uint64_t> samples;  // 1..kVerifyMaxSamples; none: 1,000,000 unless exhaustive
+  std::string oracle = "mpfr";      // mpfr, fast or hw
+  std::optional<unsigned> threads;  // 1..kVerifyMaxThreads; none: all hardware threads
+  std::string shard = "0/1";        // i/n, 0 <= i < n: the i-th of n equal slices of the cases
+  std::optional<uint64_t> seed;     // operand sampling and the sr key (default 0); refused where it keys nothing
+  uint64_t max_report = 10;         // mismatches printed in full
   double progress_seconds = 0;  // 0: every second on a terminal, every 10 s otherwise
 };
 
@@ -43,7 +47,8 @@ struct VerifyHooks {
 // Runs the verification. Mismatches and the summary go to `out`, progress to
 // `progress`. Returns the exit status: 0 all passed, 1 mismatches. Throws
 // fpsim::Error (OptionError, FormatError) for bad options, including an
-// oracle that cannot check this operation, format or mode, with the reason.
+// oracle that cannot check this operation, format or mode, with the reason,
+// and fpsim::IoError when the worker threads cannot be started.
 int run_verify(const VerifyOptions& options, std::ostream& out, std::ostream& progress,
                const VerifyHooks* hooks = nullptr);
 

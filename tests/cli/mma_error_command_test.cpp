@@ -105,7 +105,7 @@ TEST(MmaError, PromoteOptionEqualsPresetSuffix) {
   MmaErrorOptions a = options("h100-e4m3-fp32", 300, 5);
   a.promote = 128;
   MmaErrorOptions b = options("h100-e4m3-fp32:promote128", 300, 5);
-  a.format = b.format = "json";
+  a.json = b.json = true;
   const Outcome ra = run(a), rb = run(b);
   ASSERT_EQ(ra.status, 0) << ra.err;
   ASSERT_EQ(rb.status, 0) << rb.err;
@@ -117,7 +117,7 @@ TEST(MmaError, PromoteOptionEqualsPresetSuffix) {
 
 TEST(MmaError, SameSeedSameReportOtherSeedOtherReport) {
   MmaErrorOptions o = options("h100-bf16-fp32", 64, 20);
-  o.format = "json";
+  o.json = true;
   o.seed = 7;
   const Outcome first = run(o), second = run(o);
   ASSERT_EQ(first.status, 0) << first.err;
@@ -132,7 +132,7 @@ TEST(MmaError, JsonNamesEveryParameter) {
   MmaErrorOptions o = options("h100-e4m3-fp32", 64, 10, "uniform");
   o.promote = 32;
   o.seed = 3;
-  o.format = "json";
+  o.json = true;
   const Outcome r = run(o);
   ASSERT_EQ(r.status, 0) << r.err;
   const auto j = nlohmann::json::parse(r.out);
@@ -185,7 +185,8 @@ TEST(MmaError, BadInputIsOneLineAndStatus2) {
       {with([](MmaErrorOptions& o) { o.k = -5; }), "--k -5:"},
       {with([](MmaErrorOptions& o) { o.promote = -1; }), "--promote -1: expected a promotion interval >= 0"},
       {with([](MmaErrorOptions& o) { o.dist = "gauss"; }), "--dist 'gauss': expected normal, uniform or uniform01"},
-      {with([](MmaErrorOptions& o) { o.format = "csv"; }), "--format 'csv': expected text or json"},
+      {with([](MmaErrorOptions& o) { o.model = "h100-e4m3-fp32:promote128"; o.promote = 64; }),
+       "--promote 64 and the suffix of --model 'h100-e4m3-fp32:promote128' both set the promotion interval"},
       {with([](MmaErrorOptions& o) { o.trials = 0; }), "--trials 0: expected 1.."},
       {with([](MmaErrorOptions& o) {
          o.model = "fp32-fma-sequential";

@@ -8,12 +8,14 @@
 
 #include <filesystem>
 #include <sstream>
+#include <tuple>
 #include <string>
 #include <vector>
 
 #include "fpsim/error.hpp"
 #include "fpsim/rounding_spec.hpp"
 #include "testfloat_check.hpp"
+#include "testfloat_command.hpp"
 
 namespace fpsim::cli {
 namespace {
@@ -63,7 +65,7 @@ TEST_P(TestFloatConversion, AllVectorsPass) {
   const VectorFile& file = GetParam();
   RoundingSpec spec;
   if (!file.mode_option.empty()) {
-    ASSERT_TRUE(apply_testfloat_option(file.mode_option, spec)) << file.mode_option;
+    ASSERT_EQ(apply_testfloat_option(file.mode_option, spec), TestFloatOption::rounding) << file.mode_option;
   }
   std::istringstream in(gunzip(file.path));
   std::ostringstream report;
@@ -78,7 +80,7 @@ class TestFloatOperation : public testing::TestWithParam<VectorFile> {};
 TEST_P(TestFloatOperation, AllVectorsPass) {
   const VectorFile& file = GetParam();
   RoundingSpec spec;
-  ASSERT_TRUE(apply_testfloat_option(file.mode_option, spec)) << file.mode_option;
+  ASSERT_EQ(apply_testfloat_option(file.mode_option, spec), TestFloatOption::rounding) << file.mode_option;
   std::istringstream in(gunzip(file.path));
   std::ostringstream report;
   const TestFloatTally tally = check_testfloat_vectors(in, parse_testfloat_function(file.function), spec, report);
@@ -159,6 +161,32 @@ std::string file_test_name(const testing::TestParamInfo<VectorFile>& info) {
 
 INSTANTIATE_TEST_SUITE_P(Vectors, TestFloatConversion, testing::ValuesIn(conversion_files()), file_test_name);
 INSTANTIATE_TEST_SUITE_P(Vectors, TestFloatOperation, testing::ValuesIn(operation_files()), file_test_name);
+
+
+// `gzip -dc missing.gz | fpsim testfloat f16_add` passed with "0 passed, 0
+// failed"; two rounding modes silently took the last (issue 11).
+TEST(TestFloatCommand, NoVectorsAndContradictingModesAreUsageErrors) {
+  const auto run = [](std::vector<std::string> options, const std::string& input) {
+    std::istringstream in(input);
+    std::ostringstream out, err;
+    const int status = run_testfloat(TestFloatOptions{"f16_add", std::move(options)}, in, out, err);
+    return std::make_tuple(status, out.str(), err.str());
+  };
+  const auto [empty_status, empty_out, empty_err] = run({}, "");
+  EXPECT_EQ(empty_status, 2);
+  EXPECT_EQ(empty_out, "");
+  EXPECT_EQ(empty_err.rfind("fpsim testfloat: no vectors on stdin", 0), 0u) << empty_err;
+  const auto [two_status, two_out, two_err] = run({"-rmin", "-rmax"}, "3C00 3C00 4000 00\n");
+  EXPECT_EQ(two_status, 2);
+  EXPECT_EQ(two_err, "fpsim testfloat: -rmin and -rmax contradict each other (give one rounding mode)\n");
+  const auto [ok_status, ok_out, ok_err] = run({"-rmin", "-tininessbefore"}, "3C00 3C00 4000 00\n");
+  EXPECT_EQ(ok_status, 0) << ok_err;
+  EXPECT_EQ(ok_out, "1 passed, 0 failed\n");
+  const auto [bad_status, bad_out, bad_err] = run({"-rfoo"}, "3C00 3C00 4000 00\n");
+  EXPECT_EQ(bad_status, 2);
+  EXPECT_EQ(bad_err.rfind("fpsim testfloat: unknown testfloat option '-rfoo' (expected one of -rnear_even", 0), 0u)
+      << bad_err;
+}
 
 }  // namespace
 }  // namespace fpsim::cli

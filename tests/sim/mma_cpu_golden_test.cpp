@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "cpu_matrix_dots.hpp"
+#include "fpsim/io/input_file.hpp"
 #include "fpsim/mma.hpp"
 #include "fpsim/probe/mma_target.hpp"
 #include "fpsim/probe/probe_suite.hpp"
@@ -30,7 +31,7 @@ struct Recorded {
 
 std::vector<Recorded> read_recorded(const std::string& unit) {
   const std::string path = std::string(FPSIM_TEST_DATA_DIR) + "/cpu-golden/" + unit + ".txt.gz";
-  std::istringstream in(cli::read_file_text(path));
+  std::istringstream in(io::read_input_file(path));
   std::vector<Recorded> rows;
   Recorded r{};
   std::string hex;
