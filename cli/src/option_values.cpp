@@ -25,6 +25,24 @@ uint64_t parse_whole_number(std::string_view option, std::string_view text, uint
   return value;
 }
 
+Shard parse_shard(std::string_view option, std::string_view text) {
+  const size_t slash = text.find('/');
+  const auto refuse = [&] {
+    return OptionError(
+        std::string(option).append(" ").append(quoted_text(text)).append(": expected i/n with 0 <= i < n, e.g. 0/4"));
+  };
+  if (slash == std::string_view::npos) throw refuse();
+  Shard shard;
+  try {
+    shard.index = parse_whole_number(option, text.substr(0, slash), 0, UINT64_MAX - 1);
+    shard.count = parse_whole_number(option, text.substr(slash + 1), 1, UINT64_MAX);
+  } catch (const OptionError&) {
+    throw refuse();
+  }
+  if (shard.index >= shard.count) throw refuse();
+  return shard;
+}
+
 void check_path_option(std::string_view option, const std::string& path, const char* dash_means) {
   if (path.empty())
     throw OptionError(std::string(option).append(" '': expected a file name, or - for ").append(dash_means));

@@ -17,6 +17,13 @@ namespace fpsim::cli {
 // from 1 to 1000000000000000".
 uint64_t parse_whole_number(std::string_view option, std::string_view text, uint64_t min, uint64_t max);
 
+// `--shard i/n`: the i-th of n equal slices, 0 <= i < n, both whole numbers
+// as parse_whole_number reads them. Throws OptionError naming the text.
+struct Shard {
+  uint64_t index = 0, count = 1;
+};
+Shard parse_shard(std::string_view option, std::string_view text);
+
 // Throws OptionError unless `path` is a file name or "-" (stdin / stdout).
 // An empty name is refused rather than read as "-".
 void check_path_option(std::string_view option, const std::string& path, const char* dash_means);

@@ -298,26 +298,6 @@ std::string duration_text(double s) {
   return o.str();
 }
 
-struct Shard {
-  uint64_t index = 0, count = 1;
-};
-
-Shard parse_shard(const std::string& text) {
-  const size_t slash = text.find('/');
-  try {
-    if (slash == std::string::npos) throw std::invalid_argument("no slash");
-    size_t used = 0;
-    const uint64_t i = std::stoull(text.substr(0, slash), &used);
-    if (used != slash) throw std::invalid_argument("junk");
-    const std::string rest = text.substr(slash + 1);
-    const uint64_t n = std::stoull(rest, &used);
-    if (used != rest.size() || n == 0 || i >= n) throw std::invalid_argument("range");
-    return {i, n};
-  } catch (const std::exception&) {
-    throw OptionError("bad --shard '" + text + "' (expected i/n with 0 <= i < n, e.g. 0/4)");
-  }
-}
-
 struct RunResult {
   uint64_t passed = 0, failed = 0;
   std::vector<Mismatch> first;  // the lowest-indexed mismatches, at most max_report
@@ -386,7 +366,7 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
   } else {
     total = o.samples.value_or(1000000);
   }
-  const Shard shard = parse_shard(o.shard);
+  const Shard shard = parse_shard("--shard", o.shard);
   const uint64_t begin = uint64_t((u128{total} * shard.index) / shard.count);
   const uint64_t end = uint64_t((u128{total} * (shard.index + 1)) / shard.count);
   const uint64_t per_mode = end - begin;

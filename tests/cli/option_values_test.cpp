@@ -48,6 +48,29 @@ TEST(WholeNumberOption, RefusesSignsOverflowAndJunkNamingTheOption) {
             "--samples '99999999999999999999999': expected a whole number from 0 to 18446744073709551615");
 }
 
+// --shard 0/-4 was shard 0 of 2^64 - 4 (0 cases, exit 0); ' 1/4' was accepted.
+TEST(ShardOption, IsTwoWholeNumbersWithIndexBelowCount) {
+  const Shard s = parse_shard("--shard", "3/4");
+  EXPECT_EQ(s.index, 3u);
+  EXPECT_EQ(s.count, 4u);
+  EXPECT_EQ(parse_shard("--shard", "0/18446744073709551615").count, UINT64_MAX);
+  for (const char* bad :
+       {"0/-4", " 1/4", "1/4 ", "4/4", "5/4", "0/0", "-1/4", "1", "1/", "/4", "1//4", "0x1/4", "1/4/5"}) {
+    try {
+      parse_shard("--shard", bad);
+      ADD_FAILURE() << bad << " accepted";
+    } catch (const OptionError& e) {
+      EXPECT_EQ(std::string(e.what()), "--shard '" + std::string(bad) + "': expected i/n with 0 <= i < n, e.g. 0/4");
+    }
+  }
+  try {
+    parse_shard("--shard", "\x1b[2J/4");
+    ADD_FAILURE() << "an escape sequence accepted";
+  } catch (const OptionError& e) {
+    EXPECT_EQ(std::string(e.what()), "--shard '\\x1b[2J/4': expected i/n with 0 <= i < n, e.g. 0/4");
+  }
+}
+
 TEST(PathOption, EmptyIsRefusedNotReadAsStdin) {
   EXPECT_NO_THROW(check_path_option("--in", "-", "stdin"));
   EXPECT_NO_THROW(check_path_option("--in", "x.txt", "stdin"));
