@@ -110,7 +110,8 @@ Format parse_user_format(std::string_view original, std::string_view s) {
   // Every value must be exact in fp64 (spec/formats.md §1.1).
   const int top_exp = int((uint64_t{1} << e) - 1) - (specials == Specials::ieee ? 1 : 0) - bias;
   if (top_exp > 1023) bad_format(original, "largest value exceeds fp64 (bias too small)");
-  if (f.emin() - m < -1074) bad_format(original, "smallest value is below fp64's (bias too large)");
+  // In 64 bits: emin - m overflows int for a bias near INT_MAX ("e3m4fnb2147483647").
+  if (int64_t{f.emin()} - m < -1074) bad_format(original, "smallest value is below fp64's (bias too large)");
   return f;
 }
 
