@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Installs fpsim's Debian packages when any is missing (idempotent).
+# Installs fpsim's Debian packages, and any extra packages named as
+# arguments (scripts/fuzz.sh: clang and its libFuzzer runtime), when any is
+# missing (idempotent).
 set -euo pipefail
-packages=(
+packages=("$@"
   cmake ninja-build g++ pkg-config zlib1g-dev
   libmpfr-dev libgmp-dev libboost-dev
   librapidcheck-dev libgtest-dev libbenchmark-dev

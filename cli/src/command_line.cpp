@@ -23,7 +23,7 @@
 #include "mma_error_command.hpp"
 #include "probe_command.hpp"
 #include "quantize_command.hpp"
-#include "stdout_failure.hpp"
+#include "command_errors.hpp"
 #include "testfloat_command.hpp"
 #include "verify_command.hpp"
 

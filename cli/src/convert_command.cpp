@@ -16,7 +16,7 @@
 #include "fpsim/io/output_file.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "option_values.hpp"
-#include "stdout_failure.hpp"
+#include "command_errors.hpp"
 
 namespace fpsim::cli {
 
@@ -158,15 +158,7 @@ int convert_batch(const ConvertOptions& options, std::istream& stdin_stream, std
 }  // namespace
 
 int run_convert(const ConvertOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
-  try {
-    return convert_batch(options, in, out, err);
-  } catch (const IoError& e) {
-    err << "fpsim convert: " << e.what() << '\n';
-    return 1;
-  } catch (const Error& e) {
-    err << "fpsim convert: " << e.what() << '\n';
-    return 2;
-  }
+  return exit_status_of("convert", err, [&] { return convert_batch(options, in, out, err); });
 }
 
 void add_convert_command(CLI::App& app, int& exit_code) {

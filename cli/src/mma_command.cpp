@@ -21,7 +21,7 @@
 #include "fpsim/quoted_text.hpp"
 #include "mma_files.hpp"
 #include "option_values.hpp"
-#include "stdout_failure.hpp"
+#include "command_errors.hpp"
 
 namespace fpsim::cli {
 
@@ -357,15 +357,7 @@ int run_or_throw(const MmaOptions& o, std::ostream& out) {
 }  // namespace
 
 int run_mma(const MmaOptions& options, std::ostream& out, std::ostream& err) {
-  try {
-    return run_or_throw(options, out);
-  } catch (const IoError& e) {
-    err << "fpsim mma: " << e.what() << '\n';
-    return 1;
-  } catch (const Error& e) {
-    err << "fpsim mma: " << e.what() << '\n';
-    return 2;
-  }
+  return exit_status_of("mma", err, [&] { return run_or_throw(options, out); });
 }
 
 void add_mma_command(CLI::App& app, int& exit_code) {

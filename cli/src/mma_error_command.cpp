@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "command_errors.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/philox.hpp"
@@ -226,15 +227,12 @@ MmaErrorReport mma_error_report(const MmaErrorOptions& o) {
 }
 
 int run_mma_error(const MmaErrorOptions& options, std::ostream& out, std::ostream& err) {
-  try {
+  return exit_status_of("mma-error", err, [&] {
     const MmaErrorReport r = mma_error_report(options);
     out << (options.json ? json_report(r) : text_report(r));
     out.flush();
     return 0;
-  } catch (const Error& e) {
-    err << "fpsim mma-error: " << e.what() << '\n';
-    return 2;
-  }
+  });
 }
 
 void add_mma_error_command(CLI::App& app, int& exit_code) {

@@ -13,6 +13,7 @@
 #include "fpsim/probe/mma_target.hpp"
 #include "fpsim/probe/probe_suite.hpp"
 #include "fpsim/quoted_text.hpp"
+#include "command_errors.hpp"
 #include "option_values.hpp"
 
 namespace fpsim::cli {
@@ -112,7 +113,7 @@ void print_json(const probe::ProbeReport& r, const probe::MmaTarget& t, std::ost
 }  // namespace
 
 int run_probe_command(const ProbeCommandOptions& o, std::ostream& out, std::ostream& err) {
-  try {
+  return exit_status_of("probe", err, [&] {
     if (o.random < 0 || o.random > kMaxRandom)
       throw OptionError(
           std::string("--random ").append(std::to_string(o.random)).append(" is out of range (expected 0..10000000)"));
@@ -126,10 +127,7 @@ int run_probe_command(const ProbeCommandOptions& o, std::ostream& out, std::ostr
     else
       print_text(report, *target, out);
     return report.random_mismatches == 0 ? 0 : 1;
-  } catch (const Error& e) {
-    err << "fpsim probe: " << e.what() << '\n';
-    return 2;
-  }
+  });
 }
 
 void add_probe_command(CLI::App& app, int& exit_code) {

@@ -21,7 +21,7 @@
 #include "fpsim/io/output_file.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "option_values.hpp"
-#include "stdout_failure.hpp"
+#include "command_errors.hpp"
 #include "quantize_input.hpp"
 #include "fpsim/bulk/quantize_bulk.hpp"
 #include "fpsim/convert.hpp"
@@ -372,16 +372,10 @@ void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ost
 bool quantize_simd_available() { return true; }
 
 int run_quantize(const QuantizeOptions& options, std::istream& in, std::ostream& out, std::ostream& err) {
-  try {
+  return exit_status_of("quantize", err, [&] {
     run_or_throw(options, in, out);
     return 0;
-  } catch (const IoError& e) {
-    err << "fpsim quantize: " << e.what() << '\n';
-    return 1;
-  } catch (const Error& e) {
-    err << "fpsim quantize: " << e.what() << '\n';
-    return 2;
-  }
+  });
 }
 
 void add_quantize_command(CLI::App& app, int& exit_code) {

@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "command_errors.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "testfloat_check.hpp"
@@ -34,7 +35,7 @@ RoundingSpec testfloat_spec(const std::vector<std::string>& options) {
 }  // namespace
 
 int run_testfloat(const TestFloatOptions& o, std::istream& in, std::ostream& out, std::ostream& err) {
-  try {
+  return exit_status_of("testfloat", err, [&] {
     const RoundingSpec spec = testfloat_spec(o.options);
     const TestFloatFunction fn = parse_testfloat_function(o.function);
     const TestFloatTally tally = check_testfloat_vectors(in, fn, spec, out);
@@ -43,10 +44,7 @@ int run_testfloat(const TestFloatOptions& o, std::istream& in, std::ostream& out
                        "; an empty or failed pipe is not a pass)");
     out << tally.passed << " passed, " << (tally.failed + tally.malformed) << " failed\n";
     return tally.malformed ? 2 : (tally.failed ? 1 : 0);
-  } catch (const Error& e) {
-    err << "fpsim testfloat: " << e.what() << '\n';
-    return 2;
-  }
+  });
 }
 
 void add_testfloat_command(CLI::App& app, int& exit_code) {

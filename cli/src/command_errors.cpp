@@ -1,4 +1,4 @@
-#include "stdout_failure.hpp"
+#include "command_errors.hpp"
 
 #include <atomic>
 #include <cerrno>

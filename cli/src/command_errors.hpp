@@ -1,0 +1,37 @@
+// How a command's errors become the exit statuses of docs/cli.md: one line
+// "fpsim COMMAND: ..." on stderr, 1 for a failure of the system (an IoError:
+// a file, stdout, threads), 2 for every other fpsim::Error (usage, bad
+// input). Output lost on stdout is reported once: by the command that
+// notices it while writing, or else by run_fpsim's final flush.
+#pragma once
+
+#include <ostream>
+#include <string_view>
+
+#include "fpsim/error.hpp"
+
+namespace fpsim::cli {
+
+// Runs `body`, which returns the exit status of a run that got through, and
+// reports its fpsim::Error as above.
+template <typename Body>
+int exit_status_of(std::string_view command, std::ostream& err, Body&& body) {
+  try {
+    return body();
+  } catch (const IoError& e) {
+    err << "fpsim " << command << ": " << e.what() << '\n';
+    return 1;
+  } catch (const Error& e) {
+    err << "fpsim " << command << ": " << e.what() << '\n';
+    return 2;
+  }
+}
+
+// Throws IoError("cannot write to stdout: <reason>") with the reason errno
+// gives, and remembers that the failure is being reported.
+[[noreturn]] void throw_stdout_failure();
+
+// Whether throw_stdout_failure() ran in this process.
+bool stdout_failure_thrown();
+
+}  // namespace fpsim::cli
