@@ -356,6 +356,29 @@ TEST_F(BadInput, NegativeSeedsAreRefusedEverywhere) {
                         "fpsim quantize: ", from0 + "4294967295");
 }
 
+// The seeds defaulted to 0 (convert, quantize, mma-error), 1 (verify) and
+// 1592598564 (probe); one default for one thing now.
+TEST_F(BadInput, SeedsDefaultToZeroEverywhere) {
+  const auto same_output = [&](std::vector<std::string> args, const std::string& stdin_text = "") {
+    const Outcome by_default = run(args, stdin_text);
+    args.insert(args.end(), {"--seed", "0"});
+    const Outcome zero = run(args, stdin_text);
+    args.back() = "1";
+    const Outcome one = run(args, stdin_text);
+    EXPECT_EQ(by_default.status, 0) << args[0] << lines_of(by_default.err);
+    EXPECT_EQ(by_default.out, zero.out) << args[0];
+    return by_default.out != one.out;  // the seed matters here
+  };
+  std::string ties;  // 1 + 2^-8: sr rounds up with probability 1/2
+  for (int i = 0; i < 16; ++i) ties += "1.00390625\n";
+  EXPECT_TRUE(same_output({"convert", "--to", "bf16", "--rounding", "sr"}, ties));
+  EXPECT_TRUE(same_output({"quantize", "--scheme", "mxfp4", "--rounding", "sr"}, "0.3 0.7 1.1 1.3 2.2 2.6 3.3 5.1\n"));
+  EXPECT_TRUE(same_output({"mma-error", "--model", "h100-e4m3-fp32", "--k", "64", "--trials", "3"}));
+  // probe prints only how many random vectors disagree, so its seed cannot be told from the output.
+  const Outcome v = run({"verify", "--op", "add", "--format", "e4m3", "--samples", "10", "--oracle", "fast"});
+  EXPECT_TRUE(contains(v.out, "(seed 0 samples, shard 0/1)")) << v.out;
+}
+
 // ---- lost output -------------------------------------------------------------
 
 TEST_F(BadInput, AFullStdoutIsAFailureForEveryCommand) {
