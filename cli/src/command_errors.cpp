@@ -13,10 +13,14 @@ namespace {
 std::atomic<bool> thrown{false};
 }  // namespace
 
+std::string stdout_failure_message(int errnum) {
+  return std::string("cannot write to stdout: ") + std::strerror(errnum ? errnum : EIO);
+}
+
 void throw_stdout_failure() {
   const int err = errno;
   thrown = true;
-  throw IoError(std::string("cannot write to stdout: ") + (err ? std::strerror(err) : "write error"));
+  throw IoError(stdout_failure_message(err));
 }
 
 bool stdout_failure_thrown() { return thrown; }

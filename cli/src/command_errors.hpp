@@ -6,6 +6,7 @@
 #pragma once
 
 #include <ostream>
+#include <string>
 #include <string_view>
 
 #include "fpsim/error.hpp"
@@ -27,8 +28,11 @@ int exit_status_of(std::string_view command, std::ostream& err, Body&& body) {
   }
 }
 
-// Throws IoError("cannot write to stdout: <reason>") with the reason errno
-// gives, and remembers that the failure is being reported.
+// "cannot write to stdout: <strerror(errnum)>" (EIO's text for errnum 0).
+std::string stdout_failure_message(int errnum);
+
+// Throws IoError(stdout_failure_message(errno)) and remembers that the
+// failure is being reported.
 [[noreturn]] void throw_stdout_failure();
 
 // Whether throw_stdout_failure() ran in this process.

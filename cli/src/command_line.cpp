@@ -248,7 +248,7 @@ class StdoutCapture {
   std::optional<std::string> write_error() {
     std::cout.flush();
     if (buffer_.first_error() == 0 && std::cout) return std::nullopt;
-    return std::string("cannot write to stdout: ") + std::strerror(buffer_.first_error() ? buffer_.first_error() : EIO);
+    return stdout_failure_message(buffer_.first_error());
   }
 
  private:

@@ -126,7 +126,11 @@ int convert_batch(const ConvertOptions& options, std::istream& stdin_stream, std
   BatchOutput output(options.out, out);
   int status = 0;
   uint64_t index = 0;
-  auto handle = [&](std::string_view raw, const std::string& where) {
+  // Where a value came from, for messages: "value", "stdin line" or "FILE line", and its number from 1.
+  const std::string source = !options.values.empty() ? "value"
+                             : options.in == "-"     ? "stdin line"
+                                                     : options.in + " line";
+  auto handle = [&](std::string_view raw) {
     const std::string_view text = trim(raw);
     try {
       if (text.empty()) throw ParseError("empty line (expected one value per line)");
@@ -134,22 +138,22 @@ int convert_batch(const ConvertOptions& options, std::istream& stdin_stream, std
     } catch (const IoError&) {
       throw;
     } catch (const Error& e) {
-      err << "fpsim convert: " << where << ": " << e.what() << '\n';
+      err << "fpsim convert: " << source << ' ' << index + 1 << ": " << e.what() << '\n';
       output.line("error");
       status = 2;
     }
     ++index;
   };
   if (!options.values.empty()) {
-    for (const std::string& v : options.values) handle(v, "value " + std::to_string(index + 1));
+    for (const std::string& v : options.values) handle(v);
   } else if (options.in == "-") {
     std::string line;
-    while (std::getline(stdin_stream, line)) handle(line, "stdin line " + std::to_string(index + 1));
+    while (std::getline(stdin_stream, line)) handle(line);
     if (stdin_stream.bad()) throw IoError("cannot read stdin");
   } else {
     std::istringstream file(io::read_input_file(options.in));
     std::string line;
-    while (std::getline(file, line)) handle(line, options.in + " line " + std::to_string(index + 1));
+    while (std::getline(file, line)) handle(line);
   }
   output.finish();
   return status;

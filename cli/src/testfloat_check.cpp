@@ -45,30 +45,45 @@ TestFloatFunction parse_testfloat_function(std::string_view name) {
   return fn;
 }
 
+namespace {
+
+// TestFloat's option names (docs/cli.md, "fpsim testfloat").
+struct ModeName {
+  std::string_view option;
+  Rounding mode;
+};
+constexpr ModeName kModeNames[] = {{"-rnear_even", Rounding::rne}, {"-rnear_maxMag", Rounding::rna},
+                                   {"-rminMag", Rounding::rtz},    {"-rmin", Rounding::rdn},
+                                   {"-rmax", Rounding::rup},       {"-rodd", Rounding::rto}};
+struct TininessName {
+  std::string_view option;
+  Tininess tininess;
+};
+constexpr TininessName kTininessNames[] = {{"-tininessafter", Tininess::after}, {"-tininessbefore", Tininess::before}};
+
+}  // namespace
+
 TestFloatOption apply_testfloat_option(std::string_view option, RoundingSpec& spec) {
-  // TestFloat's mode names (docs/cli.md, "fpsim testfloat").
-  struct Name {
-    std::string_view option;
-    Rounding mode;
-  };
-  constexpr Name kModes[] = {{"-rnear_even", Rounding::rne}, {"-rnear_maxMag", Rounding::rna},
-                             {"-rminMag", Rounding::rtz},    {"-rmax", Rounding::rup},
-                             {"-rmin", Rounding::rdn},       {"-rodd", Rounding::rto}};
-  for (const Name& n : kModes) {
+  for (const ModeName& n : kModeNames) {
     if (option == n.option) {
       spec.rounding = n.mode;
       return TestFloatOption::rounding;
     }
   }
-  if (option == "-tininessbefore" || option == "-tininessafter") {
-    spec.tininess = option == "-tininessbefore" ? Tininess::before : Tininess::after;
-    return TestFloatOption::tininess;
+  for (const TininessName& n : kTininessNames) {
+    if (option == n.option) {
+      spec.tininess = n.tininess;
+      return TestFloatOption::tininess;
+    }
   }
   return TestFloatOption::unknown;
 }
 
-std::string_view testfloat_option_list() {
-  return "-rnear_even -rnear_maxMag -rminMag -rmin -rmax -rodd -tininessafter -tininessbefore";
+std::string testfloat_option_list() {
+  std::string list;
+  for (const ModeName& n : kModeNames) list.append(list.empty() ? "" : " ").append(n.option);
+  for (const TininessName& n : kTininessNames) list.append(" ").append(n.option);
+  return list;
 }
 
 std::string testfloat_layout(const TestFloatFunction& fn) {

@@ -40,7 +40,7 @@ enum class TestFloatOption { unknown, rounding, tininess };
 TestFloatOption apply_testfloat_option(std::string_view option, RoundingSpec& spec);
 
 // Every option apply_testfloat_option knows, for messages.
-std::string_view testfloat_option_list();
+std::string testfloat_option_list();
 
 // What a vector line of `fn` holds, for messages.
 std::string testfloat_layout(const TestFloatFunction& fn);

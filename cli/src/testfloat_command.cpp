@@ -22,7 +22,7 @@ RoundingSpec testfloat_spec(const std::vector<std::string>& options) {
     const TestFloatOption kind = apply_testfloat_option(option, spec);
     if (kind == TestFloatOption::unknown)
       throw OptionError("unknown testfloat option " + quoted_text(option) + " (expected one of " +
-                        std::string(testfloat_option_list()) + ")");
+                        testfloat_option_list() + ")");
     std::string& given = kind == TestFloatOption::rounding ? rounding_given : tininess_given;
     if (!given.empty())
       throw OptionError(given + " and " + option + " contradict each other (give one " +
