@@ -1,22 +1,22 @@
 #include "convert_command.hpp"
 
 #include <CLI/CLI.hpp>
-#include <cerrno>
-#include <cstring>
+#include <cstdio>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <sstream>
+#include <string>
 
 #include "code_text.hpp"
+#include "command_errors.hpp"
 #include "fpsim/convert.hpp"
-#include "fpsim/decimal.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim/io/input_file.hpp"
 #include "fpsim/io/output_file.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "option_values.hpp"
-#include "command_errors.hpp"
 
 namespace fpsim::cli {
 

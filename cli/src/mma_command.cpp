@@ -6,14 +6,13 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <span>
 #include <string_view>
 #include <vector>
 
+#include "command_errors.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/io/output_file.hpp"
@@ -21,7 +20,6 @@
 #include "fpsim/quoted_text.hpp"
 #include "mma_files.hpp"
 #include "option_values.hpp"
-#include "command_errors.hpp"
 
 namespace fpsim::cli {
 

@@ -2,11 +2,9 @@
 
 #include <CLI/CLI.hpp>
 #include <bit>
-#include <cerrno>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -17,18 +15,17 @@
 #include <vector>
 
 #include "code_text.hpp"
-#include "fpsim/io/input_file.hpp"
-#include "fpsim/io/output_file.hpp"
-#include "fpsim/quoted_text.hpp"
-#include "option_values.hpp"
 #include "command_errors.hpp"
-#include "quantize_input.hpp"
 #include "fpsim/bulk/quantize_bulk.hpp"
 #include "fpsim/convert.hpp"
-#include "fpsim/decimal.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
+#include "fpsim/io/input_file.hpp"
+#include "fpsim/io/output_file.hpp"
 #include "fpsim/quantize.hpp"
+#include "fpsim/quoted_text.hpp"
+#include "option_values.hpp"
+#include "quantize_input.hpp"
 
 namespace fpsim::cli {
 
