@@ -1,0 +1,186 @@
+// Tensor helpers (docs/training.md, "Tensors", "Randomness"): format
+// comparison, autocast's binary-op result format, rounding a whole tensor to
+// its format, and the small naming helpers of gemm.hpp.
+#include "fpsim/experiments/tensor.hpp"
+
+#include <algorithm>
+#include <bit>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fpsim/bulk/convert_bulk.hpp"
+#include "fpsim/convert.hpp"
+#include "fpsim/experiments/errors.hpp"
+#include "fpsim/experiments/gemm.hpp"
+#include "fpsim/flags.hpp"
+#include "fpsim/quoted_text.hpp"
+
+namespace fpsim::experiments {
+
+bool same_format(const Format& a, const Format& b) {
+  return std::strncmp(a.name, b.name, sizeof a.name) == 0 && a.bits == b.bits && a.exp_bits == b.exp_bits &&
+         a.man_bits == b.man_bits && a.bias == b.bias && a.specials == b.specials && a.has_sign == b.has_sign &&
+         a.container_shift == b.container_shift;
+}
+
+Format binary_result_format(const Format& a, const Format& b) { return same_format(a, b) ? a : formats::fp32; }
+
+namespace {
+
+// Formats of up to 16 bits go through the bulk SIMD conversions (bit-identical
+// to the scalar core) in chunks, so the scratch codes stay small and the
+// element index (the SR counter) is first_index + i whatever the chunking.
+constexpr size_t kChunk = 4096;
+
+template <class Code>
+void round_bulk(std::span<float> x, const Format& f, const RoundingSpec& spec, uint64_t first_index) {
+  thread_local std::vector<Code> codes;
+  codes.resize(std::min(x.size(), kChunk));
+  for (size_t at = 0; at < x.size(); at += kChunk) {
+    const size_t n = std::min(kChunk, x.size() - at);
+    const std::span<float> part = x.subspan(at, n);
+    const std::span<Code> c(codes.data(), n);
+    bulk::convert_from_f32(part, f, spec, c, first_index + at);
+    bulk::convert_to_f32(std::span<const Code>(c), f, part);
+  }
+}
+
+// A format with FP32's exponent field, bias and IEEE specials (tf32, bf16;
+// a fact of the format's row, not of its name) keeps every FP32 exponent,
+// subnormals included: rounding to it is rounding the FP32 bit pattern to
+// its top 1 + 8 + M bits. rne, rtz and rna with IEEE overflow (a carry out
+// of the largest binade gives the inf pattern) and without flush/daz; the
+// scalar core decides everything else, NaNs included.
+bool shares_fp32_exponent_range(const Format& f, const RoundingSpec& rs) {
+  return f.exp_bits == 8 && f.bias == 127 && f.specials == Specials::ieee && f.has_sign && f.man_bits < 23 &&
+         (rs.rounding == Rounding::rne || rs.rounding == Rounding::rtz || rs.rounding == Rounding::rna) &&
+         rs.overflow == Overflow::ieee && !rs.ftz && !rs.daz;
+}
+
+void round_significand_bits(std::span<float> x, const Format& f, const RoundingSpec& rs) {
+  const int drop = 23 - f.man_bits;
+  const uint32_t low = (uint32_t{1} << drop) - 1;
+  const uint32_t half = uint32_t{1} << (drop - 1);
+  for (float& v : x) {
+    uint32_t u = std::bit_cast<uint32_t>(v);
+    if ((u & 0x7F800000u) == 0x7F800000u) {
+      if ((u & 0x007FFFFFu) != 0) {  // NaN: as the scalar core writes it
+        Flags fl;
+        v = float(to_double(from_float(v, f, rs, fl), f));
+      }
+      continue;  // inf stays
+    }
+    if (rs.rounding == Rounding::rne) {
+      u += (half - 1) + ((u >> drop) & 1);
+    } else if (rs.rounding == Rounding::rna) {
+      u += half;
+    }
+    v = std::bit_cast<float>(u & ~low);
+  }
+}
+
+}  // namespace
+
+void round_to_format(std::span<float> x, const Format& f, const RoundingSpec& spec, uint64_t first_index) {
+  if (same_format(f, formats::fp32)) return;
+  RoundingSpec rs = spec;
+  // A format without inf (e4m3, FP6, FP4) clips as Transformer Engine's casts
+  // do (docs/training.md, "Operand quantizers"; TE casts use satfinite):
+  // overflow to its NaN would be no GPU's behaviour.
+  if (!f.has_inf()) rs.overflow = Overflow::saturate;
+  if (shares_fp32_exponent_range(f, rs)) {
+    round_significand_bits(x, f, rs);
+  } else if (f.bits <= 8) {
+    round_bulk<uint8_t>(x, f, rs, first_index);
+  } else if (f.bits <= 16) {
+    round_bulk<uint16_t>(x, f, rs, first_index);
+  } else {
+    // Other wide formats: the scalar core, value by value.
+    for (size_t i = 0; i < x.size(); ++i) {
+      Flags fl;
+      x[i] = float(to_double(from_float(x[i], f, rs, fl, first_index + i), f));
+    }
+  }
+}
+
+std::string_view gemm_role_name(GemmRole r) {
+  switch (r) {
+    case GemmRole::fprop:
+      return "fprop";
+    case GemmRole::dgrad:
+      return "dgrad";
+    case GemmRole::wgrad:
+      return "wgrad";
+  }
+  return "?";
+}
+
+std::string_view operand_scaling_name(OperandScaling s) {
+  switch (s) {
+    case OperandScaling::none:
+      return "none";
+    case OperandScaling::current:
+      return "current";
+    case OperandScaling::delayed:
+      return "delayed";
+    case OperandScaling::mx:
+      return "mx";
+    case OperandScaling::nvfp4:
+      return "nvfp4";
+    case OperandScaling::block:
+      return "block";
+  }
+  return "?";
+}
+
+uint32_t tensor_stream_id(std::string_view layer, std::string_view tensor, GemmRole role, char operand) {
+  // FNV-1a, 32 bits (offset basis 2166136261, prime 16777619): a fixed
+  // function of the text, so the stream is the same on every machine.
+  uint32_t h = 2166136261u;
+  auto feed = [&h](std::string_view s) {
+    for (char c : s) {
+      h ^= uint8_t(c);
+      h *= 16777619u;
+    }
+  };
+  feed(layer);
+  feed("/");
+  feed(tensor);
+  feed("/");
+  feed(gemm_role_name(role));
+  feed("/");
+  feed(std::string_view(&operand, 1));
+  return h;
+}
+
+DelayedScaling& GemmRuntime::delayed_state(const std::string& layer, const std::string& tensor,
+                                           const QuantScheme& scheme, const OperandPolicy& p) {
+  const auto key = std::make_pair(layer, tensor);
+  auto it = delayed_.find(key);
+  if (it == delayed_.end())
+    it = delayed_.emplace(key, DelayedScaling(scheme, p.amax_history_len, p.amax_algo, p.margin)).first;
+  return it->second;
+}
+
+float GemmRuntime::delayed_multiplier(const std::string& layer, const std::string& tensor, const QuantScheme& scheme,
+                                      const OperandPolicy& p, std::span<const float> x, TensorShape shape) {
+  QuantScheme recorded = scheme;
+  recorded.error_stats = false;  // the history only needs the amax
+  DelayedScaling& state = delayed_state(layer, tensor, recorded, p);
+  const auto [it, fresh] =
+      delayed_steps_.try_emplace(std::make_pair(layer, tensor), DelayedStep{step, 1.0f, scheme.element});
+  if (!same_format(it->second.element, scheme.element))
+    throw ConfigError("delayed scaling of layer " + quoted_text(layer) + " tensor " + quoted_text(tensor) +
+                      ": one tensor has one scaling state, but its GEMMs ask for element formats '" +
+                      it->second.element.name + "' and '" + scheme.element.name + "'");
+  if (fresh || it->second.step != step) {
+    it->second.step = step;
+    it->second.multiplier = state.multiplier();
+    state.quantize(x, shape);  // records this step's amax; the GEMMs quantize with the step's multiplier
+  }
+  return it->second.multiplier;
+}
+
+}  // namespace fpsim::experiments
