@@ -23,8 +23,10 @@
 #include "mma_error_command.hpp"
 #include "probe_command.hpp"
 #include "quantize_command.hpp"
+#include "recipes_command.hpp"
 #include "command_errors.hpp"
 #include "testfloat_command.hpp"
+#include "train_command.hpp"
 #include "verify_command.hpp"
 
 #ifndef FPSIM_VERSION
@@ -128,7 +130,8 @@ struct Command {
 constexpr Command kCommands[] = {
     {"formats", add_formats_command},     {"convert", add_convert_command},   {"testfloat", add_testfloat_command},
     {"verify", add_verify_command},       {"quantize", add_quantize_command}, {"mma", add_mma_command},
-    {"mma-error", add_mma_error_command}, {"probe", add_probe_command},
+    {"mma-error", add_mma_error_command}, {"probe", add_probe_command},       {"recipes", add_recipes_command},
+    {"train", add_train_command},
 };
 
 std::string command_list() {
