@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <bit>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -59,25 +60,51 @@ bool shares_fp32_exponent_range(const Format& f, const RoundingSpec& rs) {
          rs.overflow == Overflow::ieee && !rs.ftz && !rs.daz;
 }
 
-void round_significand_bits(std::span<float> x, const Format& f, const RoundingSpec& rs) {
-  const int drop = 23 - f.man_bits;
+template <Rounding mode>
+void round_significand_bits_in(std::span<float> x, int drop) {
   const uint32_t low = (uint32_t{1} << drop) - 1;
   const uint32_t half = uint32_t{1} << (drop - 1);
-  for (float& v : x) {
+  for (float& v : x) {  // branch-free: the compiler vectorizes it
     uint32_t u = std::bit_cast<uint32_t>(v);
-    if ((u & 0x7F800000u) == 0x7F800000u) {
-      if ((u & 0x007FFFFFu) != 0) {  // NaN: as the scalar core writes it
-        Flags fl;
-        v = float(to_double(from_float(v, f, rs, fl), f));
-      }
-      continue;  // inf stays
-    }
-    if (rs.rounding == Rounding::rne) {
+    if constexpr (mode == Rounding::rne) {
       u += (half - 1) + ((u >> drop) & 1);
-    } else if (rs.rounding == Rounding::rna) {
+    } else if constexpr (mode == Rounding::rna) {
       u += half;
     }
-    v = std::bit_cast<float>(u & ~low);
+    v = std::bit_cast<float>(u & ~low);  // inf stays inf: no carry out of a zero significand
+  }
+}
+
+void round_significand_bits(std::span<float> x, const Format& f, const RoundingSpec& rs) {
+  const int drop = 23 - f.man_bits;
+  // NaNs are written as the scalar core writes them: keep the inputs' bits
+  // aside only when there is one (rare), then redo those elements.
+  thread_local std::vector<uint32_t> nan_inputs;
+  nan_inputs.clear();
+  uint32_t nan_seen = 0;  // an integer test, so the scan vectorizes
+  for (const float v : x) nan_seen |= uint32_t((std::bit_cast<uint32_t>(v) & 0x7FFFFFFFu) > 0x7F800000u);
+  const bool any_nan = nan_seen != 0;
+  if (any_nan) {
+    for (const float v : x) nan_inputs.push_back(std::bit_cast<uint32_t>(v));
+  }
+  switch (rs.rounding) {
+    case Rounding::rne:
+      round_significand_bits_in<Rounding::rne>(x, drop);
+      break;
+    case Rounding::rna:
+      round_significand_bits_in<Rounding::rna>(x, drop);
+      break;
+    default:
+      round_significand_bits_in<Rounding::rtz>(x, drop);
+      break;
+  }
+  if (!any_nan) return;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const float in = std::bit_cast<float>(nan_inputs[i]);
+    if (std::isnan(in)) {
+      Flags fl;
+      x[i] = float(to_double(from_float(in, f, rs, fl), f));
+    }
   }
 }
 
