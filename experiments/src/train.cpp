@@ -346,7 +346,10 @@ RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const s
   double last_eval = NAN;
   for (uint64_t step = 0; step < config.steps; ++step) {
     rt.step = uint32_t(step);
-    rt.collect_stats = config.stats_interval != 0 && (step % config.stats_interval == 0 || step + 1 == config.steps);
+    // Statistics on step 1, every stats_interval steps and the last (steps
+    // count from 1 in the result files; the SR key uses the 0-based step).
+    rt.collect_stats = config.stats_interval != 0 &&
+                       (step == 0 || (step + 1) % config.stats_interval == 0 || step + 1 == config.steps);
     rt.stats.clear();
     MetricsRow row;
     row.step = step + 1;
@@ -370,7 +373,10 @@ RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const s
         scaler.update(found_inf);
       }
     }
-    quant_stats.insert(quant_stats.end(), rt.stats.begin(), rt.stats.end());
+    for (OperandStatsRow& r : rt.stats) {
+      r.step = uint32_t(step + 1);
+      quant_stats.push_back(std::move(r));
+    }
     if (stop) {
       outcome.stopped = true;
       outcome.stopped_at = step + 1;
