@@ -25,23 +25,15 @@
 #include "fpsim/experiments/sha256.hpp"
 #include "fpsim/philox.hpp"
 
+#include "message_of.hpp"
+
 namespace fpsim::experiments {
 namespace {
 
 using io::test::put_file;
 using io::test::TemporaryDirectory;
 
-// The message of the exception `body` throws as E (fails the test when it throws nothing or another type).
-template <class E, class F>
-std::string message_of(F&& body) {
-  try {
-    body();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
+using test::message_of;
 
 // `text` as a gzip member (RFC 1952); with `dictzip_extra`, with an FEXTRA
 // field as dictzip writes one (subfield "RA", RFC 1952 §2.3.1.1), which a

@@ -22,6 +22,8 @@
 #include "fpsim/experiments/errors.hpp"
 #include "fpsim/experiments/safetensors.hpp"
 
+#include "message_of.hpp"
+
 namespace fpsim::experiments {
 namespace {
 
@@ -30,16 +32,7 @@ using io::test::names_in;
 using io::test::put_file;
 using io::test::TemporaryDirectory;
 
-template <class E, class F>
-std::string message_of(F&& body) {
-  try {
-    body();
-  } catch (const E& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an exception";
-  return {};
-}
+using test::message_of;
 
 // ---------------------------------------------------------------- safetensors
 
