@@ -500,8 +500,9 @@ class Resolver {
         alone.fprop = r.fprop;
         alone.dgrad = r.dgrad;
         alone.wgrad = r.wgrad;
-        alone.overrides = {o};
-        alone.overrides[0].layer_glob = "*";
+        GemmOverride everywhere = o;
+        everywhere.layer_glob = std::string(1, '*');  // not = "*": GCC 12's -Wrestrict misfires on it here
+        alone.overrides.push_back(std::move(everywhere));
         if (const auto problem = detail::policy_problem(alone.policy_for("layer", role)))
           throw ConfigError(override_origins_[i] + ": override of layer " + quoted_text(o.layer_glob) + " on gemm." +
                             std::string(gemm_role_name(role)) + ": " + problem->field + ": " + problem->message);
@@ -514,6 +515,13 @@ class Resolver {
                         const toml::node& at) {
     fs::path path;
     if (names_a_file(parent)) {
+      // open() would stop at a NUL ("\u0000" in TOML) and read another file.
+      if (parent.find('\0') != std::string::npos) {
+        std::string why = "path ";  // appended: GCC 12's -Wrestrict misfires on "lit" + std::string
+        why += quoted_text(parent);
+        why += " contains a NUL byte";
+        reader.fail(at, "extends", why);
+      }
       path = (child.dir / parent).lexically_normal();
     } else if (is_builtin(parent)) {
       path = builtin_recipe_dir() / (parent + ".toml");
@@ -532,7 +540,10 @@ class Resolver {
     try {
       text = io::read_input_file(path.string());
     } catch (const IoError& e) {
-      throw IoError(reader.at(at.source()) + ": extends: " + e.what());
+      // fpsim_io names the path as given, raw (a command line's); this one
+      // comes from the file and may hold a tab or any other byte, so the
+      // message is escaped as every echo of input is (fpsim/quoted_text.hpp).
+      throw IoError(reader.at(at.source()) + ": extends: " + escaped_text(e.what()));
     }
     return resolve(text, Source{path.string(), path.parent_path()}, identity);
   }

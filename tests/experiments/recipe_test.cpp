@@ -692,6 +692,15 @@ TEST(RecipeErrors, UnknownKeyNamesFileLineKeyAndTheKnownKeys) {
                          "output, format, scaling, "));
 }
 
+// open() stops at a NUL: "bf16-amp.toml\u0000junk.toml" would silently
+// extend bf16-amp.toml (found while writing fuzz/fuzz_recipe_toml.cpp).
+TEST(RecipeErrors, ExtendsPathWithANulByteIsRefused) {
+  const std::string m = error_of("extends = \"bf16-amp.toml\\u0000junk.toml\"\n");
+  EXPECT_THAT(m, StartsWith("r.toml:1: "));
+  EXPECT_THAT(m, HasSubstr("contains a NUL byte"));
+  EXPECT_EQ(m.find('\0'), std::string::npos);
+}
+
 TEST(RecipeErrors, EchoedKeysAreQuotedSafely) {
   const std::string m = error_of("\"evil\\u001b[31m\" = 1\n");
   EXPECT_THAT(m, HasSubstr("unknown key 'evil\\x1b[31m'"));
