@@ -26,9 +26,13 @@ struct Target {
   int (*run)(const uint8_t*, size_t);
 };
 
-const Target kTargets[] = {{"number", fuzz_number},       {"hex_code", fuzz_hex_code},
-                           {"names", fuzz_names},         {"testfloat_lines", fuzz_testfloat_lines},
-                           {"mma_files", fuzz_mma_files}, {"quantize_input", fuzz_quantize_input}};
+const Target kTargets[] = {{"number", fuzz_number},
+                           {"hex_code", fuzz_hex_code},
+                           {"names", fuzz_names},
+                           {"testfloat_lines", fuzz_testfloat_lines},
+                           {"mma_files", fuzz_mma_files},
+                           {"quantize_input", fuzz_quantize_input},
+                           {"recipe_toml", fuzz_recipe_toml}};
 
 const fs::path kFuzzDir = fs::path(FPSIM_SOURCE_DIR) / "fuzz";
 
