@@ -52,7 +52,7 @@ void BM_MlpStep(benchmark::State& state, const std::string& recipe_name) {
 void BM_GptStep(benchmark::State& state, const std::string& recipe_name) {
   const Recipe recipe = load_recipe(recipe_name);
   GptConfig config;  // the defaults of docs/training.md: 2 layers, width 64, 4 heads, context 64
-  config.vocab = 84;  // The Devil's Dictionary's character set
+  config.vocab = 84;  // about the size of The Devil's Dictionary's character set (83)
   Gpt<float> model(config, recipe);
   model.init(0);
   AdamW opt(optimizer_params(model.parameters()), AdamWConfig{}, optimizer_numerics(recipe, 0));
