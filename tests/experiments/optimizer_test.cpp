@@ -318,6 +318,21 @@ TEST(UpdateRounding, Fp32MasterReducesToFp32Update) {
   }
 }
 
+// AdamW's state update with bf16 state (each op's FP32 result rounded to
+// bf16, denom's ops too), written out in the stated op order; returns the
+// update direction u = fp32(-(lr / bc1)) * m / denom (docs/training.md, "FP32
+// op order").
+float bf16_state_adamw_update(float g, float& m, float& v, int t, double lr) {
+  m = bf16_rne(std::fma(0.1f, g - m, m));
+  v = bf16_rne(v * 0.999f);
+  v = bf16_rne(std::fma(float(1.0 - 0.999) * g, g, v));
+  const double bc1 = 1.0 - std::pow(0.9, double(t)), bc2 = 1.0 - std::pow(0.999, double(t));
+  float denom = bf16_rne(std::sqrt(v));
+  denom = bf16_rne(denom / float(std::sqrt(bc2)));
+  denom = bf16_rne(denom + 1e-8f);
+  return (float(-(lr / bc1)) * m) / denom;
+}
+
 // fp8-block's numerics: fp32 master, bf16 moments. Every state op's FP32
 // result is rounded to bf16 (as PyTorch ops on bf16 tensors compute in FP32
 // and round once per op); denom's ops too, as they act on a bf16 tensor.
@@ -332,14 +347,7 @@ TEST(UpdateRounding, Bf16StateHoldsBf16ValuesAfterEachStep) {
     for (size_t j = 0; j < w0.size(); ++j) {
       const float g = t == 1 ? 0.0f : grad_at(j, t - 1);
       w[j] = w[j] * float(1.0 - lr * wd);
-      m[j] = bf16_rne(std::fma(0.1f, g - m[j], m[j]));
-      v[j] = bf16_rne(v[j] * 0.999f);
-      v[j] = bf16_rne(std::fma(float(1.0 - 0.999) * g, g, v[j]));
-      const double bc1 = 1.0 - std::pow(0.9, double(t)), bc2 = 1.0 - std::pow(0.999, double(t));
-      float denom = bf16_rne(std::sqrt(v[j]));
-      denom = bf16_rne(denom / float(std::sqrt(bc2)));
-      denom = bf16_rne(denom + 1e-8f);
-      w[j] = w[j] + (float(-(lr / bc1)) * m[j]) / denom;
+      w[j] = w[j] + bf16_state_adamw_update(g, m[j], v[j], t, lr);
       const float mo = opt.exp_avg(0).data[j], vo = opt.exp_avg_sq(0).data[j];
       ASSERT_TRUE(is_bf16_value(mo) && is_bf16_value(vo)) << "step " << t << " element " << j;
       ASSERT_EQ(bits(mo), bits(m[j])) << "step " << t << " element " << j;
@@ -363,14 +371,7 @@ TEST(UpdateRounding, Bf16MasterRneRoundsFp32UpdateOnce) {
     opt.step(lr, uint32_t(t));
     for (size_t j = 0; j < w0.size(); ++j) {
       const float g = bf16_rne(grad_at(j, t));
-      m[j] = bf16_rne(std::fma(0.1f, g - m[j], m[j]));
-      v[j] = bf16_rne(v[j] * 0.999f);
-      v[j] = bf16_rne(std::fma(float(1.0 - 0.999) * g, g, v[j]));
-      const double bc1 = 1.0 - std::pow(0.9, double(t)), bc2 = 1.0 - std::pow(0.999, double(t));
-      float denom = bf16_rne(std::sqrt(v[j]));
-      denom = bf16_rne(denom / float(std::sqrt(bc2)));
-      denom = bf16_rne(denom + 1e-8f);
-      w[j] = bf16_rne(w[j] * float(1.0 - lr * wd) + (float(-(lr / bc1)) * m[j]) / denom);
+      w[j] = bf16_rne(w[j] * float(1.0 - lr * wd) + bf16_state_adamw_update(g, m[j], v[j], t, lr));
       ASSERT_EQ(bits(a.value.data[j]), bits(w[j])) << "step " << t << " element " << j;
     }
   }
