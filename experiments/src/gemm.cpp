@@ -229,7 +229,9 @@ float scale_at(const Prepared& p, size_t r, size_t c) {
   return scale_value(q, q.scales[(r / q.scheme.block.rows) * q.scale_grid.cols + c / q.scheme.block.cols]);
 }
 
-void append_stats(GemmRuntime& rt, const GemmSite& site, const Operand& op, const Prepared& p) {
+// `dequantized`: prepare() left the dequantized values in p.values (the
+// FP32 path); the MMA path did not, and p.values may hold another call's.
+void append_stats(GemmRuntime& rt, const GemmSite& site, const Operand& op, const Prepared& p, bool dequantized) {
   if (same_format(op.policy.format, formats::fp32) && !p.scaled) return;
   OperandStatsRow row;
   row.step = rt.step;
@@ -256,7 +258,28 @@ void append_stats(GemmRuntime& rt, const GemmSite& site, const Operand& op, cons
     row.scale_min = lo;
     row.scale_max = hi;
   }
-  rt.stats.push_back(std::move(row));
+  // The energies behind the SQNR, in the quantizer's own terms (docs/
+  // quantization.md §4): x as its element pass saw it (rotated for a
+  // Hadamard operand) against the dequantized values, same loop as
+  // detail::error_stats, so a single row's SQNR is the quantizer's.
+  const size_t n = op.view.rows * op.view.cols;
+  thread_local std::vector<float> seen, dq;
+  seen.assign(op.view.data, op.view.data + n);
+  if (p.scaled && p.q.scheme.hadamard)
+    hadamard_transform(seen, op.shape(), detail::hadamard_axis(p.q.scheme), p.q.scheme.hadamard_seed);
+  std::span<const float> q(p.values);
+  if (p.scaled && !dequantized) {
+    dq.resize(n);
+    bulk::dequantize_into(p.q, dq);
+    q = dq;
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (!std::isfinite(seen[i]) || !std::isfinite(q[i])) continue;
+    const double x = seen[i], e = x - double(q[i]);
+    row.signal_energy += x * x;
+    row.error_energy += e * e;
+  }
+  rt.add_stats(std::move(row));
 }
 
 // out = round(acc + round(bias, f), f), the exact sum rounded once (rne).
@@ -416,8 +439,8 @@ void gemm(GemmRuntime& rt, const GemmSite& site, MatrixView<float> a, MatrixView
     }
   }
   if (rt.collect_stats) {
-    append_stats(rt, site, oa, s.a);
-    append_stats(rt, site, ob, s.b);
+    append_stats(rt, site, oa, s.a, fp32_acc);
+    append_stats(rt, site, ob, s.b, fp32_acc);
   }
 }
 

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -130,6 +131,31 @@ void round_to_format(std::span<float> x, const Format& f, const RoundingSpec& sp
       x[i] = float(to_double(from_float(x[i], f, rs, fl, first_index + i), f));
     }
   }
+}
+
+void GemmRuntime::add_stats(OperandStatsRow row) {
+  for (OperandStatsRow& r : stats) {
+    if (r.layer != row.layer || r.role != row.role || r.operand != row.operand || r.tensor != row.tensor) continue;
+    QuantStats& a = r.stats;
+    const QuantStats& b = row.stats;
+    a.amax = std::max(a.amax, b.amax);
+    a.elements += b.elements;
+    a.nan_inputs += b.nan_inputs;
+    a.inf_inputs += b.inf_inputs;
+    a.underflows += b.underflows;
+    a.saturated += b.saturated;
+    a.nan_scale_blocks += b.nan_scale_blocks;
+    r.signal_energy += row.signal_energy;
+    r.error_energy += row.error_energy;
+    a.sqnr_db = r.error_energy == 0.0 ? std::numeric_limits<double>::infinity()
+                                      : 10.0 * std::log10(r.signal_energy / r.error_energy);
+    a.mse = std::numeric_limits<double>::quiet_NaN();  // not additive without the pair counts; not reported
+    // fmin/fmax: a NaN range (every scale NaN) gives way to a number.
+    r.scale_min = std::fmin(r.scale_min, row.scale_min);
+    r.scale_max = std::fmax(r.scale_max, row.scale_max);
+    return;
+  }
+  stats.push_back(std::move(row));
 }
 
 std::string_view gemm_role_name(GemmRole r) {

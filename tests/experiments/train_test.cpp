@@ -9,6 +9,9 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <limits>
+#include <set>
+#include <tuple>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -16,6 +19,7 @@
 #include "../io/temporary_directory.hpp"
 #include "fpsim/experiments/datasets.hpp"
 #include "fpsim/experiments/errors.hpp"
+#include "fpsim/experiments/models/gpt.hpp"
 #include "fpsim/experiments/models/mlp.hpp"
 #include "fpsim/experiments/recipe.hpp"
 #include "fpsim/experiments/safetensors.hpp"
@@ -151,6 +155,50 @@ TEST(TrainRun, GptRunsAndLearns) {
   const SafetensorsFile init = read_safetensors((r.dir / "params_init.safetensors").string());
   EXPECT_TRUE(init.tensors.count("transformer.h.0.attn.c_attn.weight"));
   EXPECT_FALSE(init.tensors.count("lm_head.weight"));  // tied to transformer.wte.weight
+}
+
+// quant_stats has one row per (layer, gemm, operand, tensor) and step: the
+// attention core's per-(batch, head) GEMMs merge into one row for the whole
+// tensor, counts summed and SQNR from the summed energies; a row of a GEMM
+// called once keeps the quantizer's own SQNR (the energies are computed by
+// the same loop).
+TEST(TrainRun, QuantStatsHaveOneRowPerOperandAndStep) {
+  for (const char* name : {"bf16-amp", "nvfp4", "fp8-current"}) {
+    SCOPED_TRACE(name);
+    GptConfig g;
+    g.vocab = 11;
+    g.layers = 1;
+    g.width = 32;
+    g.heads = 2;
+    g.context = 16;
+    Gpt<float> model(g, load_recipe(name));
+    model.init(0);
+    const size_t batch = 2;
+    std::vector<int32_t> tokens(batch * g.context), targets(batch * g.context);
+    for (size_t i = 0; i < tokens.size(); ++i) {
+      tokens[i] = int32_t(i * 7 % g.vocab);
+      targets[i] = int32_t((i * 5 + 1) % g.vocab);
+    }
+    GemmRuntime rt(3);
+    rt.collect_stats = true;
+    model.forward(rt, tokens, targets, batch);
+    model.backward(rt, 1.0f);
+    std::set<std::tuple<std::string, GemmRole, char, std::string>> keys;
+    bool saw_q = false;
+    for (const OperandStatsRow& r : rt.stats) {
+      EXPECT_TRUE(keys.insert({r.layer, r.role, r.operand, r.tensor}).second)
+          << "duplicate row " << r.layer << " " << gemm_role_name(r.role) << " " << r.operand << " " << r.tensor;
+      if (r.layer == "transformer.h.0.attn" && r.tensor == "q") {
+        saw_q = true;
+        EXPECT_EQ(r.stats.elements, batch * g.context * g.width);  // every head of every sequence
+      }
+      if (r.layer.ends_with("c_fc") && r.stats.sqnr_db != std::numeric_limits<double>::infinity()) {
+        EXPECT_EQ(r.stats.sqnr_db, 10.0 * std::log10(r.signal_energy / r.error_energy)) << r.layer;
+      }
+    }
+    EXPECT_TRUE(saw_q);
+    EXPECT_GT(keys.size(), 10u);
+  }
 }
 
 // Every built-in recipe trains the MLP: the test accuracy after 300 steps is

@@ -107,6 +107,11 @@ struct OperandStatsRow {
   QuantStats stats;
   float scale_min = 0.0f;  // over the operand's dequantization scales (scale_inv, 2^k, s_block x tensor scale)
   float scale_max = 0.0f;
+  // Σx² and Σ(x − Q(x))² over the finite pairs (x as the quantizer saw it:
+  // rotated for a Hadamard operand), from which stats.sqnr_db comes: what
+  // lets rows of one operand merge exactly (GemmRuntime::add_stats).
+  double signal_energy = 0.0;
+  double error_energy = 0.0;
 };
 
 // The per-run state every GEMM call reads or updates: run seed and step (the
@@ -118,7 +123,14 @@ class GemmRuntime {
   uint32_t run_seed() const { return run_seed_; }
   uint32_t step = 0;
   bool collect_stats = false;
-  std::vector<OperandStatsRow> stats;  // appended to while collect_stats
+  std::vector<OperandStatsRow> stats;  // appended to while collect_stats, one row per (layer, role, operand, tensor)
+
+  // Appends `row`, or merges it into the row of the same (layer, role,
+  // operand, tensor) already collected: a GEMM called once per slice (the
+  // attention core, per batch and head) reports one row for the whole
+  // tensor. Counts add, amax and the scale range widen, SQNR comes from the
+  // summed energies.
+  void add_stats(OperandStatsRow row);
 
   // The delayed-scaling state of one tensor of one layer ("fc1", "x"),
   // created on first use from the policy. One per tensor, shared by the GEMMs
