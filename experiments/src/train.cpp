@@ -226,12 +226,15 @@ void check_run_dir(const std::filesystem::path& dir, const nlohmann::json& ident
   if (it == old.end() || !it->is_object()) {
     throw ConfigError(quoted_text(summary.string()) + " has no \"config\": not overwriting the run");
   }
+  // Settings are strings (train_config_entries); anything else was not
+  // written by fpsim and is shown as its JSON.
+  auto shown = [](const nlohmann::json& v) { return quoted_text(v.is_string() ? v.get<std::string>() : v.dump(), 40); };
   for (const auto& [key, value] : identity.items()) {
     const auto there = it->find(key);
     if (there == it->end() || *there != value) {
-      const std::string was = there == it->end() ? std::string("absent") : quoted_text(there->dump(), 40);
+      const std::string was = there == it->end() ? std::string("absent") : shown(*there);
       throw ConfigError(quoted_text(dir.string()) + " holds a run of another configuration (" + key + ": " + was +
-                        " there, " + quoted_text(value.dump(), 40) + " here); choose another --out or remove it");
+                        " there, " + shown(value) + " here); choose another --out or remove it");
     }
   }
 }

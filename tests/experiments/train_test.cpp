@@ -333,7 +333,7 @@ TEST(TrainBadInput, ARunOfAnotherConfigurationIsNeverOverwritten) {
     run_training(other, load_recipe("fp32"), tmp.path());
     FAIL() << "expected ConfigError";
   } catch (const ConfigError& e) {
-    EXPECT_NE(std::string(e.what()).find("lr"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("(lr: '0.001' there, '0.005' here)"), std::string::npos) << e.what();
   }
   EXPECT_EQ(file_text(r.dir / "metrics.csv"), before);
   // The same configuration again replaces the run.
