@@ -188,24 +188,21 @@ std::string_view operand_scaling_name(OperandScaling s) {
   return "?";
 }
 
-uint32_t tensor_stream_id(std::string_view layer, std::string_view tensor, GemmRole role, char operand) {
-  // FNV-1a, 32 bits (offset basis 2166136261, prime 16777619): a fixed
-  // function of the text, so the stream is the same on every machine.
+uint32_t fnv1a_32(std::string_view text) {
   uint32_t h = 2166136261u;
-  auto feed = [&h](std::string_view s) {
-    for (char c : s) {
-      h ^= uint8_t(c);
-      h *= 16777619u;
-    }
-  };
-  feed(layer);
-  feed("/");
-  feed(tensor);
-  feed("/");
-  feed(gemm_role_name(role));
-  feed("/");
-  feed(std::string_view(&operand, 1));
+  for (const char c : text) {
+    h ^= uint8_t(c);
+    h *= 16777619u;
+  }
   return h;
+}
+
+uint32_t tensor_stream_id(std::string_view layer, std::string_view tensor, GemmRole role, char operand) {
+  std::string key(layer);
+  for (const std::string_view part : {std::string_view("/"), tensor, std::string_view("/"), gemm_role_name(role),
+                                      std::string_view("/"), std::string_view(&operand, 1)})
+    key += part;
+  return fnv1a_32(key);
 }
 
 DelayedScaling& GemmRuntime::delayed_state(const std::string& layer, const std::string& tensor,

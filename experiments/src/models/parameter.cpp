@@ -7,14 +7,7 @@
 
 namespace fpsim::experiments {
 
-uint32_t parameter_stream_id(std::string_view name) {
-  uint32_t h = 2166136261u;  // FNV-1a 32
-  for (const char c : name) {
-    h ^= uint8_t(c);
-    h *= 16777619u;
-  }
-  return h;
-}
+uint32_t parameter_stream_id(std::string_view name) { return fnv1a_32(name); }
 
 namespace {
 
@@ -53,8 +46,6 @@ void init_uniform(std::span<double> v, double bound, uint32_t seed, uint32_t str
   uniform_into(v, bound, seed, stream);
 }
 void init_normal(std::span<float> v, double std, uint32_t seed, uint32_t stream) { normal_into(v, std, seed, stream); }
-void init_normal(std::span<double> v, double std, uint32_t seed, uint32_t stream) {
-  normal_into(v, std, seed, stream);
-}
+void init_normal(std::span<double> v, double std, uint32_t seed, uint32_t stream) { normal_into(v, std, seed, stream); }
 
 }  // namespace fpsim::experiments

@@ -9,8 +9,10 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fpsim/format.hpp"
@@ -48,6 +50,12 @@ struct BasicTensor {
 
 using Tensor = BasicTensor<float>;
 using Tensor64 = BasicTensor<double>;
+
+// FNV-1a, 32 bits (offset basis 2166136261, prime 16777619) of the bytes
+// of `text`: the Philox stream of a named tensor or parameter, a fixed
+// function of its name so it is the same on every machine
+// (docs/training.md, "Randomness").
+uint32_t fnv1a_32(std::string_view text);
 
 // Formats are rows of data: two are the same when every field is.
 bool same_format(const Format& a, const Format& b);

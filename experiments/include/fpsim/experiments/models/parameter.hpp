@@ -20,7 +20,7 @@ struct Parameter {
   bool weight_decay = true;  // matrices decay; biases, LayerNorm and nothing else (docs/training.md)
 };
 
-// The Philox stream of a parameter: FNV-1a 32 of its name.
+// The Philox stream of a parameter: fnv1a_32 of its name (tensor.hpp).
 uint32_t parameter_stream_id(std::string_view name);
 
 // value[i] = fp32(bound * (2u - 1)), u = (w0 >> 8) * 2^-24 from Philox4x32-10
