@@ -620,7 +620,7 @@ float float_of(const Carry& c) {
 // MmaProperty.GemmEqualsDotElementByElement and the golden tests check.
 inline bool round_normal_fast(const MmaModel& m, int emin_out, int emax_out, bool negative, uint64_t mag,
                               int scale_exp, Carry& out) {
-  if (mag == 0) return false;
+  if (mag == 0 || (m.final_rounding != Rounding::rtz && m.final_rounding != Rounding::rne)) return false;
   const int p = m.acc_frac_bits + 1;
   const int len = std::bit_width(mag);
   int e = scale_exp + len - 1;
