@@ -1,6 +1,7 @@
-// MMA model GEMM throughput (issue 5): fpsim::mma_gemm on 256×256×256 for
-// the H100 bf16 and e4m3 presets (fast accumulation and promotion every 128),
-// single thread, in multiply-adds per second, beside a plain FP32 GEMM in
+// MMA model GEMM throughput (issues 5 and 15): the scalar fpsim::mma_gemm
+// and the SIMD fpsim::bulk::mma_gemm on 256×256×256 for the H100 bf16, fp16,
+// e4m3 (fast accumulation and promotion every 128) and tf32 presets, single
+// thread, in multiply-adds per second, beside a plain FP32 GEMM in
 // sequential k order compiled with the same flags. `vs_fp32_loop` is each
 // model's rate divided by the FP32 loop's rate measured in the same run.
 #include <benchmark/benchmark.h>
@@ -12,6 +13,8 @@
 #include <random>
 #include <vector>
 
+#include "fpsim/bulk/convert_bulk.hpp"
+#include "fpsim/bulk/mma_gemm_bulk.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/mma.hpp"
 
@@ -82,12 +85,19 @@ void BM_fp32_sequential_loop(benchmark::State& state) {
       benchmark::Counter(kMacs * double(state.iterations()) / loop.best_rate, benchmark::Counter::kIsRate);
 }
 
-void BM_mma_gemm(benchmark::State& state, const char* preset) {
+// simd: fpsim::bulk::mma_gemm (the label names the Highway target), else
+// the scalar fpsim::mma_gemm.
+template <bool simd>
+void run_mma_gemm(benchmark::State& state, const char* preset) {
   const fpsim::MmaModel m = fpsim::mma_preset(preset);
   const std::vector<float> A = operand(m.input_a, 1), B = operand(m.input_b, 2);
   std::vector<float> D(size_t(kDim) * kDim);
+  if (simd) state.SetLabel(fpsim::bulk::simd_target_name());
   for (auto _ : state) {
-    fpsim::mma_gemm(m, kDim, kDim, kDim, A, B, {}, D);
+    if (simd)
+      fpsim::bulk::mma_gemm(m, kDim, kDim, kDim, A, B, {}, D);
+    else
+      fpsim::mma_gemm(m, kDim, kDim, kDim, A, B, {}, D);
     benchmark::DoNotOptimize(D.data());
     benchmark::ClobberMemory();
   }
@@ -96,17 +106,25 @@ void BM_mma_gemm(benchmark::State& state, const char* preset) {
       benchmark::Counter(kMacs * double(state.iterations()) / fp32_loop().best_rate, benchmark::Counter::kIsRate);
 }
 
+void BM_mma_gemm_scalar(benchmark::State& state, const char* preset) { run_mma_gemm<false>(state, preset); }
+void BM_mma_gemm_simd(benchmark::State& state, const char* preset) { run_mma_gemm<true>(state, preset); }
+
 }  // namespace
 
 // The FP32 loop runs first; each model reports its ratio to it through the
 // MAC/s counters (bench/README.md explains how the ratio is taken).
 BENCHMARK(BM_fp32_sequential_loop)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_mma_gemm, h100_bf16_fp32, "h100-bf16-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_mma_gemm, h100_e4m3_fp32, "h100-e4m3-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_mma_gemm, h100_e4m3_fp32_promote128, "h100-e4m3-fp32:promote128")
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
-BENCHMARK_CAPTURE(BM_mma_gemm, h100_fp16_fp32, "h100-fp16-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_mma_gemm, a100_tf32_fp32, "a100-tf32-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_scalar, h100_bf16_fp32, "h100-bf16-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_scalar, h100_fp16_fp32, "h100-fp16-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_scalar, h100_e4m3_fp32, "h100-e4m3-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_scalar, h100_e4m3_fp32_promote128, "h100-e4m3-fp32:promote128")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_scalar, h100_tf32_fp32, "h100-tf32-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_scalar, a100_tf32_fp32, "a100-tf32-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_simd, h100_bf16_fp32, "h100-bf16-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_simd, h100_fp16_fp32, "h100-fp16-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_simd, h100_e4m3_fp32, "h100-e4m3-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_simd, h100_e4m3_fp32_promote128, "h100-e4m3-fp32:promote128")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_simd, h100_tf32_fp32, "h100-tf32-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_mma_gemm_simd, a100_tf32_fp32, "a100-tf32-fp32")->Unit(benchmark::kMillisecond)->UseRealTime();
 
 BENCHMARK_MAIN();

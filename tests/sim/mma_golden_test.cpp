@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "fpsim/bulk/mma_gemm_bulk.hpp"
 #include "fpsim/mma.hpp"
 #include "mma_files.hpp"
 
@@ -35,7 +36,11 @@ std::string dir_of(const GoldenCase& g) {
   return std::string(FPSIM_TEST_DATA_DIR) + "/gpu-golden/" + g.gpu + "/" + g.input + "/";
 }
 
-GoldenResult run_case(const GoldenCase& g, bool use_c) {
+// The evaluator a golden case runs through: the definition, or the SIMD
+// GEMM (issue 15) with each row as a 1×K by K×1 product.
+enum class Evaluator { mma_dot, bulk_gemm };
+
+GoldenResult run_case(const GoldenCase& g, bool use_c, Evaluator how = Evaluator::mma_dot) {
   const std::string dir = dir_of(g), tag = std::string("_") + g.gpu + "_";
   const auto a = cli::read_hex_rows(dir + "a" + tag + g.input + ".txt.gz", g.k);
   const auto b = cli::read_hex_rows(dir + "b" + tag + g.input + ".txt.gz", g.k);
@@ -54,7 +59,14 @@ GoldenResult run_case(const GoldenCase& g, bool use_c) {
       bv[size_t(k)] = std::bit_cast<float>(b[i][size_t(k)]);
     }
     const float cv = use_c ? std::bit_cast<float>(c[i]) : 0.0f;
-    const uint32_t got = std::bit_cast<uint32_t>(mma_dot(m, av, bv, cv));
+    float result = 0.0f;
+    if (how == Evaluator::mma_dot) {
+      result = mma_dot(m, av, bv, cv);
+    } else {
+      const float cm[1] = {cv};
+      bulk::mma_gemm(m, 1, 1, g.k, av, bv, cm, std::span<float>(&result, 1));
+    }
+    const uint32_t got = std::bit_cast<uint32_t>(result);
     ++r.rows;
     if (got == d[i]) {
       ++r.matched;
@@ -72,6 +84,13 @@ class GpuGolden : public testing::TestWithParam<GoldenCase> {};
 TEST_P(GpuGolden, EveryRowMatchesBitForBit) {
   const GoldenCase& g = GetParam();
   const GoldenResult r = run_case(g, g.c_used);
+  EXPECT_EQ(r.matched, r.rows) << g.preset << " on " << g.gpu << "/" << g.input << " d_" << g.output << ": "
+                               << r.first_mismatch;
+}
+
+TEST_P(GpuGolden, EveryRowMatchesThroughTheSimdGemm) {
+  const GoldenCase& g = GetParam();
+  const GoldenResult r = run_case(g, g.c_used, Evaluator::bulk_gemm);
   EXPECT_EQ(r.matched, r.rows) << g.preset << " on " << g.gpu << "/" << g.input << " d_" << g.output << ": "
                                << r.first_mismatch;
 }
@@ -115,6 +134,9 @@ TEST(GpuGoldenFp8, Fp16OutputIsAnOpenQuestionWithPinnedCounts) {
   EXPECT_EQ(run_case(e5m2, true).matched, 3356u);
   EXPECT_EQ(run_case(e4m3, false).matched, 7u);
   EXPECT_EQ(run_case(e5m2, false).matched, 4u);
+  // The SIMD GEMM gives the same rows.
+  EXPECT_EQ(run_case(e4m3, true, Evaluator::bulk_gemm).matched, 3120u);
+  EXPECT_EQ(run_case(e5m2, true, Evaluator::bulk_gemm).matched, 3356u);
 }
 
 }  // namespace
