@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "fpsim/arith.hpp"
+#include "fpsim/bulk/mma_gemm_bulk.hpp"
 #include "fpsim/bulk/quantize_bulk.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
@@ -200,8 +201,10 @@ void prepare(GemmRuntime& rt, const GemmSite& site, const Operand& op, bool dequ
   const QuantScheme scheme = scheme_of(rt, site, op);
   try {
     if (p.scaling == OperandScaling::delayed) {
-      const float m = rt.delayed_multiplier(site.layer, op.tensor, scheme, p, x, op.shape());
+      DelayedScaling* record = nullptr;
+      const float m = rt.delayed_multiplier(site.layer, op.tensor, scheme, p, record);
       out.q = bulk::quantize_with_multiplier(x, op.shape(), scheme, m);
+      if (record) record->record_amax(out.q.stats.amax);  // amax does not depend on the multiplier
     } else {
       bulk::quantize_into(x, op.shape(), scheme, out.q);
     }
@@ -369,7 +372,7 @@ void mma_accumulate(const GemmSite& site, const Operand& oa, const Operand& ob, 
   const size_t la = oa.k_block(), lb = ob.k_block();
   if (la == 0 && lb == 0) {
     // Per-tensor scales: out = fp32(acc * alpha), alpha = fp32(scale_inv_a * scale_inv_b).
-    mma_gemm(model, int(m), int(n), int(k), s.elem_a, s.elem_b, {}, s.acc);
+    bulk::mma_gemm(model, int(m), int(n), int(k), s.elem_a, s.elem_b, {}, s.acc);
     const float alpha = scale_at(pa, 0, 0) * scale_at(pb, 0, 0);
     for (float& v : s.acc) v = v * alpha;
     return;
@@ -387,7 +390,7 @@ void mma_accumulate(const GemmSite& site, const Operand& oa, const Operand& ob, 
     const size_t cur = std::min(len, k - k0);  // a partial last block (FP32 block scales only)
     for (size_t i = 0; i < m; ++i)
       std::copy_n(s.elem_a.begin() + std::ptrdiff_t(i * k + k0), cur, s.slice_a.begin() + std::ptrdiff_t(i * cur));
-    mma_gemm(model, int(m), int(n), int(cur), std::span<const float>(s.slice_a).first(m * cur),
+    bulk::mma_gemm(model, int(m), int(n), int(cur), std::span<const float>(s.slice_a).first(m * cur),
              std::span<const float>(s.elem_b).subspan(k0 * n, cur * n), {}, s.partial);
     for (size_t i = 0; i < m; ++i)
       for (size_t j = 0; j < n; ++j) {

@@ -215,7 +215,8 @@ DelayedScaling& GemmRuntime::delayed_state(const std::string& layer, const std::
 }
 
 float GemmRuntime::delayed_multiplier(const std::string& layer, const std::string& tensor, const QuantScheme& scheme,
-                                      const OperandPolicy& p, std::span<const float> x, TensorShape shape) {
+                                      const OperandPolicy& p, DelayedScaling*& record) {
+  record = nullptr;
   QuantScheme recorded = scheme;
   recorded.error_stats = false;  // the history only needs the amax
   DelayedScaling& state = delayed_state(layer, tensor, recorded, p);
@@ -228,7 +229,7 @@ float GemmRuntime::delayed_multiplier(const std::string& layer, const std::strin
   if (fresh || it->second.step != step) {
     it->second.step = step;
     it->second.multiplier = state.multiplier();
-    state.quantize(x, shape);  // records this step's amax; the GEMMs quantize with the step's multiplier
+    record = &state;  // this step's amax; the GEMMs quantize with the step's multiplier
   }
   return it->second.multiplier;
 }

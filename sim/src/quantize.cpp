@@ -430,7 +430,12 @@ DelayedScaling::DelayedScaling(QuantScheme scheme, size_t history_len, AmaxAlgo 
 
 QuantizedTensor DelayedScaling::quantize(std::span<const float> x, TensorShape shape) {
   QuantizedTensor q = quantize_with_multiplier(x, shape, scheme_, multiplier_);
-  history_.push_back(q.stats.amax);
+  record_amax(q.stats.amax);
+  return q;
+}
+
+void DelayedScaling::record_amax(float amax) {
+  history_.push_back(amax);
   while (history_.size() > history_len_) history_.pop_front();
   const float a = algo_ == AmaxAlgo::max ? *std::max_element(history_.begin(), history_.end()) : history_.back();
   if (a > 0.0f && std::isfinite(a)) {
@@ -439,7 +444,6 @@ QuantizedTensor DelayedScaling::quantize(std::span<const float> x, TensorShape s
     if (std::isinf(s)) s = FLT_MAX;
     if (s > 0.0f) multiplier_ = s;
   }
-  return q;
 }
 
 // ---- names ------------------------------------------------------------------

@@ -166,6 +166,9 @@ class DelayedScaling {
   // Quantizes with the current multiplier, then records this tensor's amax
   // and updates the multiplier for the next step.
   QuantizedTensor quantize(std::span<const float> x, TensorShape shape);
+  // The second half of quantize(): records a tensor's amax (its QuantStats
+  // amax, however it was quantized) and updates the multiplier.
+  void record_amax(float amax);
   float multiplier() const { return multiplier_; }
   const std::deque<float>& history() const { return history_; }
 

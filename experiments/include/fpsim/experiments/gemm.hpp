@@ -141,14 +141,16 @@ class GemmRuntime {
 
   // The multiplier every GEMM of this step quantizes (layer, tensor) with
   // under delayed scaling. The first GEMM of a step that reads the tensor
-  // records its amax in the history (TE keeps one amax history per tensor,
-  // updated once per step: transformer_engine/pytorch/fp8.py); later GEMMs
-  // of the same step reuse that step's multiplier, so step t always
+  // gets `record` pointing at the state whose history takes this step's amax
+  // (TE keeps one amax history per tensor, updated once per step:
+  // transformer_engine/pytorch/fp8.py); the caller records the amax of the
+  // quantization it runs with DelayedScaling::record_amax. Later GEMMs of the
+  // same step get nullptr and reuse that step's multiplier, so step t always
   // quantizes with the scale of steps < t (docs/training.md, "Operand
-  // quantizers"). `x` and `shape` are the tensor as stored. Throws
-  // ConfigError when two GEMMs give one tensor different element formats.
+  // quantizers"). Throws ConfigError when two GEMMs give one tensor
+  // different element formats.
   float delayed_multiplier(const std::string& layer, const std::string& tensor, const QuantScheme& scheme,
-                           const OperandPolicy& p, std::span<const float> x, TensorShape shape);
+                           const OperandPolicy& p, DelayedScaling*& record);
 
  private:
   struct DelayedStep {
