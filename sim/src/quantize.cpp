@@ -396,28 +396,38 @@ void hadamard_transform(std::span<float> x, TensorShape shape, Axis axis, uint32
     throw OptionError(o.str());
   }
   const std::vector<int> sign = hadamard_signs(seed);
+  // Forward: y_j = 0.25 * sum_i S_i H[i][j] t_i; inverse: x_j = S_j * 0.25 * sum_i H[j][i] t_i,
+  // H[i][j] = (-1)^popcount(i & j) (Sylvester). Every term is ±t_i, exact, so
+  // the sum is defined by its order alone: acc = ±t_0, then acc += ±t_i for
+  // i = 1..15 in FP32. The loops below keep that order per output j and run
+  // the 16 outputs side by side (the compiler vectorizes across j); a
+  // product with ±1 is exact, so contracting it into an FMA changes nothing.
+  float coef[16][16], out_sign[16];
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 16; ++j) {
+      const bool h_negative = std::popcount(unsigned(i & j)) & 1;
+      coef[i][j] = h_negative != (!inverse && sign[size_t(i)] < 0) ? -1.0f : 1.0f;
+    }
+  for (int j = 0; j < 16; ++j) out_sign[j] = inverse && sign[size_t(j)] < 0 ? -0.25f : 0.25f;
   const size_t lines = axis == Axis::cols ? shape.rows : shape.cols;
   const size_t stride = axis == Axis::cols ? 1 : shape.cols;  // between tile elements
-  float t[16], y[16];
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  float t[16], acc[16];
   for (size_t line = 0; line < lines; ++line)
     for (size_t tile = 0; tile < len / 16; ++tile) {
       const size_t base = axis == Axis::cols ? line * shape.cols + tile * 16 : tile * 16 * shape.cols + line;
       for (int i = 0; i < 16; ++i) t[i] = x[base + size_t(i) * stride];
+      for (int j = 0; j < 16; ++j) acc[j] = coef[0][j] * t[0];
+      for (int i = 1; i < 16; ++i)
+        for (int j = 0; j < 16; ++j) acc[j] += coef[i][j] * t[i];
       for (int j = 0; j < 16; ++j) {
-        // Forward: y_j = 0.25 * sum_i S_i H[i][j] t_i; inverse: x_j = S_j * 0.25 * sum_i H[j][i] t_i.
-        float acc = 0.0f;
-        for (int i = 0; i < 16; ++i) {
-          const bool h_negative = std::popcount(unsigned(i & j)) & 1;
-          const bool negative = h_negative != (!inverse && sign[i] < 0);
-          const float term = negative ? -t[i] : t[i];
-          acc = i == 0 ? term : acc + term;
-        }
-        const float v = 0.25f * acc;
-        // A NaN result is the default NaN (spec/formats.md §7), whatever
-        // sign the host's inf - inf or NaN propagation gave it.
-        y[j] = std::isnan(v) ? std::numeric_limits<float>::quiet_NaN() : inverse && sign[j] < 0 ? -v : v;
+        // 0.25 and the sign are exact. A NaN result is the default NaN
+        // (spec/formats.md §7), whatever sign the host's inf - inf or NaN
+        // propagation gave it.
+        const float v = out_sign[j] * acc[j];
+        acc[j] = v != v ? nan : v;
       }
-      for (int i = 0; i < 16; ++i) x[base + size_t(i) * stride] = y[i];
+      for (int i = 0; i < 16; ++i) x[base + size_t(i) * stride] = acc[i];
     }
 }
 

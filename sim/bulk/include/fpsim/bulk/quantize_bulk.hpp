@@ -45,4 +45,9 @@ void quantize_into(std::span<const float> x, TensorShape shape, const QuantSchem
 // dequantize into out (out.size() must equal q.elements.size(), else OptionError).
 void dequantize_into(const QuantizedTensor& q, std::span<float> out);
 
+// Same contract, errors and results as fpsim::hadamard_transform, bit for bit:
+// each output is the same FP32 sum of ±inputs in the same order, 16 outputs
+// (or 16 lines, along rows) per SIMD step (sim/bulk/src/hadamard_bulk.cpp).
+void hadamard_transform(std::span<float> x, TensorShape shape, Axis axis, uint32_t seed, bool inverse = false);
+
 }  // namespace fpsim::bulk
