@@ -68,6 +68,7 @@ struct Scratch {
   Prepared a, b;
   std::vector<float> elem_a, elem_b;  // MMA path: element values in op layout
   std::vector<float> slice_a, partial, acc, bias_rounded;
+  std::vector<size_t> not_finite;
 };
 
 Scratch& scratch() {
@@ -269,7 +270,7 @@ void append_stats(GemmRuntime& rt, const GemmSite& site, const Operand& op, cons
   thread_local std::vector<float> seen, dq;
   seen.assign(op.view.data, op.view.data + n);
   if (p.scaled && p.q.scheme.hadamard)
-    hadamard_transform(seen, op.shape(), detail::hadamard_axis(p.q.scheme), p.q.scheme.hadamard_seed);
+    bulk::hadamard_transform(seen, op.shape(), detail::hadamard_axis(p.q.scheme), p.q.scheme.hadamard_seed);
   std::span<const float> q(p.values);
   if (p.scaled && !dequantized) {
     dq.resize(n);
@@ -285,15 +286,11 @@ void append_stats(GemmRuntime& rt, const GemmSite& site, const Operand& op, cons
   rt.add_stats(std::move(row));
 }
 
-// out = round(acc + round(bias, f), f), the exact sum rounded once (rne).
-// The sum is first rounded to odd in FP32 (fp32 rne sum s and its exact
-// error e by TwoSum; if e != 0 the FP32 neighbour of the exact sum with an
-// odd last bit): rounding to odd with at least two more bits than the
-// target, then rne to the target, is one correct rounding (Boldo and
-// Melquiond, "Emulation of FMA and correctly rounded sums: proved algorithms
-// using rounding to odd", IEEE TC 2008). FP32 has 24 bits, so this serves
-// every output of up to 22 significant bits; others, and an FP32 sum that
-// overflows, take the scalar core's exact add.
+// out = round(acc + round(bias, f), f), the exact sum rounded once (rne):
+// rounded to odd in FP32 first (add_rounded_to_odd), which one rne rounding
+// to an output of up to 22 significant bits keeps correct (Boldo and
+// Melquiond, IEEE TC 2008); wider outputs, and FP32 sums that overflow,
+// take the scalar core's exact add; inf and NaN arithmetic is exact.
 void round_output(std::span<float> acc, size_t n, const float* bias, const Format& f, Scratch& s) {
   const RoundingSpec rs = output_spec();
   if (bias) {
@@ -302,25 +299,24 @@ void round_output(std::span<float> acc, size_t n, const float* bias, const Forma
     const bool odd_ok = f.man_bits + 3 <= 24;
     RoundingSpec exact_rs = rs;
     if (!f.has_inf()) exact_rs.overflow = Overflow::saturate;
-    for (size_t i = 0; i < acc.size(); ++i) {
-      const float a = acc[i], b = s.bias_rounded[i % n];
-      const float sum = a + b;
-      if (odd_ok && std::isfinite(sum)) {
-        const float bb = sum - a;
-        const float e = (a - (sum - bb)) + (b - bb);
-        uint32_t u = std::bit_cast<uint32_t>(sum);
-        if (e != 0.0f) {
-          if (std::signbit(e) != std::signbit(sum)) --u;  // |exact| < |sum|: truncate toward zero
-          u |= 1u;
-        }
-        acc[i] = std::bit_cast<float>(u);
-      } else if (std::isfinite(a) && std::isfinite(b)) {
-        Flags fl;
-        const uint64_t code = fpsim::add(std::bit_cast<uint32_t>(a), formats::fp32, std::bit_cast<uint32_t>(b),
-                                         formats::fp32, f, exact_rs, fl);
-        acc[i] = float(to_double(code, f));  // already in f: the rounding below keeps it
+    for (size_t r = 0; r < acc.size() / n; ++r) {
+      const std::span<float> row = acc.subspan(r * n, n);
+      if (odd_ok) {
+        add_rounded_to_odd(row, s.bias_rounded, 1.0f, row, s.not_finite);
       } else {
-        acc[i] = sum;  // inf and NaN arithmetic is exact
+        s.not_finite.resize(n);
+        for (size_t j = 0; j < n; ++j) s.not_finite[j] = j;
+      }
+      for (const size_t j : s.not_finite) {  // row[j] still holds the accumulator
+        const float a = row[j], b = s.bias_rounded[j];
+        if (std::isfinite(a) && std::isfinite(b)) {
+          Flags fl;
+          const uint64_t code = fpsim::add(std::bit_cast<uint32_t>(a), formats::fp32, std::bit_cast<uint32_t>(b),
+                                           formats::fp32, f, exact_rs, fl);
+          row[j] = float(to_double(code, f));  // already in f: the rounding below keeps it
+        } else {
+          row[j] = a + b;
+        }
       }
     }
   }

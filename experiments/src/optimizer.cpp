@@ -68,34 +68,17 @@ float add_once(float x, float y, const Format& f, const RoundingSpec& rs) {
 }
 
 // out[j] = round(a[j] + sign * b[j]) to f, each exact sum rounded once, for
-// whole arrays: the exact double sum (TwoSum's error term zero) is rounded
-// to FP32 with round-to-odd, then the bulk rounding takes it to f with rs.
-// Round-to-odd to 24 bits keeps every rounding decision of a format of at
-// most 22 significant bits (Boldo & Melquiond, "Emulation of FMA and
-// correctly rounded sums: proved algorithms using rounding to odd", IEEE TC
-// 2008), overflow included. Sums that are not exact in double, or overflow
-// FP32, go through add_once.
+// whole arrays: the sum rounded to odd in FP32 (add_rounded_to_odd), then the
+// bulk rounding to f with rs, which keeps every rounding decision of a
+// format of at most 22 significant bits; FP32 overflows and wider formats go
+// through add_once.
 void add_arrays_once(std::span<const float> a, std::span<const float> b, float sign, std::span<float> out,
                      const Format& f, const RoundingSpec& rs, std::vector<size_t>& slow) {
-  slow.clear();
-  for (size_t j = 0; j < out.size(); ++j) {
-    const double x = double(a[j]), y = double(sign * b[j]);
-    const double s = x + y;
-    const double yy = s - x;
-    const double err = (x - (s - yy)) + (y - yy);
-    const float r = float(s);
-    if (err != 0.0 || !std::isfinite(r) || !std::isfinite(s)) {
-      slow.push_back(j);
-      out[j] = 0.0f;
-      continue;
-    }
-    uint32_t u = std::bit_cast<uint32_t>(r);
-    if (double(r) != s) {
-      if (std::abs(double(r)) > std::abs(s)) --u;  // truncate toward zero, then make it odd
-      u |= 1u;
-    }
-    out[j] = std::bit_cast<float>(u);
+  if (f.man_bits + 3 > 24) {
+    for (size_t j = 0; j < out.size(); ++j) out[j] = add_once(a[j], sign * b[j], f, rs);
+    return;
   }
+  add_rounded_to_odd(a, b, sign, out, slow);
   round_to_format(out, f, rs);
   for (const size_t j : slow) out[j] = add_once(a[j], sign * b[j], f, rs);
 }

@@ -385,6 +385,71 @@ void expect_op_values(const std::vector<float>& got, const std::vector<float>& s
     }
 }
 
+// add_rounded_to_odd, then one rne rounding to a format of at most 22
+// significant bits, is the exact sum rounded once: against the scalar core's
+// exact add (fpsim::add, fp32 + fp32 -> f), on random magnitudes, operands
+// far apart (inexact FP32 sums of both signs), FP32 sums on a bf16 / fp16
+// rounding midpoint with the exact sum just off it, cancellations,
+// subnormals and sums that overflow FP32 (reported in not_finite, a kept); on every target.
+TEST(AddRoundedToOdd, ThenOneRoundingEqualsTheExactAdd) {
+  const Format fmts[] = {formats::bf16, formats::fp16, formats::e4m3, formats::tf32};
+  for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+    hwy::SetSupportedTargetsForTest(target);
+    std::mt19937_64 rng(2008);
+    for (int trial = 0; trial < 40; ++trial) {
+      const size_t n = 1 + rng() % 300;
+      std::vector<float> a(n), b(n);
+      for (size_t i = 0; i < n; ++i) {
+        const int style = int(rng() % 6);
+        a[i] = std::ldexp(float(int(rng() % 2000001) - 1000000), int(rng() % 40) - 30);
+        b[i] = style == 0   ? std::ldexp(float(int(rng() % 2000001) - 1000000), int(rng() % 80) - 80)
+               : style == 1 ? -a[i] * (1.0f + 0x1p-23f * float(rng() % 4))
+               : style == 2 ? std::ldexp(float(int(rng() % 64) - 32), -149)
+               : style == 3 ? std::numeric_limits<float>::max() * (rng() & 1 ? 1.0f : -1.0f)
+                            : std::bit_cast<float>(uint32_t(rng()));
+        if (style == 2) a[i] = std::ldexp(float(int(rng() % 64) - 32), -149);
+        if (style == 3) a[i] = b[i];
+        if (style == 5) {
+          // a on a bf16 or fp16 rounding midpoint, b far below a's FP32 ulp:
+          // the FP32 sum is a, the exact sum lies on one side of the midpoint.
+          const int frac = rng() & 1 ? 7 : 10;
+          a[i] = std::ldexp(1.0f + std::ldexp(float(rng() % (1u << frac)), -frac) + std::ldexp(1.0f, -frac - 1),
+                            int(rng() % 20) - 10) * (rng() & 1 ? 1.0f : -1.0f);
+          b[i] = std::ldexp(a[i], -30 - int(rng() % 10)) * (rng() & 1 ? 1.0f : -1.0f);
+        }
+      }
+      const float sign = rng() & 1 ? 1.0f : -1.0f;
+      std::vector<float> out(n);
+      std::vector<size_t> not_finite;
+      add_rounded_to_odd(a, b, sign, out, not_finite);
+      size_t next = 0;
+      for (size_t i = 0; i < n; ++i) {
+        const float sb = sign * b[i];
+        const bool finite = std::isfinite(a[i] + sb);
+        ASSERT_EQ(!finite, next < not_finite.size() && not_finite[next] == i) << i;
+        if (!finite) {
+          ++next;
+          ASSERT_EQ(std::bit_cast<uint32_t>(out[i]), std::bit_cast<uint32_t>(a[i]));
+          continue;
+        }
+        for (const Format& f : fmts) {
+          if (f.man_bits + 3 > 24) continue;
+          std::vector<float> one = {out[i]};
+          round_to_format(one, f);
+          Flags fl;
+          const uint64_t code = fpsim::add(std::bit_cast<uint32_t>(a[i]), formats::fp32, std::bit_cast<uint32_t>(sb),
+                                           formats::fp32, f, RoundingSpec{Rounding::rne, f.has_inf() ? Overflow::ieee : Overflow::saturate}, fl);
+          const float want = float(to_double(code, f));
+          ASSERT_EQ(std::bit_cast<uint32_t>(one[0]), std::bit_cast<uint32_t>(want))
+              << hwy::TargetName(target) << " " << f.name << " a=" << a[i] << " b=" << sb;
+        }
+      }
+      ASSERT_EQ(next, not_finite.size());
+    }
+  }
+  hwy::SetSupportedTargetsForTest(0);
+}
+
 TEST(GemmOperands, EachOperandIsTheScalarQuantizerOfTheStoredTensorWithBlocksAlongK) {
   uint64_t seed = 500;
   for (const OperandCase& c : operand_cases()) {

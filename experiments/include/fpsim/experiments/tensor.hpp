@@ -74,6 +74,19 @@ void round_to_format(std::span<float> x, const Format& f, const RoundingSpec& sp
                      uint64_t first_index = 0);
 inline void round_to_format(std::span<double>, const Format&, const RoundingSpec& = {}, uint64_t = 0) {}
 
+// out[i] = a[i] + sign * b[i] (sign ±1), the exact sum rounded to FP32 with
+// round-to-odd: TwoSum gives the FP32 rne sum s and its exact error e; if
+// e != 0 the result is the FP32 neighbour of the exact sum toward zero with
+// its last bit set. One later rne rounding of it to a format of at most 22
+// significant bits (round_to_format) is the exact sum rounded once (Boldo
+// and Melquiond, "Emulation of FMA and correctly rounded sums: proved
+// algorithms using rounding to odd", IEEE TC 2008). Where s is not finite
+// (non-finite inputs, or FP32 overflow) out[i] = a[i] and i is appended to
+// `not_finite` (cleared first): the caller decides those. out may be a.
+// SIMD (Highway, dynamic dispatch; experiments/src/sum_to_odd.cpp).
+void add_rounded_to_odd(std::span<const float> a, std::span<const float> b, float sign, std::span<float> out,
+                        std::vector<size_t>& not_finite);
+
 // The same, and sets t.format = f.
 template <class T>
 void store_as(BasicTensor<T>& t, const Format& f) {
