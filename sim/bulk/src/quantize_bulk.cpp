@@ -724,7 +724,7 @@ struct ElemInfo {
   int32_t zero_mask = 0, zero_value = 1;  // no zero code: never equal
 };
 
-ElemInfo elem_info(const QuantScheme& q) {
+ElemInfo elem_info_uncached(const QuantScheme& q) {
   ElemInfo e;
   const double fmax = element_max(q);
   const float fmax_f = float(fmax);
@@ -748,6 +748,29 @@ ElemInfo elem_info(const QuantScheme& q) {
   }
   e.ok = true;
   return e;
+}
+
+// elem_info depends on the element format alone (its zero codes and, through
+// element_max, its largest value) and costs 256 scalar decodes; a training
+// step quantizes dozens of tensors of a handful of formats, so it is kept per
+// thread for each format seen.
+ElemInfo elem_info(const QuantScheme& q) {
+  struct Seen {
+    Format element;
+    double fmax;
+    ElemInfo info;
+  };
+  thread_local std::vector<Seen> seen;
+  const double fmax = element_max(q);
+  const Format& f = q.element;
+  for (const Seen& s : seen)
+    if (s.fmax == fmax && s.element.bits == f.bits && s.element.exp_bits == f.exp_bits &&
+        s.element.man_bits == f.man_bits && s.element.bias == f.bias && s.element.specials == f.specials &&
+        s.element.has_sign == f.has_sign && s.element.container_shift == f.container_shift)
+      return s.info;
+  const ElemInfo info = elem_info_uncached(q);
+  if (seen.size() < 64) seen.push_back(Seen{f, fmax, info});
+  return info;
 }
 
 // Whether the bulk path handles the scheme (else fpsim::quantize runs).
