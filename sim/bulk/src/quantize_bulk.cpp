@@ -67,6 +67,7 @@
 #include "fpsim/bulk/quantize_bulk.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <cstddef>
@@ -724,6 +725,17 @@ struct ElemInfo {
   int32_t zero_mask = 0, zero_value = 1;  // no zero code: never equal
 };
 
+// What to_double gives for every 8-bit ue4m3 code (NVFP4's block scales),
+// computed once per process.
+const std::array<float, 256>& ue4m3_values() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (uint32_t c = 0; c < 256; ++c) t[c] = float(to_double(c, formats::ue4m3));
+    return t;
+  }();
+  return table;
+}
+
 ElemInfo elem_info_uncached(const QuantScheme& q) {
   ElemInfo e;
   const double fmax = element_max(q);
@@ -854,7 +866,7 @@ class Scales {
         out.scale_format = formats::ue4m3;
         conv_spec_ = RoundingSpec{Rounding::rne, Overflow::saturate};
         conv_format_ = formats::ue4m3;
-        for (uint32_t c = 0; c < 128; ++c) ue4m3_value_[c] = float(to_double(c, formats::ue4m3));
+        std::copy_n(ue4m3_values().begin(), 128, ue4m3_value_);
         break;
     }
     if (q.kind == ScaleKind::nvfp4 || (q.kind == ScaleKind::mx && q.e8m0_rule != E8m0Rule::floor)) {
@@ -1264,9 +1276,7 @@ void dequantize_into(const QuantizedTensor& q, std::span<float> out) {
   const size_t nblocks = q.scales.size();
   std::vector<float>& vals = workspace().dequant_vals;
   vals.resize(nblocks);
-  float ue4m3_table[256];  // what to_double gives for every 8-bit code, once per call
-  if (s.kind == ScaleKind::nvfp4)
-    for (uint32_t c = 0; c < 256; ++c) ue4m3_table[c] = float(to_double(c, formats::ue4m3));
+  const float* ue4m3_table = ue4m3_values().data();
   for (size_t b = 0; b < nblocks; ++b) {
     switch (s.kind) {
       case ScaleKind::per_tensor:
