@@ -329,6 +329,12 @@ RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const s
   auto write_files = [&](bool final_write) {
     if (!files_started) {
       std::filesystem::create_directories(outcome.dir);
+      // summary.json (status running) first: a run killed at any later
+      // moment leaves a directory that names its configuration, which a
+      // restart (fpsim sweep's resume) recognises and replaces.
+      summary["steps_done"] = outcome.steps_done;
+      set_timing(summary, loop_seconds, outcome.steps_done);
+      write_summary_json((outcome.dir / "summary.json").string(), summary);
       write_safetensors((outcome.dir / "params_init.safetensors").string(), params_init);
       SafetensorsFile order;
       order.tensors["data_order"] = run->data_order();

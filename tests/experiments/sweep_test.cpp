@@ -1,0 +1,228 @@
+// Sweeps (docs/training.md, "Sweeps"): the sweep file and its errors, the
+// run list, shards, the directory's identity, resume and parallel runs.
+// Killing a real sweep process is tests/experiments/sweep_kill_test.sh.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "../io/temporary_directory.hpp"
+#include "fpsim/experiments/errors.hpp"
+#include "fpsim/experiments/recipe.hpp"
+#include "fpsim/experiments/sweep.hpp"
+
+namespace fpsim::experiments {
+namespace {
+
+using io::test::TemporaryDirectory;
+namespace fs = std::filesystem;
+
+std::string file_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+const char* kTiny = R"(name = "tiny"
+models = ["mlp"]
+recipes = ["fp32", "bf16-pure-rne", "fp8-current"]
+seeds = [3, 1]
+steps = 12
+eval_interval = 6
+stats_interval = 6
+[model.mlp]
+data = "synthetic"
+warmup_steps = 2
+lr = 0.002
+)";
+
+std::string error_of(std::string_view text) {
+  try {
+    (void)parse_sweep_config(text, "s.toml");
+  } catch (const ConfigError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(SweepFile, ErrorsNameTheFileLineAndKey) {
+  const std::string base = "models = [\"mlp\"]\nrecipes = [\"fp32\"]\nseeds = [0]\nsteps = 5\n";
+  const std::pair<std::string, std::string> cases[] = {
+      {base + "stpes = 4\n", "s.toml:5: unknown key 'stpes'; known keys: name, models"},
+      {"models = \"mlp\"\nrecipes = [\"fp32\"]\nseeds = [0]\nsteps = 5\n", "s.toml:1: models: expected an array, got a string"},
+      {"models = [\"mlp\"]\nrecipes = [\"fp32\", \"nope\"]\nseeds = [0]\nsteps = 5\n", "s.toml:2: recipes: unknown recipe 'nope'"},
+      {"models = [\"mlp\"]\nrecipes = [\"bf16-amp\"]\nseeds = [0]\nsteps = 5\n", "s.toml:2: recipes: must include \"fp32\""},
+      {"models = [\"mlp\", \"cnn\"]\nrecipes = [\"fp32\"]\nseeds = [0]\nsteps = 5\n", "s.toml:1: models: unknown model 'cnn'"},
+      {"models = [\"mlp\"]\nrecipes = [\"fp32\"]\nseeds = [0, 0]\nsteps = 5\n", "s.toml:3: seeds: 0 is listed twice"},
+      {"models = [\"mlp\"]\nrecipes = [\"fp32\"]\nseeds = [0]\nsteps = 0\n", "s.toml:4: steps: must be between 1"},
+      {"models = [\"mlp\"]\nrecipes = [\"fp32\"]\nseeds = []\nsteps = 5\n", "s.toml:3: seeds: must not be empty"},
+      {"models = [\"mlp\"]\nrecipes = [\"fp32\"]\nseeds = [0]\n", "s.toml: missing key \"steps\""},
+      {base + "noise_data_seeds = [0]\n", "s.toml:5: noise_data_seeds: 0 is the data_seed itself"},
+      {base + "[model.mlp]\nseed = 3\n", "s.toml:6: model.mlp.seed: is set by the sweep itself"},
+      {base + "[model.mlp]\nlr = \"fast\"\n", "s.toml:6: model.mlp.lr: expected a finite number"},
+      {base + "[model.mlp]\nbogus = 1\n", "s.toml:6: model.mlp.bogus: unknown key 'bogus'; known keys: model"},
+      {base + "[model.gpt]\nlr = 0.1\n", "model.gpt: settings for \"gpt\", which is not in models"},
+      {base + "steps = [", "s.toml:5:"},
+  };
+  for (const auto& [text, want] : cases) {
+    const std::string got = error_of(text);
+    EXPECT_NE(got.find(want), std::string::npos) << text << "\n-> " << got;
+  }
+}
+
+TEST(SweepFile, CanonicalTomlParsesBackToTheSameConfiguration) {
+  const SweepConfig c = parse_sweep_config(kTiny, "tiny.toml");
+  EXPECT_EQ(c.noise_data_seeds, std::vector<uint32_t>{1});  // default: data_seed + 1
+  const std::string canonical = sweep_config_to_toml(c);
+  EXPECT_EQ(sweep_config_to_toml(parse_sweep_config(canonical, "canonical")), canonical);
+  // Settings in key order, as strings.
+  EXPECT_NE(canonical.find("[model.mlp]\ndata = \"synthetic\"\nlr = \"0.002\"\nwarmup_steps = \"2\"\n"),
+            std::string::npos)
+      << canonical;
+  // The built-in default: the MLP, every built-in recipe, three seeds and the noise floor.
+  const SweepConfig d = default_sweep_config();
+  EXPECT_EQ(d.models, std::vector<std::string>{"mlp"});
+  EXPECT_EQ(d.recipes.size(), builtin_recipe_names().size());
+  EXPECT_EQ(d.seeds.size(), 3u);
+  EXPECT_EQ(sweep_runs(d).size(), 3u * 12u + 3u);
+}
+
+TEST(SweepRuns, OrderIsModelSeedRecipeThenTheNoiseFloor) {
+  const SweepConfig c = parse_sweep_config(kTiny, "tiny.toml");
+  std::vector<std::string> ids;
+  for (const SweepRun& r : sweep_runs(c)) ids.push_back(r.id + ":" + r.role);
+  const std::vector<std::string> want = {
+      "mlp-fp32-s3-d0:recipe",        "mlp-bf16-pure-rne-s3-d0:recipe", "mlp-fp8-current-s3-d0:recipe",
+      "mlp-fp32-s1-d0:recipe",        "mlp-bf16-pure-rne-s1-d0:recipe", "mlp-fp8-current-s1-d0:recipe",
+      "mlp-fp32-s3-d1:noise_floor",   "mlp-fp32-s1-d1:noise_floor"};
+  EXPECT_EQ(ids, want);
+  const TrainConfig t = sweep_run_config(c, sweep_runs(c)[4]);
+  EXPECT_EQ(t.steps, 12u);
+  EXPECT_EQ(t.eval_interval, 6u);
+  EXPECT_EQ(t.warmup_steps, 2u);
+  EXPECT_EQ(t.lr, 0.002);
+  EXPECT_EQ(t.seed, 1u);
+  EXPECT_EQ(t.data, "synthetic");
+}
+
+TEST(SweepRuns, ShardsPartitionTheRunList) {
+  SweepConfig c = parse_sweep_config(kTiny, "tiny.toml");
+  c.seeds = {0, 1, 2, 3, 4};
+  const std::vector<SweepRun> runs = sweep_runs(c);
+  for (uint64_t n = 1; n <= 9; ++n) {
+    std::multiset<size_t> seen;
+    for (uint64_t i = 0; i < n; ++i)
+      for (const SweepRun& r : runs)
+        if (in_shard(r, Shard{i, n})) seen.insert(r.index);
+    std::multiset<size_t> all;
+    for (const SweepRun& r : runs) all.insert(r.index);
+    EXPECT_EQ(seen, all) << "n = " << n;  // every run exactly once
+  }
+}
+
+// Every file of a sweep directory, the timing fields of summary.json
+// (wall_time_s, steps_per_s: docs/training.md "summary.json") taken out.
+std::map<std::string, std::string> sweep_files(const fs::path& dir) {
+  std::map<std::string, std::string> files;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    if (!e.is_regular_file()) continue;
+    std::string text = file_text(e.path());
+    if (e.path().filename() == "summary.json") {
+      nlohmann::json j = nlohmann::json::parse(text);
+      j.erase("wall_time_s");
+      j.erase("steps_per_s");
+      text = j.dump(2);
+    }
+    files[fs::relative(e.path(), dir).string()] = text;
+  }
+  return files;
+}
+
+SweepOutcome run(const SweepConfig& c, const fs::path& out, unsigned jobs, Shard shard = {}) {
+  SweepOptions o;
+  o.out = out;
+  o.jobs = jobs;
+  o.shard = shard;
+  return run_sweep(c, o);
+}
+
+TEST(SweepRun, ResumeSkipsFinishedRunsAndRerunsInterruptedOnes) {
+  TemporaryDirectory tmp;
+  const SweepConfig c = parse_sweep_config(kTiny, "tiny.toml");
+  const fs::path dir = fs::path(tmp.path()) / "sweep";
+  const SweepOutcome first = run(c, dir, 2);
+  EXPECT_EQ(first.total, 8u);
+  EXPECT_EQ(first.ran, 8u);
+  const auto want = sweep_files(dir);
+  EXPECT_EQ(want.count("sweep.toml"), 1u);
+  EXPECT_EQ(want.count("runs/mlp-fp8-current-s1-d0/metrics.csv"), 1u);
+
+  // An interrupted run (status running, as a killed run leaves it) and a run never started.
+  const fs::path summary = dir / "runs/mlp-bf16-pure-rne-s3-d0/summary.json";
+  nlohmann::json j = nlohmann::json::parse(file_text(summary));
+  j["status"] = "running";
+  std::ofstream(summary) << j.dump(2) << "\n";
+  fs::remove_all(dir / "runs/mlp-fp32-s1-d1");
+  const SweepOutcome again = run(c, dir, 1);
+  EXPECT_EQ(again.ran, 2u);
+  EXPECT_EQ(again.skipped, 6u);
+  EXPECT_EQ(sweep_files(dir), want);
+}
+
+TEST(SweepRun, ResultsDoNotDependOnJobsOrShards) {
+  TemporaryDirectory tmp;
+  const SweepConfig c = parse_sweep_config(kTiny, "tiny.toml");
+  const fs::path one = fs::path(tmp.path()) / "one", sharded = fs::path(tmp.path()) / "sharded";
+  run(c, one, 1);
+  for (uint64_t i = 0; i < 3; ++i) {
+    const SweepOutcome o = run(c, sharded, 2, Shard{2 - i, 3});  // shards in any order, one directory
+    EXPECT_EQ(o.ran, o.in_shard);
+  }
+  EXPECT_EQ(sweep_files(sharded), sweep_files(one));
+}
+
+TEST(SweepRun, AnotherConfigurationOrAForeignDirectoryIsRefusedAndNothingIsWritten) {
+  TemporaryDirectory tmp;
+  SweepConfig c = parse_sweep_config(kTiny, "tiny.toml");
+  const fs::path dir = fs::path(tmp.path()) / "sweep";
+  run(c, dir, 2, Shard{0, 4});
+  const auto before = sweep_files(dir);
+  auto refusal = [&](const SweepConfig& other, const fs::path& where) {
+    try {
+      run(other, where, 2);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  SweepConfig steps = c;
+  steps.steps = 13;
+  EXPECT_NE(refusal(steps, dir).find("holds a sweep of another configuration (steps: 12 there, 13 here)"),
+            std::string::npos);
+  SweepConfig lr = c;
+  for (auto& [key, value] : lr.model_settings["mlp"])
+    if (key == "lr") value = "0.003";
+  EXPECT_NE(refusal(lr, dir).find("(model.mlp.lr: \"0.002\" there, \"0.003\" here)"), std::string::npos);
+  EXPECT_EQ(sweep_files(dir), before);
+
+  const fs::path foreign = fs::path(tmp.path()) / "foreign";
+  fs::create_directories(foreign);
+  std::ofstream(foreign / "notes.txt") << "mine\n";
+  EXPECT_NE(refusal(c, foreign).find("is not empty and is not a sweep directory"), std::string::npos);
+  EXPECT_EQ(std::distance(fs::directory_iterator(foreign), fs::directory_iterator()), 1);
+
+  nlohmann::json j = nlohmann::json::parse(file_text(dir / "sweep.json"));
+  j["format_version"] = 99;
+  std::ofstream(dir / "sweep.json") << j.dump(2) << "\n";
+  EXPECT_NE(refusal(c, dir).find("a sweep directory of format version 99; this fpsim reads version 1"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace fpsim::experiments
