@@ -279,8 +279,6 @@ std::vector<std::pair<std::string, std::string>> entries(const SweepConfig& c) {
   return e;
 }
 
-void write_json(const fs::path& path, const nlohmann::json& j) { io::write_output_file(path.string(), j.dump(2) + "\n"); }
-
 nlohmann::json run_json(const SweepRun& r) {
   return nlohmann::json{{"data_seed", r.data_seed}, {"id", r.id},     {"index", r.index}, {"model", r.model},
                         {"recipe", r.recipe},       {"role", r.role}, {"seed", r.seed}};
@@ -301,22 +299,58 @@ std::string run_dir_status(const fs::path& dir) {
   }
 }
 
-// Prepares opts.out: refuses another sweep, another format or a foreign
-// non-empty directory; writes sweep.toml and sweep.json when they are new.
+// The first setting in which two configurations differ, as "key: A there,
+// B here" (empty when they are the same).
+std::string first_difference(const SweepConfig& there, const SweepConfig& here) {
+  const auto a = entries(there), b = entries(here);
+  const std::map<std::string, std::string> am(a.begin(), a.end()), bm(b.begin(), b.end());
+  for (const auto& [k, v] : b)  // in this configuration's order, then the keys only the other has
+    if (const auto it = am.find(k); it == am.end() || it->second != v)
+      return k + ": " + (it == am.end() ? std::string("absent") : it->second) + " there, " + v + " here";
+  for (const auto& [k, v] : a)
+    if (bm.count(k) == 0) return k + ": " + v + " there, absent here";
+  return "";
+}
+
+// Whether a directory entry is one a sweep (or a shard creating the same
+// sweep at this moment) writes: runs/, sweep.toml, sweep.json, or the
+// writer's hidden temporary files.
+bool sweep_entry(const fs::path& name) {
+  const std::string n = name.string();
+  return n == "runs" || n == "sweep.toml" || n == "sweep.json" || (n.size() > 1 && n[0] == '.');
+}
+
+// Prepares opts.out. Shards of one sweep may start at the same moment in one
+// directory: each writes the same bytes, atomically, sweep.toml before
+// sweep.json, so a shard may find either, both or neither. Refused: another
+// configuration (naming the first difference), another format version, a
+// directory holding anything else.
 void prepare_directory(const SweepConfig& c, const std::vector<SweepRun>& runs, const fs::path& dir) {
   std::error_code ec;
   const std::string toml_text = sweep_config_to_toml(c);
   const fs::path toml_path = dir / "sweep.toml", json_path = dir / "sweep.json";
+  nlohmann::json j;
+  j["format"] = "fpsim-sweep";
+  j["format_version"] = kSweepFormatVersion;
+  j["name"] = c.name;
+  j["config_sha256"] = sha256_hex(toml_text);
+  j["steps"] = c.steps;
+  j["runs"] = nlohmann::json::array();
+  for (const SweepRun& r : runs) j["runs"].push_back(run_json(r));
+  const std::string json_text = j.dump(2) + "\n";
+
+  bool have_toml = false, have_json = false;
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) throw ConfigError(quoted_text(dir.string()) + " exists and is not a directory");
-    if (!fs::exists(json_path, ec)) {
-      if (fs::directory_iterator(dir, ec) != fs::directory_iterator())
-        throw ConfigError(quoted_text(dir.string()) +
-                          " is not empty and is not a sweep directory (no sweep.json): not writing into it");
-    } else {
-      (void)read_sweep_directory(dir);  // refuses another format version
-      if (!fs::exists(toml_path, ec))
-        throw ConfigError(quoted_text(dir.string()) + " has sweep.json but no sweep.toml: not a complete sweep directory");
+    have_json = fs::exists(json_path, ec);
+    have_toml = fs::exists(toml_path, ec);
+    if (have_json) (void)read_sweep_directory(dir);  // refuses another format version
+    if (!have_json && !have_toml)
+      for (const auto& e : fs::directory_iterator(dir, ec))
+        if (!sweep_entry(e.path().filename()))
+          throw ConfigError(quoted_text(dir.string()) +
+                            " is not empty and is not a sweep directory (no sweep.json): not writing into it");
+    if (have_toml) {
       const std::string there = io::read_input_file(toml_path.string());
       if (there != toml_text) {
         SweepConfig old;
@@ -326,37 +360,21 @@ void prepare_directory(const SweepConfig& c, const std::vector<SweepRun>& runs, 
           throw ConfigError(quoted_text(dir.string()) + " holds a sweep whose sweep.toml does not parse (" + e.what() +
                             "): not writing into it");
         }
-        const auto a = entries(old), b = entries(c);
-        std::map<std::string, std::string> am(a.begin(), a.end()), bm(b.begin(), b.end());
-        std::set<std::string> keys;
-        for (const auto& [k, v] : a) keys.insert(k);
-        for (const auto& [k, v] : b) keys.insert(k);
-        for (const auto& [k, v] : b)  // first in this config's order, then keys only the old one has
-          if (am.count(k) == 0 || am[k] != v) {
-            const std::string was = am.count(k) ? am[k] : "absent";
-            throw ConfigError(quoted_text(dir.string()) + " holds a sweep of another configuration (" + k + ": " + was +
-                              " there, " + v + " here); choose another --out or remove it");
-          }
-        for (const auto& [k, v] : a)
-          if (bm.count(k) == 0)
-            throw ConfigError(quoted_text(dir.string()) + " holds a sweep of another configuration (" + k + ": " + v +
-                              " there, absent here); choose another --out or remove it");
+        std::string diff = first_difference(old, c);
+        if (diff.empty()) diff = "sweep.toml written by another fpsim version";
+        throw ConfigError(quoted_text(dir.string()) + " holds a sweep of another configuration (" + diff +
+                          "); choose another --out or remove it");
       }
-      return;
     }
+    if (have_json && io::read_input_file(json_path.string()) != json_text)
+      throw ConfigError(quoted_text(json_path.string()) +
+                        " does not match this configuration's run list (written by another fpsim version?): "
+                        "not writing into it");
   }
   fs::create_directories(dir / "runs", ec);
   if (ec) throw IoError("cannot create " + quoted_text((dir / "runs").string()) + ": " + ec.message());
-  io::write_output_file(toml_path.string(), toml_text);
-  nlohmann::json j;
-  j["format"] = "fpsim-sweep";
-  j["format_version"] = kSweepFormatVersion;
-  j["name"] = c.name;
-  j["config_sha256"] = sha256_hex(toml_text);
-  j["steps"] = c.steps;
-  j["runs"] = nlohmann::json::array();
-  for (const SweepRun& r : runs) j["runs"].push_back(run_json(r));
-  write_json(json_path, j);
+  if (!have_toml) io::write_output_file(toml_path.string(), toml_text);
+  if (!have_json) io::write_output_file(json_path.string(), json_text);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "../io/temporary_directory.hpp"
@@ -185,6 +186,31 @@ TEST(SweepRun, ResultsDoNotDependOnJobsOrShards) {
     EXPECT_EQ(o.ran, o.in_shard);
   }
   EXPECT_EQ(sweep_files(sharded), sweep_files(one));
+}
+
+// Job-array tasks start at the same moment in one shared directory: each
+// must accept the sweep files the others are writing.
+TEST(SweepRun, ShardsStartingTogetherInOneDirectoryAgree) {
+  TemporaryDirectory tmp;
+  const SweepConfig c = parse_sweep_config(kTiny, "tiny.toml");
+  const fs::path one = fs::path(tmp.path()) / "one", shared = fs::path(tmp.path()) / "shared";
+  run(c, one, 2);
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    fs::remove_all(shared);
+    std::vector<std::thread> tasks;
+    std::vector<std::string> errors(4);
+    for (uint64_t i = 0; i < 4; ++i)
+      tasks.emplace_back([&, i] {
+        try {
+          run(c, shared, 1, Shard{i, 4});
+        } catch (const std::exception& e) {
+          errors[i] = e.what();
+        }
+      });
+    for (std::thread& t : tasks) t.join();
+    for (const std::string& e : errors) EXPECT_EQ(e, "");
+    EXPECT_EQ(sweep_files(shared), sweep_files(one));
+  }
 }
 
 TEST(SweepRun, AnotherConfigurationOrAForeignDirectoryIsRefusedAndNothingIsWritten) {
