@@ -21,6 +21,7 @@
 #include "fpsim/quoted_text.hpp"
 #include "mma_command.hpp"
 #include "mma_error_command.hpp"
+#include "report_command.hpp"
 #include "sweep_command.hpp"
 #include "probe_command.hpp"
 #include "quantize_command.hpp"
@@ -132,7 +133,7 @@ constexpr Command kCommands[] = {
     {"formats", add_formats_command},     {"convert", add_convert_command},   {"testfloat", add_testfloat_command},
     {"verify", add_verify_command},       {"quantize", add_quantize_command}, {"mma", add_mma_command},
     {"mma-error", add_mma_error_command}, {"probe", add_probe_command},       {"recipes", add_recipes_command},
-    {"train", add_train_command},         {"sweep", add_sweep_command},
+    {"train", add_train_command},         {"sweep", add_sweep_command},       {"report", add_report_command},
 };
 
 std::string command_list() {

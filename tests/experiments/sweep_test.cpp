@@ -3,7 +3,10 @@
 // Killing a real sweep process is tests/experiments/sweep_kill_test.sh.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -248,6 +251,63 @@ TEST(SweepRun, AnotherConfigurationOrAForeignDirectoryIsRefusedAndNothingIsWritt
   std::ofstream(dir / "sweep.json") << j.dump(2) << "\n";
   EXPECT_NE(refusal(c, dir).find("a sweep directory of format version 99; this fpsim reads version 1"),
             std::string::npos);
+}
+
+struct Result {
+  int status;
+  std::string out, err;
+};
+
+Result run_fpsim(const std::string& args, const fs::path& dir) {
+  const std::string out = (dir / ".stdout").string(), err = (dir / ".stderr").string();
+  const int raw = std::system((std::string(FPSIM_BINARY) + " " + args + " >" + out + " 2>" + err).c_str());
+  Result r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, file_text(out), file_text(err)};
+  fs::remove(out);
+  fs::remove(err);
+  return r;
+}
+
+// The commands end to end: a half-done sweep (one shard of two) reports what
+// it has with exit status 1 and lists the missing runs; the other shard
+// completes it (status 0); bad input is status 2 with one line and nothing
+// written.
+TEST(SweepCommand, ShardThenReportThenTheRestThenBadInput) {
+  TemporaryDirectory tmp;
+  const fs::path t(tmp.path());
+  std::ofstream(t / "tiny.toml") << kTiny;
+  const std::string dir = (t / "sweep").string();
+  Result r = run_fpsim("sweep " + (t / "tiny.toml").string() + " --out " + dir + " --shard 0/2 --jobs 2", t);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, dir + "\n");
+  EXPECT_NE(r.err.find("4 of 8 runs in shard 0/2: 4 ran"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\r'), std::string::npos);  // not a terminal: plain lines
+
+  r = run_fpsim("report " + dir + " --format csv", t);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 4) << r.err;  // the other shard's 4 runs
+  EXPECT_NE(r.err.find("fpsim report: missing run: mlp-bf16-pure-rne-s3-d0 (not run)"), std::string::npos) << r.err;
+  EXPECT_EQ(r.out.rfind("model,recipe,role,", 0), 0u) << r.out;
+  EXPECT_TRUE(fs::exists(fs::path(dir) / "report.md"));
+
+  r = run_fpsim("sweep " + (t / "tiny.toml").string() + " --out " + dir + " --shard 1/2", t);
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = run_fpsim("report " + dir, t);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.rfind("# Divergence report: tiny", 0), 0u) << r.out;
+
+  std::ofstream(t / "bad.toml") << "models = [\"mlp\"]\nrecipes = [\"fp32\"]\nseeds = [0]\nsteps = 5\nstpes = 4\n";
+  const std::pair<std::string, std::string> bad[] = {
+      {"sweep " + (t / "bad.toml").string() + " --out " + (t / "new").string(), "bad.toml:5: unknown key 'stpes'"},
+      {"sweep " + (t / "tiny.toml").string() + " --out " + (t / "new").string() + " --shard 2/2", "--shard '2/2'"},
+      {"report " + (t / "nothing").string(), "not a sweep directory"},
+  };
+  for (const auto& [args, message] : bad) {
+    r = run_fpsim(args, t);
+    EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(t / "new"));
 }
 
 }  // namespace
