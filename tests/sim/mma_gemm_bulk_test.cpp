@@ -179,10 +179,16 @@ std::string first_mismatch(const GemmCase& c) {
   return "";
 }
 
+// Each case on a random one of the Highway targets this CPU has (the
+// dispatcher alone would only run the best).
 RC_GTEST_PROP(MmaGemmBulkProperty, EqualsMmaDotElementByElement, ()) {
   std::mt19937_64 rng(*rc::gen::arbitrary<uint64_t>());
   const GemmCase c = random_case(rng);
+  const std::vector<int64_t> targets = hwy::SupportedAndGeneratedTargets();
+  const int64_t target = targets[rng() % targets.size()];
+  hwy::SetSupportedTargetsForTest(target);
   const std::string mismatch = first_mismatch(c);
+  hwy::SetSupportedTargetsForTest(0);
   RC_ASSERT(mismatch == "");
 }
 
@@ -232,6 +238,35 @@ TEST(MmaGemmBulk, EveryCompiledTarget) {
     }
   }
   hwy::SetSupportedTargetsForTest(0);
+}
+
+// Promotion's FP32 accumulator overflowing to inf from finite chunk sums,
+// then meeting a finite chunk of the other sign, on every target: chunks of
+// 16 bf16 products 2^63 · 1.5·2^64 = 1.5·2^127 (exact, finite), two of them
+// sum past FLT_MAX to +inf (IEEE RNE overflow), and +inf − 2^127 stays +inf
+// (hand-derived). Highway's SCALAR target clamps a double → float DemoteTo
+// of inf to FLT_MAX, which once turned this into a finite 0x1.fffp+116
+// (found by the property test under the ASan build's SCALAR-only kernels).
+TEST(MmaGemmBulk, PromotionAccumulatorOverflowStaysInfOnEveryTarget) {
+  MmaModel m = mma_preset("h100-bf16-fp32");
+  m.promotion_interval = 16;
+  const int K = 48;
+  for (const int N : {1, 3, 9, 33}) {
+    std::vector<float> A(size_t(K), std::ldexp(1.0f, 63)), B(size_t(K) * size_t(N), 0.0f);
+    for (int j = 0; j < N; ++j) {
+      B[size_t(0 * N + j)] = 1.5f * std::ldexp(1.0f, 64);
+      B[size_t(16 * N + j)] = 1.5f * std::ldexp(1.0f, 64);
+      B[size_t(32 * N + j)] = -std::ldexp(1.0f, 64);
+    }
+    for (int64_t target : hwy::SupportedAndGeneratedTargets()) {
+      hwy::SetSupportedTargetsForTest(target);
+      std::vector<float> D(static_cast<size_t>(N));
+      bulk::mma_gemm(m, 1, N, K, A, B, {}, D);
+      for (int j = 0; j < N; ++j)
+        EXPECT_EQ(D[size_t(j)], std::numeric_limits<float>::infinity()) << hwy::TargetName(target) << " N=" << N;
+    }
+    hwy::SetSupportedTargetsForTest(0);
+  }
 }
 
 // A training-sized GEMM per FP8 / 16-bit preset, with fast accumulation and

@@ -32,7 +32,8 @@
 // a chain from +0 whose result is added into an FP32 accumulator (starting at
 // C) with the hardware's FP32 addition: IEEE RNE on finite operands, as the
 // core's add (inf + inf of one sign stays inf; a NaN cannot arise because a
-// non-finite block result has already left the lane).
+// non-finite block result has already left the lane). The accumulator stays
+// in float lanes: only finite values are ever narrowed from double.
 //
 // Lanes run across columns, U vectors at a time (independent dependency
 // chains); N is padded to the column group with zero operands, whose lanes
@@ -102,10 +103,14 @@ void GemmColumnGroups(const detail::MmaPlan& p) {
   for (size_t jg = 0; jg < Np; jg += group) {
     for (int i = 0; i < p.M; ++i) {
       const size_t row = size_t(i) * Np + jg;
-      V carry[U], acc[U];
+      // acc: the FP32 accumulator of promotion, kept as floats (it may reach
+      // inf, which Highway's SCALAR DemoteTo would clamp); carries and C are
+      // finite here, so demoting them is exact.
+      V carry[U];
+      hn::Vec<decltype(df)> acc[U];
       for (int u = 0; u < U; ++u) {
         carry[u] = p.c_init ? hn::LoadU(d, p.c_init + row + size_t(u) * L) : zero;
-        acc[u] = carry[u];
+        acc[u] = hn::DemoteTo(df, carry[u]);
       }
       const double* av = p.a_val + size_t(i) * K;
       const double* ae = p.a_exp + size_t(i) * K;
@@ -168,9 +173,10 @@ void GemmColumnGroups(const detail::MmaPlan& p) {
         }
         if (p.promote)
           for (int u = 0; u < U; ++u)
-            acc[u] = hn::PromoteTo(d, hn::Add(hn::DemoteTo(df, acc[u]), hn::DemoteTo(df, carry[u])));
+            acc[u] = hn::Add(acc[u], hn::DemoteTo(df, carry[u]));
       }
-      for (int u = 0; u < U; ++u) hn::StoreU(p.promote ? acc[u] : carry[u], d, p.out + row + size_t(u) * L);
+      for (int u = 0; u < U; ++u)
+        hn::StoreU(p.promote ? hn::PromoteTo(d, acc[u]) : carry[u], d, p.out + row + size_t(u) * L);
     }
   }
 }
