@@ -32,7 +32,8 @@ const Target kTargets[] = {{"number", fuzz_number},
                            {"testfloat_lines", fuzz_testfloat_lines},
                            {"mma_files", fuzz_mma_files},
                            {"quantize_input", fuzz_quantize_input},
-                           {"recipe_toml", fuzz_recipe_toml}};
+                           {"recipe_toml", fuzz_recipe_toml},
+                           {"sweep_toml", fuzz_sweep_toml}};
 
 const fs::path kFuzzDir = fs::path(FPSIM_SOURCE_DIR) / "fuzz";
 

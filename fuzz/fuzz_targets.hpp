@@ -16,3 +16,4 @@ int fuzz_testfloat_lines(const uint8_t* data, size_t size);
 int fuzz_mma_files(const uint8_t* data, size_t size);
 int fuzz_quantize_input(const uint8_t* data, size_t size);
 int fuzz_recipe_toml(const uint8_t* data, size_t size);
+int fuzz_sweep_toml(const uint8_t* data, size_t size);

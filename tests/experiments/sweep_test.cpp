@@ -89,6 +89,20 @@ TEST(SweepFile, CanonicalTomlParsesBackToTheSameConfiguration) {
   EXPECT_NE(canonical.find("[model.mlp]\ndata = \"synthetic\"\nlr = \"0.002\"\nwarmup_steps = \"2\"\n"),
             std::string::npos)
       << canonical;
+  // Dotted run settings, nested (a TOML table) or quoted, are one key; the
+  // canonical form quotes it (found by fuzz_sweep_toml: written bare it read
+  // back as a table).
+  const std::string gpt = "models = [\"gpt\"]\nrecipes = [\"fp32\"]\nseeds = [0]\nsteps = 5\n[model.gpt]\n";
+  for (const std::string& form : {std::string("gpt.layers = 1\n"), std::string("\"gpt.layers\" = 1\n"),
+                                   std::string("gpt = {layers = 1}\n")}) {
+    const SweepConfig g = parse_sweep_config(gpt + form, "g.toml");
+    ASSERT_EQ(g.model_settings.at("gpt").size(), 1u) << form;
+    EXPECT_EQ(g.model_settings.at("gpt")[0], std::make_pair(std::string("gpt.layers"), std::string("1"))) << form;
+    EXPECT_NE(sweep_config_to_toml(g).find("\n\"gpt.layers\" = \"1\"\n"), std::string::npos);
+    EXPECT_EQ(sweep_config_to_toml(parse_sweep_config(sweep_config_to_toml(g), "c")), sweep_config_to_toml(g));
+  }
+  EXPECT_NE(error_of(gpt + "gpt.layers = 1\n\"gpt.layers\" = 2\n").find("model.gpt.gpt.layers: is set twice"),
+            std::string::npos);
   // The built-in default: the MLP, every built-in recipe, three seeds and the noise floor.
   const SweepConfig d = default_sweep_config();
   EXPECT_EQ(d.models, std::vector<std::string>{"mlp"});

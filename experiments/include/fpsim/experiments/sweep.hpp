@@ -54,6 +54,11 @@ SweepConfig load_sweep_config(const std::filesystem::path& path);
 SweepConfig default_sweep_config();
 std::filesystem::path default_sweep_config_path();
 
+// Every setting as (key, canonical value), in the canonical file's order
+// ("steps" -> "2000", "model.mlp.lr" -> "\"0.001\""): how two
+// configurations are compared and their first difference named.
+std::vector<std::pair<std::string, std::string>> sweep_config_entries(const SweepConfig& c);
+
 // The canonical TOML of a configuration (what DIR/sweep.toml holds; parsing
 // it gives the same configuration back).
 std::string sweep_config_to_toml(const SweepConfig& c);
