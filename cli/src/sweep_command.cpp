@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "command_errors.hpp"
+#include "duration_text.hpp"
 #include "fpsim/experiments/errors.hpp"
 #include "fpsim/experiments/sweep.hpp"
 #include "option_values.hpp"
@@ -22,19 +23,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-std::string duration_text(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const long s = std::lround(seconds);
-  char buf[32];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  } else if (s >= 60) {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%lds", s);
-  }
-  return buf;
-}
 
 // The sweep's progress: runs done of the shard's total, each running run's
 // step and loss, and an ETA from the mean time of the runs finished so far

@@ -10,6 +10,7 @@
 #include <memory>
 
 #include "command_errors.hpp"
+#include "duration_text.hpp"
 #include "fpsim/experiments/recipe.hpp"
 #include "fpsim/experiments/train.hpp"
 #include "fpsim/experiments/train_config.hpp"
@@ -18,20 +19,6 @@
 namespace fpsim::cli {
 
 namespace {
-
-std::string duration_text(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "?";
-  const long s = std::lround(seconds);
-  char buf[32];
-  if (s >= 3600) {
-    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  } else if (s >= 60) {
-    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  } else {
-    std::snprintf(buf, sizeof buf, "%lds", s);
-  }
-  return buf;
-}
 
 // "step 120/1000  loss 0.3456  312.5 steps/s  ETA 3s"
 std::string progress_text(uint64_t step, uint64_t steps, double loss, double steps_per_s) {

@@ -20,6 +20,7 @@
 #include "fpsim/format_table.hpp"
 #include "fpsim/io/input_file.hpp"
 #include "fpsim/quoted_text.hpp"
+#include "toml_text.hpp"
 
 namespace fpsim::experiments {
 
@@ -84,31 +85,6 @@ std::string unknown_recipe_message(std::string_view name) {
          " (or a path to a .toml file: one containing '/' or ending in .toml)";
 }
 
-std::string type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    case toml::node_type::date:
-      return "a date";
-    case toml::node_type::time:
-      return "a time";
-    case toml::node_type::date_time:
-      return "a date-time";
-    case toml::node_type::none:
-      break;
-  }
-  return "nothing";
-}
 
 // toml++'s description of a syntax error, which already writes a control
 // character it quotes as an escape ("saw '\n'"): kept as it is when that is
@@ -207,7 +183,7 @@ class DocumentReader {
   void note(const std::string& key, const toml::node& v) { origins_.set(key, at(v.source()), v.source().begin.line); }
 
   [[noreturn]] void wrong_type(const toml::node& v, const std::string& key, const std::string& expected) const {
-    fail(v, key, "expected " + expected + ", got " + type_name(v.type()));
+    fail(v, key, "expected " + expected + ", got " + toml_type_name(v.type()));
   }
 
   [[noreturn]] void unknown_key(const toml::key& k, const std::string& key, const std::string& known) const {
@@ -564,39 +540,6 @@ Recipe parse_named(std::string_view text, const std::string& source, const fs::p
 
 // ---- writing --------------------------------------------------------------------------
 
-// A TOML basic string: quotes, backslashes and control characters escaped.
-std::string toml_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        if (u < 0x20 || u == 0x7f) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", u);
-          out += buf;
-        } else {
-          out += c;
-        }
-    }
-  }
-  return out + "\"";
-}
 
 // A float that reads back as the same FP32 value: the shortest decimal that
 // does; if reading it through a double would round it to another float

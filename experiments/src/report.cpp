@@ -509,16 +509,6 @@ MetricSummary summarise(const std::vector<double>& x) {
 
 // ---------------------------------------------------------------- output
 
-std::string csv_text_field(std::string_view s) {
-  if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + '"';
-}
-
 std::string optional_number(const std::optional<double>& v) { return v ? csv_number(*v) : std::string(); }
 
 json json_number(const std::optional<double>& v) { return v ? json(*v) : json(nullptr); }
@@ -696,7 +686,7 @@ std::string report_csv(const SweepReport& report) {
   }
   out += '\n';
   for (const RecipeSummaryRow& row : report.rows) {
-    out += csv_text_field(row.model) + ',' + csv_text_field(row.recipe) + ',' + row.role + ',' +
+    out += csv_field(row.model) + ',' + csv_field(row.recipe) + ',' + row.role + ',' +
            std::to_string(row.seeds_done) + ',' + std::to_string(row.seeds_expected) + ',' +
            std::to_string(row.runs_stopped) + ',' + std::to_string(row.steps_to_target_never);
     for (const MetricSummary& s : row.metrics)

@@ -19,8 +19,12 @@ std::string shortest_text(T v) {
   return std::string(buf, r.ptr);
 }
 
-// RFC 4180, section 2: a field holding a comma, a double quote or a line
-// break is enclosed in double quotes, and its double quotes are doubled.
+double percent(uint64_t part, uint64_t whole) {
+  return whole == 0 ? std::nan("") : 100.0 * double(part) / double(whole);
+}
+
+}  // namespace
+
 std::string csv_field(std::string_view s) {
   if (s.find_first_of(",\"\r\n") == std::string_view::npos) return std::string(s);
   std::string out = "\"";
@@ -30,12 +34,6 @@ std::string csv_field(std::string_view s) {
   }
   return out + '"';
 }
-
-double percent(uint64_t part, uint64_t whole) {
-  return whole == 0 ? std::nan("") : 100.0 * double(part) / double(whole);
-}
-
-}  // namespace
 
 std::string csv_number(double v) { return shortest_text(v); }
 std::string csv_number(float v) { return shortest_text(v); }

@@ -15,6 +15,7 @@
 #include "fpsim/experiments/sweep.hpp"
 #include "fpsim/io/input_file.hpp"
 #include "fpsim/quoted_text.hpp"
+#include "toml_text.hpp"
 
 namespace fpsim::experiments {
 namespace {
@@ -27,24 +28,6 @@ constexpr const char* kTopKeys =
 // Keys a sweep sets itself, never per model.
 bool owned_by_sweep(std::string_view key) { return key == "model" || key == "seed" || key == "data_seed"; }
 
-std::string toml_type_name(toml::node_type t) {
-  switch (t) {
-    case toml::node_type::table:
-      return "a table";
-    case toml::node_type::array:
-      return "an array";
-    case toml::node_type::string:
-      return "a string";
-    case toml::node_type::integer:
-      return "an integer";
-    case toml::node_type::floating_point:
-      return "a float";
-    case toml::node_type::boolean:
-      return "a boolean";
-    default:
-      return "a date or time";
-  }
-}
 
 std::string number_text(double v) {
   char buf[64];
@@ -240,23 +223,6 @@ class SweepReader {
   std::string_view source_;
 };
 
-std::string toml_string(std::string_view s) {
-  std::string out = "\"";
-  for (const char ch : s) {
-    const unsigned char u = static_cast<unsigned char>(ch);
-    if (ch == '"' || ch == '\\') {
-      out += '\\';
-      out += ch;
-    } else if (u < 0x20 || u == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04X", u);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  return out + "\"";
-}
 
 // A key as TOML writes it: bare when it may be ([A-Za-z0-9_-]+), else
 // quoted ("gpt.layers" would otherwise be a dotted key, a nested table).

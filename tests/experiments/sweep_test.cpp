@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../io/temporary_directory.hpp"
+#include "run_fpsim.hpp"
 #include "fpsim/experiments/errors.hpp"
 #include "fpsim/experiments/recipe.hpp"
 #include "fpsim/experiments/sweep.hpp"
@@ -267,19 +268,8 @@ TEST(SweepRun, AnotherConfigurationOrAForeignDirectoryIsRefusedAndNothingIsWritt
             std::string::npos);
 }
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-Result run_fpsim(const std::string& args, const fs::path& dir) {
-  const std::string out = (dir / ".stdout").string(), err = (dir / ".stderr").string();
-  const int raw = std::system((std::string(FPSIM_BINARY) + " " + args + " >" + out + " 2>" + err).c_str());
-  Result r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, file_text(out), file_text(err)};
-  fs::remove(out);
-  fs::remove(err);
-  return r;
-}
+using test::run_fpsim;
+using Result = test::CommandResult;
 
 // The commands end to end: a half-done sweep (one shard of two) reports what
 // it has with exit status 1 and lists the missing runs; the other shard
@@ -290,22 +280,22 @@ TEST(SweepCommand, ShardThenReportThenTheRestThenBadInput) {
   const fs::path t(tmp.path());
   std::ofstream(t / "tiny.toml") << kTiny;
   const std::string dir = (t / "sweep").string();
-  Result r = run_fpsim("sweep " + (t / "tiny.toml").string() + " --out " + dir + " --shard 0/2 --jobs 2", t);
+  Result r = run_fpsim("sweep " + (t / "tiny.toml").string() + " --out " + dir + " --shard 0/2 --jobs 2", t.string());
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, dir + "\n");
   EXPECT_NE(r.err.find("4 of 8 runs in shard 0/2: 4 ran"), std::string::npos) << r.err;
   EXPECT_EQ(r.err.find('\r'), std::string::npos);  // not a terminal: plain lines
 
-  r = run_fpsim("report " + dir + " --format csv", t);
+  r = run_fpsim("report " + dir + " --format csv", t.string());
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 4) << r.err;  // the other shard's 4 runs
   EXPECT_NE(r.err.find("fpsim report: missing run: mlp-bf16-pure-rne-s3-d0 (not run)"), std::string::npos) << r.err;
   EXPECT_EQ(r.out.rfind("model,recipe,role,", 0), 0u) << r.out;
   EXPECT_TRUE(fs::exists(fs::path(dir) / "report.md"));
 
-  r = run_fpsim("sweep " + (t / "tiny.toml").string() + " --out " + dir + " --shard 1/2", t);
+  r = run_fpsim("sweep " + (t / "tiny.toml").string() + " --out " + dir + " --shard 1/2", t.string());
   EXPECT_EQ(r.status, 0) << r.err;
-  r = run_fpsim("report " + dir, t);
+  r = run_fpsim("report " + dir, t.string());
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.rfind("# Divergence report: tiny", 0), 0u) << r.out;
 
@@ -316,7 +306,7 @@ TEST(SweepCommand, ShardThenReportThenTheRestThenBadInput) {
       {"report " + (t / "nothing").string(), "not a sweep directory"},
   };
   for (const auto& [args, message] : bad) {
-    r = run_fpsim(args, t);
+    r = run_fpsim(args, t.string());
     EXPECT_EQ(r.status, 2) << args << "\n" << r.err;
     EXPECT_NE(r.err.find(message), std::string::npos) << args << "\n" << r.err;
     EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;

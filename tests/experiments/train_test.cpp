@@ -17,6 +17,7 @@
 #include <string>
 
 #include "../io/temporary_directory.hpp"
+#include "run_fpsim.hpp"
 #include "fpsim/experiments/datasets.hpp"
 #include "fpsim/experiments/errors.hpp"
 #include "fpsim/experiments/models/gpt.hpp"
@@ -357,20 +358,8 @@ TEST(TrainBadInput, NonFiniteLossStopsTheRunAndWritesItsFiles) {
 
 // ---- the fpsim binary ---------------------------------------------------------------------------------------
 
-struct Result {
-  int status;
-  std::string out, err;
-};
-
-Result run_fpsim(const std::string& args, const std::string& dir, const std::string& prefix = "") {
-  const std::string out = dir + "/.stdout", err = dir + "/.stderr";
-  const std::string cmd = prefix + FPSIM_BINARY + std::string(" ") + args + " >" + out + " 2>" + err;
-  const int raw = std::system(("sh -c '" + cmd + "'").c_str());
-  Result r{WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, file_text(out), file_text(err)};
-  fs::remove(out);
-  fs::remove(err);
-  return r;
-}
+using test::run_fpsim;
+using Result = test::CommandResult;
 
 TEST(TrainCommand, RunsAndPrintsPlainProgressWhenStderrIsNotATerminal) {
   TemporaryDirectory tmp;

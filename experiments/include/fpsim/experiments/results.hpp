@@ -42,6 +42,9 @@ inline constexpr std::string_view kQuantStatsHeader =
 // A value as written to the result files (see above).
 std::string csv_number(double v);
 std::string csv_number(float v);
+// A text field as RFC 4180 (section 2) writes it: enclosed in double quotes,
+// its quotes doubled, when it holds a comma, a double quote or a line break.
+std::string csv_field(std::string_view s);
 
 // The whole of metrics.csv: the header, then one line per row in the given
 // order, each ending in '\n'.

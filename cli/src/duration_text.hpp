@@ -1,0 +1,25 @@
+// "45s", "3m07s", "2h05m": a duration for progress lines (fpsim train,
+// fpsim sweep); "?" when unknown or negative.
+#pragma once
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+
+namespace fpsim::cli {
+
+inline std::string duration_text(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "?";
+  const long s = std::lround(seconds);
+  char buf[32];
+  if (s >= 3600) {
+    std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  } else if (s >= 60) {
+    std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lds", s);
+  }
+  return buf;
+}
+
+}  // namespace fpsim::cli
