@@ -86,16 +86,6 @@ std::string unknown_recipe_message(std::string_view name) {
 }
 
 
-// toml++'s description of a syntax error, which already writes a control
-// character it quotes as an escape ("saw '\n'"): kept as it is when that is
-// so, else escaped whole (it may repeat raw input).
-std::string parser_message(std::string_view description) {
-  std::string doubled;
-  for (const char c : description) doubled.append(c == '\\' ? 2 : 1, c);
-  std::string escaped = escaped_text(description);
-  return escaped == doubled ? std::string(description) : escaped;
-}
-
 // ---- reading one file ----------------------------------------------------------------
 
 // The file being read: its name in messages and the folder its relative

@@ -270,7 +270,7 @@ SweepConfig parse_sweep_config(std::string_view text, std::string_view source) {
     doc = toml::parse(text, source);
   } catch (const toml::parse_error& e) {
     throw ConfigError(escaped_text(source) + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": TOML syntax error: " + std::string(e.description()));
+                      std::to_string(e.source().begin.column) + ": TOML syntax error: " + parser_message(e.description()));
   }
   return SweepReader(source).read(doc);
 }

@@ -1,6 +1,7 @@
 // TOML text helpers shared by the recipe and sweep-file readers and writers
 // (experiments/src/recipe_toml.cpp, sweep_config.cpp): the name of a node's
-// type for messages, and a TOML basic string.
+// type for messages, toml++'s parse-error text made safe to print, and a
+// TOML basic string.
 #pragma once
 
 #include <toml++/toml.h>
@@ -9,7 +10,19 @@
 #include <string>
 #include <string_view>
 
+#include "fpsim/quoted_text.hpp"
+
 namespace fpsim::experiments {
+
+// toml++'s description of a syntax error, which already writes a control
+// character it quotes as an escape ("saw '\n'"): kept as it is when that is
+// so, else escaped whole (it may repeat raw input).
+inline std::string parser_message(std::string_view description) {
+  std::string doubled;
+  for (const char c : description) doubled.append(c == '\\' ? 2 : 1, c);
+  std::string escaped = escaped_text(description);
+  return escaped == doubled ? std::string(description) : escaped;
+}
 
 // "a table", "an integer", ...: what a message says a value was.
 inline std::string toml_type_name(toml::node_type t) {
