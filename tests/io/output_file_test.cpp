@@ -8,6 +8,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/inotify.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
@@ -443,6 +444,56 @@ TEST(OutputFile, ProcessKilledMidWriteLeavesNoTemporary) {
   ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL) << "child status " << status;
   EXPECT_EQ(file_content(dir / "kept"), "old\n");
   EXPECT_EQ(names_in(dir.path()), Names{"kept"});
+}
+
+// The names that appear in `dir` (inotify: created or moved in) while `write` runs.
+template <class Write>
+Names names_appearing_in(const std::string& dir, Write write) {
+  const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+  if (fd < 0) return {"(no inotify: " + std::string(std::strerror(errno)) + ")"};
+  ::inotify_add_watch(fd, dir.c_str(), IN_CREATE | IN_MOVED_TO);
+  write();
+  Names seen;
+  alignas(inotify_event) char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+    for (char* p = buf; p < buf + n;) {
+      const auto* e = reinterpret_cast<const inotify_event*>(p);
+      seen.push_back(std::string(e->mask & IN_MOVED_TO ? "moved:" : "created:") + (e->len ? e->name : ""));
+      p += sizeof(inotify_event) + e->len;
+    }
+  }
+  ::close(fd);
+  return seen;
+}
+
+TEST(OutputFile, NewFileAppearsUnderItsOwnNameOnly) {
+  const TemporaryDirectory dir;
+  if (!has_unnamed_temporaries(dir.path())) GTEST_SKIP() << "no O_TMPFILE here: a new file starts as a named temporary";
+  EXPECT_EQ(names_appearing_in(dir.path(), [&] { write_output_file(dir / "fresh", "new\n"); }),
+            Names{"created:fresh"});
+  EXPECT_EQ(file_content(dir / "fresh"), "new\n");
+}
+
+// A replacement names its temporary before the rename: the one moment a
+// killed writer leaves a file behind, under a name is_temporary_name knows.
+TEST(OutputFile, ReplacementTemporaryIsNamedAsIsTemporaryNameSays) {
+  const TemporaryDirectory dir;
+  put_file(dir / "kept", "old\n");
+  const Names seen = names_appearing_in(dir.path(), [&] { write_output_file(dir / "kept", "new\n"); });
+  ASSERT_EQ(seen.size(), 2u) << ::testing::PrintToString(seen);
+  ASSERT_EQ(seen[0].rfind("created:", 0), 0u);
+  EXPECT_TRUE(is_temporary_name(seen[0].substr(8))) << seen[0];
+  EXPECT_EQ(seen[1], "moved:kept");
+  EXPECT_FALSE(is_temporary_name("kept"));
+  EXPECT_EQ(file_content(dir / "kept"), "new\n");
+}
+
+TEST(OutputFile, IsTemporaryNameRejectsOtherHiddenFiles) {
+  EXPECT_TRUE(is_temporary_name(".metrics.csv.fpsim-tmp.4242.17"));
+  EXPECT_TRUE(is_temporary_name(".a.fpsim-tmp.1.0"));
+  for (const char* name : {"metrics.csv", ".metrics.csv", ".fpsim-tmp.1.2", "a.fpsim-tmp.1.2", ".a.fpsim-tmp.1",
+                           ".a.fpsim-tmp.1.", ".a.fpsim-tmp..2", ".a.fpsim-tmp.1.2x", ".a.fpsim-tmp.-1.2", ""})
+    EXPECT_FALSE(is_temporary_name(name)) << name;
 }
 
 // RLIMIT_FSIZE makes write(2) fail with EFBIG part way through, as a full disk would.

@@ -8,6 +8,7 @@
 #include <cerrno>
 
 #include "cannot.hpp"
+#include "fpsim/io/output_file.hpp"
 
 namespace fpsim::io {
 namespace {
@@ -29,6 +30,24 @@ std::string unique_temporary_name(const std::string& name) {
       .append(".")
       .append(std::to_string(counter.fetch_add(1)));
 }
+
+}  // namespace
+
+bool is_temporary_name(std::string_view file_name) {
+  // ".NAME.fpsim-tmp.PID.N": a dot, a non-empty stem, the marker, two decimal numbers.
+  constexpr std::string_view kMarker = ".fpsim-tmp.";
+  if (file_name.size() < 2 || file_name[0] != '.') return false;
+  const size_t marker = file_name.rfind(kMarker);
+  if (marker == std::string_view::npos || marker < 2) return false;
+  const std::string_view numbers = file_name.substr(marker + kMarker.size());
+  const size_t dot = numbers.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == numbers.size()) return false;
+  for (size_t i = 0; i < numbers.size(); ++i)
+    if (i != dot && (numbers[i] < '0' || numbers[i] > '9')) return false;
+  return true;
+}
+
+namespace {
 
 bool unnamed_temporaries_unsupported(int errnum) {
   // EISDIR and EINVAL: kernels and file systems from before O_TMPFILE (open(2)).
@@ -67,6 +86,18 @@ ReplacementFile::~ReplacementFile() {
 void ReplacementFile::publish() {
   if (replaces_existing_) keep_owner_and_mode();
   if (const int failed = sync_file(file_.get())) throw cannot("write", user_path_, failed);
+  // A new file: the unnamed temporary is linked under the final name itself,
+  // so a process killed at any moment leaves no named temporary behind.
+  // EEXIST (another writer created the file meanwhile): replace it as below.
+  if (temporary_name_.empty() && !replaces_existing_ && link_unnamed_temporary(name_) == 0) {
+    if (::close(file_.release()) != 0) {
+      const int failed = errno;
+      ::unlinkat(directory_fd_.get(), name_.c_str(), 0);
+      throw cannot("write", user_path_, failed);
+    }
+    sync_directory();
+    return;
+  }
   if (temporary_name_.empty()) name_unnamed_temporary();
   // close() reports the errors of file systems that write back late (NFS).
   if (::close(file_.release()) != 0) throw cannot("write", user_path_, errno);
@@ -89,19 +120,23 @@ void ReplacementFile::create_named_temporary() {
   throw cannot_create(EEXIST);
 }
 
-void ReplacementFile::name_unnamed_temporary() {
+int ReplacementFile::link_unnamed_temporary(const std::string& name) const {
   const std::string self = "/proc/self/fd/" + std::to_string(file_.get());
+  int linked = ::linkat(AT_FDCWD, self.c_str(), directory_fd_.get(), name.c_str(), AT_SYMLINK_FOLLOW);
+  // Without /proc mounted, AT_EMPTY_PATH links the descriptor itself (where the kernel allows it, linkat(2)).
+  if (linked != 0 && errno == ENOENT) linked = ::linkat(file_.get(), "", directory_fd_.get(), name.c_str(), AT_EMPTY_PATH);
+  return linked == 0 ? 0 : errno;
+}
+
+void ReplacementFile::name_unnamed_temporary() {
   for (int tries = 0; tries < kNameTries; ++tries) {
     const std::string name = unique_temporary_name(name_);
-    int linked = ::linkat(AT_FDCWD, self.c_str(), directory_fd_.get(), name.c_str(), AT_SYMLINK_FOLLOW);
-    // Without /proc mounted, AT_EMPTY_PATH links the descriptor itself (where the kernel allows it, linkat(2)).
-    if (linked != 0 && errno == ENOENT)
-      linked = ::linkat(file_.get(), "", directory_fd_.get(), name.c_str(), AT_EMPTY_PATH);
-    if (linked == 0) {
+    const int failed = link_unnamed_temporary(name);
+    if (failed == 0) {
       temporary_name_ = name;
       return;
     }
-    if (errno != EEXIST) throw cannot_create(errno);
+    if (failed != EEXIST) throw cannot_create(failed);
   }
   throw cannot_create(EEXIST);
 }

@@ -1,6 +1,7 @@
 // The new content of a regular file (or of a file still to be created),
-// written beside it and published by one rename(), so that readers see the
-// old file or the whole new one (design.md, "Writing files").
+// written beside it and published by one rename() (a new file: by linking
+// the unnamed temporary under its name), so that readers see the old file or
+// the whole new one (design.md, "Writing files").
 #pragma once
 
 #include <string>
@@ -29,6 +30,8 @@ class ReplacementFile {
 
  private:
   void create_named_temporary();
+  // linkat(2) of the unnamed temporary under `name` in directory_: 0 or errno.
+  int link_unnamed_temporary(const std::string& name) const;
   void name_unnamed_temporary();
   void keep_owner_and_mode();
   void sync_directory() const;

@@ -12,7 +12,10 @@
 //     `.NAME.fpsim-tmp.PID.N`) in the same directory; commit() gives it the
 //     old file's mode (and owner, where the process may), fsyncs it, renames
 //     it over the file and fsyncs the directory. Readers see the old file or
-//     the whole new one. A new file gets 0666 & ~umask.
+//     the whole new one. A new file gets 0666 & ~umask; an unnamed temporary
+//     becoming a new file is linked under its name directly (no rename), so
+//     only a replacement killed between naming its temporary and the rename
+//     can leave a `.NAME.fpsim-tmp.PID.N` behind (is_temporary_name).
 //   - a symlink (or a chain of them): followed; its final target is replaced
 //     as above, in the target's own directory, and the link stays as it was.
 //     A dangling link's target is created.
@@ -30,6 +33,11 @@
 #include <string_view>
 
 namespace fpsim::io {
+
+// Whether a file name is one of the writer's temporaries
+// (".NAME.fpsim-tmp.PID.N"): what a process killed mid-replacement may leave
+// beside NAME, and what the owner of a directory may remove on restart.
+bool is_temporary_name(std::string_view file_name);
 
 // Writes `bytes` as the whole content of `path`: an OutputFile written once
 // and committed.
