@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <iostream>
+#include <limits>
 #include <map>
 #include <memory>
 #include <thread>
@@ -30,13 +31,18 @@ using Clock = std::chrono::steady_clock;
 class ProgressBoard {
  public:
   ProgressBoard(std::ostream& err, bool terminal, size_t total, unsigned jobs)
-      : err_(err), terminal_(terminal), total_(total), jobs_(jobs), start_(Clock::now()) {}
+      : err_(err), terminal_(terminal), total_(total), jobs_(jobs) {}
 
   void operator()(const experiments::SweepEvent& e) {
     using Kind = experiments::SweepEvent::Kind;
     const std::string& id = e.run->id;
     switch (e.kind) {
       case Kind::started:
+        if (e.step > 0) {
+          running_[id].step = e.step;
+          line(id + " continues from its checkpoint after step " + std::to_string(e.step));
+          return;
+        }
         running_[id] = Running{0, e.steps, 0.0, Clock::now()};
         break;
       case Kind::step:
@@ -111,7 +117,7 @@ class ProgressBoard {
   bool terminal_;
   size_t total_;
   unsigned jobs_;
-  Clock::time_point start_, last_draw_{};
+  Clock::time_point last_draw_{};
   size_t done_ = 0, timed_ = 0;
   double run_seconds_ = 0.0;
   bool drew_ = false;
@@ -123,7 +129,8 @@ class ProgressBoard {
 int run_sweep_command(const SweepOptions& o, std::ostream& out, std::ostream& err, bool err_is_terminal) {
   return exit_status_of("sweep", err, [&] {
     using namespace fpsim::experiments;
-    const SweepConfig config = o.config.empty() ? default_sweep_config() : load_sweep_config(o.config);
+    SweepConfig config = o.config.empty() ? default_sweep_config() : load_sweep_config(o.config);
+    if (o.checkpoint_every) config.checkpoint_every = *o.checkpoint_every;
     experiments::SweepOptions so;
     so.out = o.out.empty() ? std::filesystem::path("runs") / config.name : std::filesystem::path(o.out);
     so.jobs = o.jobs ? *o.jobs : std::max(1u, std::thread::hardware_concurrency());
@@ -158,13 +165,16 @@ void add_sweep_command(CLI::App& app, int& exit_code) {
       "Run a sweep (docs/training.md, \"Sweeps\"): every model x recipe x seed of CONFIG plus the FP32 noise-floor "
       "runs, in parallel, into OUT/runs/<run>/ with OUT/sweep.toml and OUT/sweep.json. Without CONFIG the built-in "
       "default sweep (experiments/configs/default.toml). Running it again resumes: finished runs are skipped, "
-      "interrupted ones start again. Prints the sweep directory.");
+      "interrupted ones start again (from their checkpoint when they wrote one). Prints the sweep directory.");
   cmd->add_option("config", o->config, "sweep TOML file (default: the built-in default sweep)");
   cmd->add_option("--out", o->out, "sweep directory (default: runs/<sweep name>)");
   cmd->add_option("--jobs", o->jobs, "runs at once, one thread each (default: the core count)")
       ->check(CLI::Range(1u, 1024u));
   cmd->add_option("--shard", o->shard, "i/n, 0 <= i < n: only the runs whose index mod n is i (a job array's task)")
       ->capture_default_str();
+  add_whole_number_option(cmd, "--checkpoint-every", o->checkpoint_every, 0, std::numeric_limits<uint32_t>::max(),
+                          "each run writes a checkpoint every N steps (0: none), overriding the file's "
+                          "checkpoint_every; a restarted sweep continues its interrupted runs from them");
   cmd->callback(
       [o, &exit_code] { exit_code = run_sweep_command(*o, std::cout, std::cerr, isatty(STDERR_FILENO) != 0); });
 }

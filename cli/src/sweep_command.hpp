@@ -17,6 +17,7 @@ struct SweepOptions {
   std::string out;               // empty: runs/<sweep name>
   std::optional<unsigned> jobs;  // default: the core count
   std::string shard = "0/1";
+  std::optional<uint64_t> checkpoint_every;  // overrides the file's checkpoint_every
 };
 
 // Runs the sweep; progress on `err` (a live line on a terminal, a line per

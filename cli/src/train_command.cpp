@@ -57,9 +57,15 @@ int run_train(const TrainOptions& o, std::ostream& out, std::ostream& err, bool 
         err << progress_text(step, steps, loss, steps_per_s) << '\n';
       }
     };
+    RunOptions run_options;
+    run_options.progress = progress;
+    run_options.checkpoint_every = o.checkpoint_every.value_or(0);
+    run_options.resumed = [&](uint64_t step) {
+      err << "fpsim train: continuing from the checkpoint after step " << step << '\n';
+    };
     RunOutcome r;
     try {
-      r = run_training(config, recipe, o.out, progress);
+      r = run_training(config, recipe, o.out, run_options);
     } catch (...) {
       if (drew_live_line) err << '\n';
       throw;
@@ -94,6 +100,9 @@ void add_train_command(CLI::App& app, int& exit_code) {
                           "data-order seed (default 0)");
   cmd->add_option("--out", o->out, "parent directory of the run directory")->capture_default_str();
   cmd->add_option("--set", o->sets, "key=value: any run setting (docs/training.md, \"Run configuration\")");
+  add_whole_number_option(cmd, "--checkpoint-every", o->checkpoint_every, 1, std::numeric_limits<uint32_t>::max(),
+                          "write a checkpoint every N steps; the same command run again after an interruption "
+                          "continues from it, bit-identically (docs/training.md, \"Checkpoints\")");
   cmd->callback([o, &exit_code] { exit_code = run_train(*o, std::cout, std::cerr, isatty(STDERR_FILENO) != 0); });
 }
 

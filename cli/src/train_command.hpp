@@ -22,6 +22,7 @@ struct TrainOptions {
   std::optional<uint64_t> data_seed;
   std::string out = "runs/train";
   std::vector<std::string> sets;  // key=value
+  std::optional<uint64_t> checkpoint_every;
 };
 
 // Runs it; progress on `err` (a live line on a terminal, plain lines

@@ -64,4 +64,15 @@ void GradScaler::update(bool found_inf) {
   }
 }
 
+void GradScaler::restore(float scale, int32_t growth_tracker) {
+  const bool valid = cfg_.enabled ? std::isfinite(scale) && scale > 0.0f && growth_tracker >= 0 &&
+                                        int64_t(growth_tracker) < int64_t(cfg_.growth_interval)
+                                  : scale == 1.0f && growth_tracker == 0;
+  if (!valid)
+    throw DataError("checkpoint: loss scale " + std::to_string(scale) + " with growth tracker " +
+                    std::to_string(growth_tracker) + " is not a state of this run's loss scaler");
+  scale_ = scale;
+  tracker_ = growth_tracker;
+}
+
 }  // namespace fpsim::experiments

@@ -19,8 +19,10 @@
 
 #include <algorithm>
 #include <bit>
+#include <charconv>
 #include <cmath>
 #include <cstring>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -148,6 +150,52 @@ void check_nonnegative(double x, const char* who, const char* what) {
 
 Tensor state_like(const Param& p, const Format& f) { return Tensor(p.value->shape, f); }
 
+// ---- checkpoints ---------------------------------------------------------------
+
+constexpr std::string_view kStatePrefix = "optimizer/";
+constexpr std::string_view kStepsKey = "optimizer/steps";
+
+std::string state_key(std::string_view state, const Param& p) {
+  return std::string(kStatePrefix).append(state).append("/").append(p.name);
+}
+
+void save_tensor(SafetensorsFile& out, std::string_view state, const Param& p, const Tensor& t) {
+  out.tensors[state_key(state, p)] = stored_tensor(std::vector<uint64_t>(t.shape.begin(), t.shape.end()), t.span());
+}
+
+void save_steps(SafetensorsFile& out, uint64_t steps) { out.metadata[std::string(kStepsKey)] = std::to_string(steps); }
+
+uint64_t load_steps(const SafetensorsFile& in) {
+  const auto it = in.metadata.find(std::string(kStepsKey));
+  if (it == in.metadata.end()) throw DataError("checkpoint: no optimizer step count");
+  const std::string& text = it->second;
+  uint64_t steps = 0;
+  const auto r = std::from_chars(text.data(), text.data() + text.size(), steps);
+  if (r.ec != std::errc() || r.ptr != text.data() + text.size() || text.empty())
+    throw DataError("checkpoint: optimizer step count '" + text + "' is not a non-negative integer");
+  return steps;
+}
+
+// `t` becomes the stored tensor, in format f; it must have p's shape.
+void load_tensor(const SafetensorsFile& in, std::string_view state, const Param& p, const Format& f, Tensor& t,
+                 std::set<std::string>& used) {
+  const std::string key = state_key(state, p);
+  const auto it = in.tensors.find(key);
+  if (it == in.tensors.end()) throw DataError("checkpoint: no optimizer state tensor " + key);
+  if (!std::equal(it->second.shape.begin(), it->second.shape.end(), p.value->shape.begin(), p.value->shape.end()))
+    throw DataError("checkpoint: optimizer state tensor " + key + " does not have its parameter's shape");
+  t = Tensor(p.value->shape, f);
+  t.data = values_f32(it->second);
+  used.insert(key);
+}
+
+// Every "optimizer/..." tensor of the file must have been restored.
+void check_all_used(const SafetensorsFile& in, const std::set<std::string>& used, std::string_view optimizer) {
+  for (const auto& [key, tensor] : in.tensors)
+    if (key.rfind(kStatePrefix, 0) == 0 && !used.count(key))
+      throw DataError("checkpoint: optimizer state tensor " + key + " has no place in this " + std::string(optimizer));
+}
+
 }  // namespace
 
 // ---- SGD ---------------------------------------------------------------------
@@ -219,6 +267,30 @@ void Sgd::step(double lr, uint32_t train_step) {
   }
 }
 
+void Sgd::save_state(SafetensorsFile& out) const {
+  save_steps(out, steps_);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    if (!buf_[i].data.empty()) save_tensor(out, "momentum_buffer", params_[i], buf_[i]);
+    if (!kahan_[i].data.empty()) save_tensor(out, "kahan", params_[i], kahan_[i]);
+  }
+}
+
+void Sgd::load_state(const SafetensorsFile& in) {
+  const uint64_t steps = load_steps(in);
+  std::set<std::string> used;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    // The momentum buffer exists from the first update on (PyTorch's clone of d_p).
+    if (cfg_.momentum != 0.0 && steps > 0) {
+      load_tensor(in, "momentum_buffer", params_[i], num_.state_format, buf_[i], used);
+    } else {
+      buf_[i] = Tensor();
+    }
+    if (uses_kahan(num_, params_[i])) load_tensor(in, "kahan", params_[i], params_[i].value->format, kahan_[i], used);
+  }
+  check_all_used(in, used, "SGD");
+  steps_ = steps;
+}
+
 // ---- AdamW -------------------------------------------------------------------
 
 AdamW::AdamW(std::vector<Param> params, const AdamWConfig& config, const OptimizerNumerics& numerics)
@@ -246,6 +318,27 @@ AdamW::AdamW(std::vector<Param> params, const AdamWConfig& config, const Optimiz
 //   step_size = lr / bias_correction1;      bias_correction2_sqrt = math.sqrt(bias_correction2)
 //   denom = (exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(eps)
 //   param.addcdiv_(exp_avg, denom, value=-step_size)
+void AdamW::save_state(SafetensorsFile& out) const {
+  save_steps(out, steps_);
+  for (size_t i = 0; i < params_.size(); ++i) {
+    save_tensor(out, "exp_avg", params_[i], m_[i]);
+    save_tensor(out, "exp_avg_sq", params_[i], v_[i]);
+    if (!kahan_[i].data.empty()) save_tensor(out, "kahan", params_[i], kahan_[i]);
+  }
+}
+
+void AdamW::load_state(const SafetensorsFile& in) {
+  const uint64_t steps = load_steps(in);
+  std::set<std::string> used;
+  for (size_t i = 0; i < params_.size(); ++i) {
+    load_tensor(in, "exp_avg", params_[i], num_.state_format, m_[i], used);
+    load_tensor(in, "exp_avg_sq", params_[i], num_.state_format, v_[i], used);
+    if (uses_kahan(num_, params_[i])) load_tensor(in, "kahan", params_[i], params_[i].value->format, kahan_[i], used);
+  }
+  check_all_used(in, used, "AdamW");
+  steps_ = steps;
+}
+
 void AdamW::step(double lr, uint32_t train_step) {
   ++steps_;
   const double t = double(steps_);

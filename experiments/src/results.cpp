@@ -38,14 +38,16 @@ std::string csv_field(std::string_view s) {
 std::string csv_number(double v) { return shortest_text(v); }
 std::string csv_number(float v) { return shortest_text(v); }
 
+void append_metrics_line(std::string& out, const MetricsRow& r) {
+  out += std::to_string(r.step) + ',' + csv_number(r.loss) + ',' + csv_number(r.lr) + ',' + csv_number(r.loss_scale) +
+         ',' + (r.skipped ? '1' : '0') + ',' + csv_number(r.grad_norm) + ',' +
+         (r.eval_metric ? csv_number(*r.eval_metric) : std::string()) + '\n';
+}
+
 std::string metrics_csv(std::span<const MetricsRow> rows) {
   std::string out(kMetricsHeader);
   out += '\n';
-  for (const MetricsRow& r : rows) {
-    out += std::to_string(r.step) + ',' + csv_number(r.loss) + ',' + csv_number(r.lr) + ',' + csv_number(r.loss_scale) +
-           ',' + (r.skipped ? '1' : '0') + ',' + csv_number(r.grad_norm) + ',' +
-           (r.eval_metric ? csv_number(*r.eval_metric) : std::string()) + '\n';
-  }
+  for (const MetricsRow& r : rows) append_metrics_line(out, r);
   return out;
 }
 
@@ -53,17 +55,19 @@ void write_metrics_csv(const std::string& path, std::span<const MetricsRow> rows
   io::write_output_file(path, metrics_csv(rows));
 }
 
+void append_quant_stats_line(std::string& out, const OperandStatsRow& r) {
+  const QuantStats& s = r.stats;
+  out += std::to_string(r.step) + ',' + csv_field(r.layer) + ',' + std::string(gemm_role_name(r.role)) + ',' +
+         r.operand + ',' + csv_field(r.tensor) + ',' + csv_number(percent(s.underflows, s.elements)) + ',' +
+         csv_number(percent(s.saturated, s.elements)) + ',' + csv_number(s.sqnr_db) + ',' + csv_number(r.scale_min) +
+         ',' + csv_number(r.scale_max) + ',' + std::to_string(s.nan_inputs) + ',' + std::to_string(s.inf_inputs) +
+         '\n';
+}
+
 std::string quant_stats_csv(std::span<const OperandStatsRow> rows) {
   std::string out(kQuantStatsHeader);
   out += '\n';
-  for (const OperandStatsRow& r : rows) {
-    const QuantStats& s = r.stats;
-    out += std::to_string(r.step) + ',' + csv_field(r.layer) + ',' + std::string(gemm_role_name(r.role)) + ',' +
-           r.operand + ',' + csv_field(r.tensor) + ',' + csv_number(percent(s.underflows, s.elements)) + ',' +
-           csv_number(percent(s.saturated, s.elements)) + ',' + csv_number(s.sqnr_db) + ',' + csv_number(r.scale_min) +
-           ',' + csv_number(r.scale_max) + ',' + std::to_string(s.nan_inputs) + ',' + std::to_string(s.inf_inputs) +
-           '\n';
-  }
+  for (const OperandStatsRow& r : rows) append_quant_stats_line(out, r);
   return out;
 }
 

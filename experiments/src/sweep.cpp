@@ -224,10 +224,15 @@ SweepOutcome run_sweep(const SweepConfig& c, const SweepOptions& opts) {
       }
       report(SweepEvent{SweepEvent::Kind::started, &run, 0, configs[run.index].steps, 0.0, ""});
       try {
-        const RunOutcome r = run_training(configs[run.index], recipes.at(run.recipe), runs_dir,
-                                          [&](uint64_t step, uint64_t steps, double loss, double) {
-                                            report(SweepEvent{SweepEvent::Kind::step, &run, step, steps, loss, ""});
-                                          });
+        RunOptions run_options;
+        run_options.checkpoint_every = c.checkpoint_every;
+        run_options.resumed = [&](uint64_t step) {
+          report(SweepEvent{SweepEvent::Kind::started, &run, step, configs[run.index].steps, 0.0, ""});
+        };
+        run_options.progress = [&](uint64_t step, uint64_t steps, double loss, double) {
+          report(SweepEvent{SweepEvent::Kind::step, &run, step, steps, loss, ""});
+        };
+        const RunOutcome r = run_training(configs[run.index], recipes.at(run.recipe), runs_dir, run_options);
         {
           std::lock_guard<std::mutex> g(lock);
           ++out.ran;

@@ -23,7 +23,8 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kTopKeys =
-    "name, models, recipes, seeds, data_seed, noise_data_seeds, steps, eval_interval, stats_interval, model";
+    "name, models, recipes, seeds, data_seed, noise_data_seeds, steps, eval_interval, stats_interval, "
+    "checkpoint_every, model";
 
 // Keys a sweep sets itself, never per model.
 bool owned_by_sweep(std::string_view key) { return key == "model" || key == "seed" || key == "data_seed"; }
@@ -68,6 +69,8 @@ class SweepReader {
         c.eval_interval = uint64_t(integer(v, key, 1, int64_t{1} << 40));
       } else if (key == "stats_interval") {
         c.stats_interval = uint64_t(integer(v, key, 1, int64_t{1} << 40));
+      } else if (key == "checkpoint_every") {
+        c.checkpoint_every = uint64_t(integer(v, key, 0, int64_t{1} << 40));
       } else if (key == "model") {
         if (!v.is_table()) fail(v, key, "expected a table of [model.<name>] sections, got " + toml_type_name(v.type()));
         for (auto&& [mk, mv] : *v.as_table()) read_model_settings(std::string(mk.str()), mv, c);
@@ -247,6 +250,7 @@ std::string toml_array(const std::vector<T>& v, F item) {
 
 // Every setting of a configuration as (key, canonical value): how two
 // configurations are compared and the first difference named.
+// checkpoint_every is not one: it changes how a sweep runs, not its results.
 std::vector<std::pair<std::string, std::string>> sweep_config_entries(const SweepConfig& c) {
   std::vector<std::pair<std::string, std::string>> e;
   auto num = [](auto x) { return std::to_string(x); };

@@ -209,9 +209,37 @@ DelayedScaling& GemmRuntime::delayed_state(const std::string& layer, const std::
                                            const QuantScheme& scheme, const OperandPolicy& p) {
   const auto key = std::make_pair(layer, tensor);
   auto it = delayed_.find(key);
-  if (it == delayed_.end())
+  if (it == delayed_.end()) {
     it = delayed_.emplace(key, DelayedScaling(scheme, p.amax_history_len, p.amax_algo, p.margin)).first;
+    const auto saved = restored_.find(key);
+    if (saved != restored_.end()) {
+      try {
+        it->second.restore_state(saved->second.multiplier, saved->second.history);
+      } catch (const OptionError& e) {
+        throw DataError("checkpoint: delayed scaling state of layer " + quoted_text(layer) + " tensor " +
+                        quoted_text(tensor) + ": " + e.what());
+      }
+      restored_.erase(saved);
+    }
+  }
   return it->second;
+}
+
+std::vector<DelayedStateRecord> GemmRuntime::delayed_state_records() const {
+  std::map<std::pair<std::string, std::string>, DelayedStateRecord> all = restored_;
+  for (const auto& [key, state] : delayed_)
+    all[key] = DelayedStateRecord{key.first, key.second, state.multiplier(),
+                                  std::vector<float>(state.history().begin(), state.history().end())};
+  std::vector<DelayedStateRecord> out;
+  for (auto& [key, record] : all) out.push_back(std::move(record));
+  return out;
+}
+
+void GemmRuntime::restore_delayed_states(const std::vector<DelayedStateRecord>& records) {
+  delayed_.clear();
+  delayed_steps_.clear();
+  restored_.clear();
+  for (const DelayedStateRecord& r : records) restored_[{r.layer, r.tensor}] = r;
 }
 
 float GemmRuntime::delayed_multiplier(const std::string& layer, const std::string& tensor, const QuantScheme& scheme,

@@ -12,6 +12,7 @@
 #include <optional>
 #include <system_error>
 
+#include "fpsim/experiments/checkpoint.hpp"
 #include "fpsim/experiments/data_order.hpp"
 #include "fpsim/experiments/datasets.hpp"
 #include "fpsim/experiments/errors.hpp"
@@ -23,6 +24,7 @@
 #include "fpsim/experiments/results.hpp"
 #include "fpsim/experiments/safetensors.hpp"
 #include "fpsim/io/input_file.hpp"
+#include "fpsim/io/output_file.hpp"
 #include "fpsim/quoted_text.hpp"
 
 #ifndef FPSIM_VERSION
@@ -251,6 +253,53 @@ SafetensorsFile parameters_file(const std::vector<Parameter<float>>& params, con
   return f;
 }
 
+// A run killed while replacing one of its files may have left the writer's
+// named temporary (fpsim::io): the restarted run owns the directory and
+// removes it.
+void remove_stray_temporaries(const std::filesystem::path& dir) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec))
+    if (io::is_temporary_name(entry.path().filename().string())) std::filesystem::remove(entry.path(), ec);
+}
+
+// The checkpoint of an interrupted run of this configuration, if the
+// directory holds one.
+std::optional<RunCheckpoint> saved_checkpoint(const std::filesystem::path& dir, const nlohmann::json& identity,
+                                              uint64_t steps) {
+  const std::filesystem::path path = dir / kCheckpointFileName;
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) return std::nullopt;
+  RunCheckpoint c = read_checkpoint(path);
+  if (c.identity != identity)
+    throw DataError(quoted_text(path.string()) +
+                    " is the checkpoint of another configuration than its run's summary.json; remove it to run "
+                    "from step 1");
+  if (c.steps_done == 0 || c.steps_done >= steps)
+    throw DataError(quoted_text(path.string()) + " is a checkpoint after step " + std::to_string(c.steps_done) +
+                    " of a run of " + std::to_string(steps) + " steps; remove it to run from step 1");
+  return c;
+}
+
+// The parameters a checkpoint holds, copied into the model's tensors.
+void restore_parameters(const SafetensorsFile& state, std::vector<Parameter<float>>& params,
+                        const std::filesystem::path& path) {
+  size_t stored = 0;
+  for (const auto& [key, t] : state.tensors) stored += key.rfind("param/", 0) == 0;
+  if (stored != params.size())
+    throw DataError(quoted_text(path.string()) + " holds " + std::to_string(stored) + " parameters, the model " +
+                    std::to_string(params.size()) + "; remove it to run from step 1");
+  for (Parameter<float>& p : params) {
+    const auto it = state.tensors.find("param/" + p.name);
+    if (it == state.tensors.end() ||
+        !std::equal(it->second.shape.begin(), it->second.shape.end(), p.value.shape.begin(), p.value.shape.end()) ||
+        it->second.dtype != StoredDtype::f32)
+      throw DataError(quoted_text(path.string()) + " has no F32 parameter " + p.name +
+                      " of the model's shape; remove it to run from step 1");
+    p.value.data = values_f32(it->second);
+  }
+}
+
 bool all_finite(const std::vector<Parameter<float>>& params) {
   for (const Parameter<float>& p : params) {
     for (const float g : p.grad.data) {
@@ -267,12 +316,15 @@ std::string run_id(const TrainConfig& c, const Recipe& r) {
 }
 
 RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const std::filesystem::path& out_root,
-                        const ProgressFn& progress) {
+                        const RunOptions& options) {
   validate_train_config(config);
   RunOutcome outcome;
   outcome.dir = out_root / run_id(config, recipe);
   const nlohmann::json identity = run_identity(config, recipe);
   check_run_dir(outcome.dir, identity);
+  remove_stray_temporaries(outcome.dir);
+  std::optional<RunCheckpoint> checkpoint = saved_checkpoint(outcome.dir, identity, config.steps);
+  const std::filesystem::path checkpoint_path = outcome.dir / kCheckpointFileName;
 
   std::unique_ptr<RunModel> run = make_run_model(config, recipe);
   std::vector<Parameter<float>>& params = run->parameters();
@@ -296,8 +348,9 @@ RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const s
   GradScaler scaler(recipe.loss_scaling);
   GemmRuntime rt(config.seed);
 
-  std::vector<MetricsRow> metrics;
-  std::vector<OperandStatsRow> quant_stats;
+  // The two CSV files' text, a line appended per row.
+  std::string metrics_text = std::string(kMetricsHeader) + '\n';
+  std::string quant_stats_text = std::string(kQuantStatsHeader) + '\n';
   nlohmann::json summary;
   summary["status"] = "running";
   summary["config"] = identity;
@@ -342,18 +395,60 @@ RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const s
       write_safetensors((outcome.dir / "data_order.safetensors").string(), order);
       files_started = true;
     }
-    write_metrics_csv((outcome.dir / "metrics.csv").string(), metrics);
-    write_quant_stats_csv((outcome.dir / "quant_stats.csv").string(), quant_stats);
+    io::write_output_file((outcome.dir / "metrics.csv").string(), metrics_text);
+    io::write_output_file((outcome.dir / "quant_stats.csv").string(), quant_stats_text);
     if (final_write) {
       write_safetensors((outcome.dir / "params_final.safetensors").string(), parameters_file(params, recipe));
+      // Before the final summary.json: a run that says done never holds a
+      // checkpoint (one killed in between runs again from its last checkpoint or from step 1).
+      std::error_code ec;
+      std::filesystem::remove(checkpoint_path, ec);
+      if (ec) throw IoError("cannot remove " + quoted_text(checkpoint_path.string()) + ": " + ec.message());
     }
     summary["steps_done"] = outcome.steps_done;
     set_timing(summary, loop_seconds, outcome.steps_done);
     write_summary_json((outcome.dir / "summary.json").string(), summary);
   };
 
-  double last_eval = NAN;
-  for (uint64_t step = 0; step < config.steps; ++step) {
+  auto save_checkpoint = [&] {
+    RunCheckpoint c;
+    c.identity = identity;
+    c.steps_done = outcome.steps_done;
+    c.loop_seconds = loop_seconds;
+    c.final_loss = outcome.final_loss;
+    c.last_eval = outcome.eval_metric;
+    c.loss_scale = scaler.scale();
+    c.growth_tracker = scaler.growth_tracker();
+    c.delayed = rt.delayed_state_records();
+    c.metrics_csv = metrics_text;
+    c.quant_stats_csv = quant_stats_text;
+    for (const Parameter<float>& p : params)
+      c.state.tensors["param/" + p.name] =
+          stored_tensor(std::vector<uint64_t>(p.value.shape.begin(), p.value.shape.end()), p.value.span());
+    optimizer->save_state(c.state);
+    write_checkpoint(checkpoint_path, c);
+  };
+
+  outcome.eval_metric = NAN;
+  uint64_t first_step = 0;
+  if (checkpoint) {
+    restore_parameters(checkpoint->state, params, checkpoint_path);
+    optimizer->load_state(checkpoint->state);
+    scaler.restore(checkpoint->loss_scale, checkpoint->growth_tracker);
+    rt.restore_delayed_states(checkpoint->delayed);
+    metrics_text = std::move(checkpoint->metrics_csv);
+    quant_stats_text = std::move(checkpoint->quant_stats_csv);
+    loop_seconds = checkpoint->loop_seconds;
+    outcome.steps_done = first_step = checkpoint->steps_done;
+    outcome.final_loss = checkpoint->final_loss;
+    outcome.eval_metric = checkpoint->last_eval;
+    outcome.resumed_from = checkpoint->steps_done;
+    checkpoint.reset();
+    if (options.resumed) options.resumed(first_step);
+  }
+  const ProgressFn& progress = options.progress;
+  clock_start = std::chrono::steady_clock::now();
+  for (uint64_t step = first_step; step < config.steps; ++step) {
     rt.step = uint32_t(step);
     // Statistics on step 1, every stats_interval steps and the last (steps
     // count from 1 in the result files; the SR key uses the 0-based step).
@@ -384,25 +479,27 @@ RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const s
     }
     for (OperandStatsRow& r : rt.stats) {
       r.step = uint32_t(step + 1);
-      quant_stats.push_back(std::move(r));
+      append_quant_stats_line(quant_stats_text, r);
     }
     if (stop) {
       outcome.stopped = true;
       outcome.stopped_at = step + 1;
-      metrics.push_back(row);
+      append_metrics_line(metrics_text, row);
       break;
     }
     outcome.steps_done = step + 1;
     const bool last = step + 1 == config.steps;
     if (last || (step + 1) % config.eval_interval == 0) {
-      last_eval = run->evaluate(rt);
-      row.eval_metric = last_eval;
+      outcome.eval_metric = run->evaluate(rt);
+      row.eval_metric = outcome.eval_metric;
     }
-    metrics.push_back(row);
+    append_metrics_line(metrics_text, row);
     outcome.final_loss = loss;
-    if (!files_started || row.eval_metric) {
+    const bool checkpoint_now = options.checkpoint_every != 0 && !last && (step + 1) % options.checkpoint_every == 0;
+    if (!files_started || row.eval_metric || checkpoint_now) {
       stop_clock();
-      write_files(false);
+      if (!files_started || row.eval_metric) write_files(false);
+      if (checkpoint_now) save_checkpoint();
       clock_start = std::chrono::steady_clock::now();
     }
     if (progress) {
@@ -412,14 +509,13 @@ RunOutcome run_training(const TrainConfig& config, const Recipe& recipe, const s
     }
   }
   stop_clock();
-  outcome.eval_metric = last_eval;
   summary["status"] = outcome.stopped ? "stopped" : "done";
   if (outcome.stopped) {
     summary["stopped_at_step"] = *outcome.stopped_at;
     summary["stop_reason"] = "loss or gradients not finite";
   }
   summary["final_loss"] = outcome.final_loss;
-  summary["final_eval_metric"] = last_eval;
+  summary["final_eval_metric"] = outcome.eval_metric;
   write_files(true);
   outcome.wall_time_s = loop_seconds;
   return outcome;

@@ -444,6 +444,16 @@ QuantizedTensor DelayedScaling::quantize(std::span<const float> x, TensorShape s
   return q;
 }
 
+void DelayedScaling::restore_state(float multiplier, std::span<const float> history) {
+  if (history.size() > history_len_)
+    throw OptionError("delayed scaling state: " + std::to_string(history.size()) + " amax values, more than the history length " +
+                      std::to_string(history_len_));
+  if (!(multiplier > 0.0f) || !std::isfinite(multiplier))
+    throw OptionError("delayed scaling state: the multiplier must be finite and positive");
+  multiplier_ = multiplier;
+  history_.assign(history.begin(), history.end());
+}
+
 void DelayedScaling::record_amax(float amax) {
   history_.push_back(amax);
   while (history_.size() > history_len_) history_.pop_front();

@@ -307,6 +307,32 @@ TEST(QuantizeDelayed, ScaleComesFromEarlierSteps) {
   EXPECT_EQ(m.multiplier(), 22.4f);                  // fp32(448 / 10) / 2
 }
 
+// A state restored from multiplier() and history() continues exactly as the
+// original: same multipliers on the following steps, whatever the algorithm.
+TEST(QuantizeDelayed, RestoredStateContinuesLikeTheOriginal) {
+  for (const AmaxAlgo algo : {AmaxAlgo::max, AmaxAlgo::most_recent}) {
+    DelayedScaling d(parse_quant_scheme("per-tensor-e4m3"), 3, algo, 0);
+    for (const float a : {100.0f, 7.0f, 30.0f, 0.5f}) d.record_amax(a);
+    DelayedScaling r(parse_quant_scheme("per-tensor-e4m3"), 3, algo, 0);
+    const std::vector<float> h(d.history().begin(), d.history().end());
+    r.restore_state(d.multiplier(), h);
+    EXPECT_EQ(r.multiplier(), d.multiplier());
+    for (const float a : {2.0f, 0.0f, 60.0f, 1.0f}) {
+      d.record_amax(a);
+      r.restore_state(r.multiplier(), std::vector<float>(r.history().begin(), r.history().end()));
+      r.record_amax(a);
+      EXPECT_EQ(r.multiplier(), d.multiplier()) << "algo " << int(algo) << " amax " << a;
+      EXPECT_EQ(r.history(), d.history());
+    }
+  }
+  DelayedScaling d(parse_quant_scheme("per-tensor-e4m3"), 2, AmaxAlgo::max, 0);
+  const std::vector<float> three = {1.0f, 2.0f, 3.0f};
+  EXPECT_THROW(d.restore_state(1.0f, three), OptionError);
+  EXPECT_THROW(d.restore_state(0.0f, {}), OptionError);
+  EXPECT_THROW(d.restore_state(INFINITY, {}), OptionError);
+  EXPECT_THROW(d.restore_state(NAN, {}), OptionError);
+}
+
 // Hadamard: signs are reproducible, the transform is orthogonal up to FP32
 // rounding (stated tolerance: 4 ulps of the tile's max), and 1/4 S H16
 // applied to e_0 gives S_0 / 4 in every column.

@@ -171,6 +171,11 @@ class DelayedScaling {
   void record_amax(float amax);
   float multiplier() const { return multiplier_; }
   const std::deque<float>& history() const { return history_; }
+  // Sets the state a checkpoint saved (multiplier() and history(), oldest
+  // amax first), so that the next steps continue as if never interrupted.
+  // Throws OptionError when the history is longer than the history length
+  // or the multiplier is not finite and positive.
+  void restore_state(float multiplier, std::span<const float> history);
 
  private:
   QuantScheme scheme_;

@@ -114,6 +114,14 @@ struct OperandStatsRow {
   double error_energy = 0.0;
 };
 
+// A delayed-scaling state as a checkpoint holds it (docs/training.md,
+// "Checkpoints").
+struct DelayedStateRecord {
+  std::string layer, tensor;
+  float multiplier = 1.0f;
+  std::vector<float> history;  // amax values, oldest first
+};
+
 // The per-run state every GEMM call reads or updates: run seed and step (the
 // SR key), delayed-scaling histories per (layer, tensor), and the statistics
 // collected on steps where `collect_stats` is set.
@@ -139,6 +147,16 @@ class GemmRuntime {
                                 const OperandPolicy& p);
   const std::map<std::pair<std::string, std::string>, DelayedScaling>& delayed_states() const { return delayed_; }
 
+  // Checkpoints: every delayed-scaling state, in (layer, tensor) order,
+  // restored ones not yet used again included.
+  std::vector<DelayedStateRecord> delayed_state_records() const;
+  // Restores what delayed_state_records() gave. Each record applies when its
+  // (layer, tensor) is first used, since only the GEMM knows the policy that
+  // creates the state; DataError then when it does not fit that policy.
+  // (Which state a step already used is not part of a checkpoint: steps are
+  // whole when one is written.)
+  void restore_delayed_states(const std::vector<DelayedStateRecord>& records);
+
   // The multiplier every GEMM of this step quantizes (layer, tensor) with
   // under delayed scaling. The first GEMM of a step that reads the tensor
   // gets `record` pointing at the state whose history takes this step's amax
@@ -161,6 +179,7 @@ class GemmRuntime {
   uint32_t run_seed_;
   std::map<std::pair<std::string, std::string>, DelayedScaling> delayed_;
   std::map<std::pair<std::string, std::string>, DelayedStep> delayed_steps_;
+  std::map<std::pair<std::string, std::string>, DelayedStateRecord> restored_;  // not yet used
 };
 
 // The Philox stream of a tensor: FNV-1a of "layer/tensor/role/operand",

@@ -43,6 +43,11 @@ class GradScaler {
   // tracker = 0. S is never clamped below (it may fall under 1).
   void update(bool found_inf);
 
+  // Sets the state a checkpoint saved (scale(), growth_tracker()). Throws
+  // DataError, when enabled, unless the scale is finite and > 0 and the
+  // tracker lies in [0, growth_interval); disabled, unless they are 1 and 0.
+  void restore(float scale, int32_t growth_tracker);
+
  private:
   LossScaling cfg_;
   float scale_ = 1.0f;

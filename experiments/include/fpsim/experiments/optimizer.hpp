@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "fpsim/experiments/recipe.hpp"
+#include "fpsim/experiments/safetensors.hpp"
 #include "fpsim/experiments/tensor.hpp"
 #include "fpsim/format.hpp"
 
@@ -51,6 +52,15 @@ class Optimizer {
   // Updates applied so far (PyTorch's state["step"]; skipped steps excluded).
   virtual uint64_t step_count() const = 0;
   virtual std::span<const Param> params() const = 0;
+  // Checkpoints (docs/training.md, "Checkpoints"): the update count (metadata
+  // "optimizer/steps") and every state tensor as an F32 tensor
+  // "optimizer/<state>/<parameter name>" (state: exp_avg, exp_avg_sq,
+  // momentum_buffer, kahan) holding values of the state's format exactly.
+  virtual void save_state(SafetensorsFile& out) const = 0;
+  // Restores what save_state wrote, into an optimizer built with the same
+  // parameters, configuration and numerics. Throws DataError naming a
+  // missing tensor, one of another shape, or state this optimizer lacks.
+  virtual void load_state(const SafetensorsFile& in) = 0;
 };
 
 // torch.optim.SGD's defaults except lr, which PyTorch >= 2.2 defaults to 1e-3.
@@ -79,6 +89,8 @@ class Sgd final : public Optimizer {
   void step(double lr, uint32_t train_step) override;
   uint64_t step_count() const override { return steps_; }
   std::span<const Param> params() const override { return params_; }
+  void save_state(SafetensorsFile& out) const override;
+  void load_state(const SafetensorsFile& in) override;
   // PyTorch's state["momentum_buffer"] (in the state format); empty before
   // the first step or without momentum.
   const Tensor& momentum_buffer(size_t i) const { return buf_.at(i); }
@@ -101,6 +113,8 @@ class AdamW final : public Optimizer {
   void step(double lr, uint32_t train_step) override;
   uint64_t step_count() const override { return steps_; }
   std::span<const Param> params() const override { return params_; }
+  void save_state(SafetensorsFile& out) const override;
+  void load_state(const SafetensorsFile& in) override;
   // PyTorch's state["exp_avg"] / state["exp_avg_sq"] (in the state format).
   const Tensor& exp_avg(size_t i) const { return m_.at(i); }
   const Tensor& exp_avg_sq(size_t i) const { return v_.at(i); }

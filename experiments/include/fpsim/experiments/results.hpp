@@ -49,6 +49,9 @@ std::string csv_field(std::string_view s);
 // The whole of metrics.csv: the header, then one line per row in the given
 // order, each ending in '\n'.
 std::string metrics_csv(std::span<const MetricsRow> rows);
+// One row's line, '\n' included, appended to `out` (the runner keeps the
+// file's text and appends a line per step).
+void append_metrics_line(std::string& out, const MetricsRow& row);
 void write_metrics_csv(const std::string& path, std::span<const MetricsRow> rows);
 
 // The whole of quant_stats.csv, one line per row: gemm = gemm_role_name
@@ -60,6 +63,7 @@ void write_metrics_csv(const std::string& path, std::span<const MetricsRow> rows
 // Layer and tensor names that hold a comma, a double quote or a line break
 // are quoted as RFC 4180 says ("a""b").
 std::string quant_stats_csv(std::span<const OperandStatsRow> rows);
+void append_quant_stats_line(std::string& out, const OperandStatsRow& row);
 void write_quant_stats_csv(const std::string& path, std::span<const OperandStatsRow> rows);
 
 // Records the run's speed in `summary`: "wall_time_s" = the seconds of the

@@ -33,6 +33,10 @@ struct SweepConfig {
   // Per model: run settings ("key" -> "value", any key of train_config_keys()
   // but model, seed and data_seed), in key order (a TOML table's keys have no order).
   std::map<std::string, std::vector<std::pair<std::string, std::string>>> model_settings;
+  // Each run writes a checkpoint every N steps (0: none; RunOptions). Not
+  // part of the sweep's identity: it never changes a result, so it may
+  // differ between a sweep and its restart, and sweep.toml leaves it out.
+  uint64_t checkpoint_every = 0;
 };
 
 // One run of a sweep, in run-list order.
@@ -54,7 +58,7 @@ SweepConfig load_sweep_config(const std::filesystem::path& path);
 SweepConfig default_sweep_config();
 std::filesystem::path default_sweep_config_path();
 
-// Every setting as (key, canonical value), in the canonical file's order
+// Every setting but checkpoint_every as (key, canonical value), in the canonical file's order
 // ("steps" -> "2000", "model.mlp.lr" -> "\"0.001\""): how two
 // configurations are compared and their first difference named.
 std::vector<std::pair<std::string, std::string>> sweep_config_entries(const SweepConfig& c);
@@ -82,6 +86,8 @@ bool in_shard(const SweepRun& run, Shard shard);
 // What a sweep reports while it runs: called (under a lock, from worker
 // threads) when a run starts, after each of its steps and when it ends.
 struct SweepEvent {
+  // started: step 0 when a run is taken up; again with the checkpoint's step
+  // when it continues from one.
   enum class Kind : uint8_t { started, step, finished, skipped, failed } kind;
   const SweepRun* run = nullptr;
   uint64_t step = 0, steps = 0;
@@ -110,7 +116,8 @@ struct SweepOutcome {
 // that differs (ConfigError, nothing written); so is a non-empty directory
 // that is not a sweep, and a sweep directory of another format version.
 // Runs whose summary.json says done or stopped are skipped; the others
-// (missing, or interrupted: status running) run from their first step.
+// (missing, or interrupted: status running) run from their first step, or
+// from their checkpoint when they hold one (run_training).
 // A run that throws (data missing, a run directory of another
 // configuration, a full disk) stops the sweep from starting more runs; the
 // running ones finish, and the outcome holds the failure.
