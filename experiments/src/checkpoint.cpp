@@ -16,6 +16,7 @@ namespace fpsim::experiments {
 namespace {
 
 constexpr std::string_view kFormat = "fpsim-checkpoint";
+constexpr size_t kPathChars = 4096;  // PATH_MAX: a path in a message is never cut
 constexpr std::string_view kMetricsText = "text/metrics.csv";
 constexpr std::string_view kQuantStatsText = "text/quant_stats.csv";
 
@@ -42,7 +43,7 @@ class Fields {
   Fields(const SafetensorsFile& f, const std::string& name) : f_(f), name_(name) {}
 
   [[noreturn]] void fail(const std::string& what) const {
-    throw DataError(quoted_text(name_) + ": not a checkpoint this fpsim can resume from (" + what +
+    throw DataError(quoted_text(name_, kPathChars) + ": not a checkpoint this fpsim can resume from (" + what +
                     "); remove it to run from step 1");
   }
   const std::string& text(const std::string& key) const {

@@ -272,11 +272,11 @@ std::optional<RunCheckpoint> saved_checkpoint(const std::filesystem::path& dir, 
   if (!std::filesystem::exists(path, ec)) return std::nullopt;
   RunCheckpoint c = read_checkpoint(path);
   if (c.identity != identity)
-    throw DataError(quoted_text(path.string()) +
+    throw DataError(quoted_text(path.string(), 4096) +
                     " is the checkpoint of another configuration than its run's summary.json; remove it to run "
                     "from step 1");
   if (c.steps_done == 0 || c.steps_done >= steps)
-    throw DataError(quoted_text(path.string()) + " is a checkpoint after step " + std::to_string(c.steps_done) +
+    throw DataError(quoted_text(path.string(), 4096) + " is a checkpoint after step " + std::to_string(c.steps_done) +
                     " of a run of " + std::to_string(steps) + " steps; remove it to run from step 1");
   return c;
 }
@@ -287,14 +287,14 @@ void restore_parameters(const SafetensorsFile& state, std::vector<Parameter<floa
   size_t stored = 0;
   for (const auto& [key, t] : state.tensors) stored += key.rfind("param/", 0) == 0;
   if (stored != params.size())
-    throw DataError(quoted_text(path.string()) + " holds " + std::to_string(stored) + " parameters, the model " +
+    throw DataError(quoted_text(path.string(), 4096) + " holds " + std::to_string(stored) + " parameters, the model " +
                     std::to_string(params.size()) + "; remove it to run from step 1");
   for (Parameter<float>& p : params) {
     const auto it = state.tensors.find("param/" + p.name);
     if (it == state.tensors.end() ||
         !std::equal(it->second.shape.begin(), it->second.shape.end(), p.value.shape.begin(), p.value.shape.end()) ||
         it->second.dtype != StoredDtype::f32)
-      throw DataError(quoted_text(path.string()) + " has no F32 parameter " + p.name +
+      throw DataError(quoted_text(path.string(), 4096) + " has no F32 parameter " + p.name +
                       " of the model's shape; remove it to run from step 1");
     p.value.data = values_f32(it->second);
   }

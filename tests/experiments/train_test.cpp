@@ -18,6 +18,7 @@
 
 #include "../io/temporary_directory.hpp"
 #include "run_fpsim.hpp"
+#include "fpsim/experiments/checkpoint.hpp"
 #include "fpsim/experiments/datasets.hpp"
 #include "fpsim/experiments/errors.hpp"
 #include "fpsim/experiments/models/gpt.hpp"
@@ -424,6 +425,212 @@ TEST(TrainCommand, AFullDiskLeavesNoHalfWrittenFile) {
       EXPECT_TRUE(nlohmann::json::accept(file_text(e.path()))) << name;
     }
   }
+}
+
+
+// ---- checkpoints (docs/training.md, "Checkpoints") ------------------------------
+
+struct Interrupted {};
+
+// Runs until the progress callback of step `stop_at` throws, leaving the run
+// directory as a killed process would after its last checkpoint.
+void run_until(const TrainConfig& c, const Recipe& r, const fs::path& out, uint64_t every, uint64_t stop_at) {
+  RunOptions o;
+  o.checkpoint_every = every;
+  o.progress = [stop_at](uint64_t step, uint64_t, double, double) {
+    if (step == stop_at) throw Interrupted{};
+  };
+  EXPECT_THROW(run_training(c, r, out, o), Interrupted);
+}
+
+RunOutcome run_with_checkpoints(const TrainConfig& c, const Recipe& r, const fs::path& out, uint64_t every) {
+  RunOptions o;
+  o.checkpoint_every = every;
+  return run_training(c, r, out, o);
+}
+
+// Every built-in recipe: a run interrupted after step 17 (its last
+// checkpoint after step 15) and run again ends with the files of a run that
+// was never interrupted, and a run that writes checkpoints with those of one
+// that does not.
+TEST(TrainCheckpoint, ResumedRunEqualsAnUninterruptedOneForEveryRecipe) {
+  TrainConfig c = small_mlp(40);
+  c.stats_interval = 5;
+  for (const std::string& name : builtin_recipe_names()) {
+    SCOPED_TRACE(name);
+    const Recipe recipe = load_recipe(name);
+    TemporaryDirectory plain, checkpointed, resumed;
+    const RunOutcome reference = run_training(c, recipe, plain.path());
+    const RunOutcome with = run_with_checkpoints(c, recipe, checkpointed.path(), 5);
+    EXPECT_FALSE(with.resumed_from);
+    EXPECT_EQ(run_files(with.dir), run_files(reference.dir));
+    run_until(c, recipe, resumed.path(), 5, 17);
+    const fs::path dir = fs::path(resumed.path()) / run_id(c, recipe);
+    ASSERT_TRUE(fs::exists(dir / kCheckpointFileName));
+    EXPECT_EQ(read_checkpoint(dir / kCheckpointFileName).steps_done, 15u);
+    const RunOutcome r = run_with_checkpoints(c, recipe, resumed.path(), 5);
+    EXPECT_EQ(r.resumed_from, std::optional<uint64_t>(15));
+    EXPECT_EQ(run_files(r.dir), run_files(reference.dir));  // the checkpoint is gone too
+    EXPECT_EQ(r.final_loss, reference.final_loss);
+  }
+}
+
+// The state that only shows after many steps: a loss scaler that backs off
+// and grows every 3 steps, amax histories shorter than the run (so the
+// restored history decides the scale), SGD's momentum with Kahan buffers,
+// the gpt's attention and tied head; several interruptions in a row,
+// checkpoint intervals changed between them, and one run continued without
+// writing checkpoints.
+TEST(TrainCheckpoint, ResumeKeepsScalerHistoriesMomentumAndKahanState) {
+  Recipe amp = load_recipe("fp16-amp");
+  amp.name = "fp16-amp-fast-growth";
+  amp.loss_scaling.init_scale = 1.6777216e7f;  // 2^24: the first steps overflow and back off
+  amp.loss_scaling.growth_interval = 3;
+  Recipe delayed = load_recipe("fp8-delayed");
+  delayed.name = "fp8-delayed-history-3";
+  for (GemmPolicy* p : {&delayed.fprop, &delayed.dgrad, &delayed.wgrad})
+    for (OperandPolicy* o : {&p->a, &p->b}) o->amax_history_len = 3;
+  TrainConfig sgd = small_mlp(40);
+  sgd.optimizer = OptimizerKind::sgd;
+  sgd.lr = 0.05;
+  struct Case {
+    TrainConfig config;
+    Recipe recipe;
+  };
+  const std::vector<Case> cases = {{small_mlp(40), amp},
+                                   {small_mlp(40), delayed},
+                                   {sgd, load_recipe("bf16-pure-kahan")},
+                                   {sgd, load_recipe("bf16-pure-sr")},
+                                   {small_gpt(20), delayed},
+                                   {small_gpt(20), load_recipe("bf16-pure-kahan")},
+                                   {small_gpt(20), load_recipe("nvfp4")}};
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.config.model + " " + k.recipe.name);
+    TemporaryDirectory plain, resumed;
+    const RunOutcome reference = run_training(k.config, k.recipe, plain.path());
+    if (k.recipe.name == amp.name) {  // the scaler did back off and grow in this run
+      const std::string m = file_text(reference.dir / "metrics.csv");
+      EXPECT_NE(m.find(",1,"), std::string::npos) << "no skipped step";
+    }
+    run_until(k.config, k.recipe, resumed.path(), 4, 6);  // checkpoint after 4
+    run_until(k.config, k.recipe, resumed.path(), 3, 11);  // continues from 4; checkpoints after 6, 9
+    const fs::path dir = fs::path(resumed.path()) / run_id(k.config, k.recipe);
+    EXPECT_EQ(read_checkpoint(dir / kCheckpointFileName).steps_done, 9u);
+    const RunOutcome r = run_training(k.config, k.recipe, resumed.path());  // no new checkpoints
+    EXPECT_EQ(r.resumed_from, std::optional<uint64_t>(9));
+    EXPECT_EQ(run_files(r.dir), run_files(reference.dir));
+  }
+}
+
+TEST(TrainCheckpoint, DamagedCheckpointIsRefusedNamingItAndNothingChanges) {
+  TemporaryDirectory tmp;
+  const TrainConfig c = small_mlp(30);
+  const Recipe recipe = load_recipe("bf16-pure-kahan");
+  run_until(c, recipe, tmp.path(), 5, 12);
+  const fs::path dir = fs::path(tmp.path()) / run_id(c, recipe);
+  const fs::path path = dir / kCheckpointFileName;
+  std::string bytes = file_text(path);
+  bytes[bytes.size() - 100] ^= 0x01;  // one bit of a tensor
+  std::ofstream(path, std::ios::binary) << bytes;
+  const auto before = run_files(dir);
+  try {
+    run_training(c, recipe, tmp.path());
+    ADD_FAILURE() << "a damaged checkpoint was used";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find(path.string()), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("does not match its checksum"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("remove it to run from step 1"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(run_files(dir), before);
+  // Truncated: not a safetensors file any more.
+  std::ofstream(path, std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+  EXPECT_THROW(run_training(c, recipe, tmp.path()), DataError);
+  // Removed, as the message says: the run starts from step 1 and ends as an uninterrupted one.
+  fs::remove(path);
+  TemporaryDirectory plain;
+  EXPECT_EQ(run_files(run_training(c, recipe, tmp.path()).dir), run_files(run_training(c, recipe, plain.path()).dir));
+}
+
+TEST(TrainCheckpoint, CheckpointOfAnotherRunIsRefused) {
+  TemporaryDirectory tmp;
+  TrainConfig seed0 = small_mlp(30), seed1 = small_mlp(30);
+  seed1.seed = 1;
+  const Recipe recipe = load_recipe("fp32");
+  run_until(seed0, recipe, tmp.path(), 5, 12);
+  run_until(seed1, recipe, tmp.path(), 5, 12);
+  fs::copy_file(fs::path(tmp.path()) / run_id(seed1, recipe) / kCheckpointFileName,
+                fs::path(tmp.path()) / run_id(seed0, recipe) / kCheckpointFileName, fs::copy_options::overwrite_existing);
+  try {
+    run_training(seed0, recipe, tmp.path());
+    ADD_FAILURE() << "another run's checkpoint was used";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("checkpoint of another configuration"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainCheckpoint, WritersStrayTemporariesAreRemovedOnRestart) {
+  TemporaryDirectory tmp, plain;
+  const TrainConfig c = small_mlp(30);
+  const Recipe recipe = load_recipe("fp32");
+  run_until(c, recipe, tmp.path(), 5, 12);
+  const fs::path dir = fs::path(tmp.path()) / run_id(c, recipe);
+  std::ofstream(dir / ".metrics.csv.fpsim-tmp.4242.3") << "half a file";
+  std::ofstream(dir / ".notes") << "the user's own hidden file";
+  const RunOutcome r = run_training(c, recipe, tmp.path());
+  EXPECT_FALSE(fs::exists(dir / ".metrics.csv.fpsim-tmp.4242.3"));
+  EXPECT_TRUE(fs::exists(dir / ".notes"));
+  fs::remove(dir / ".notes");
+  EXPECT_EQ(run_files(r.dir), run_files(run_training(c, recipe, plain.path()).dir));
+}
+
+TEST(TrainCheckpoint, FileFieldsRoundTripAndBadFilesAreRefused) {
+  RunCheckpoint c;
+  c.identity = {{"steps", "40"}, {"recipe", "x"}};
+  c.steps_done = 15;
+  c.loop_seconds = 0.1;
+  c.final_loss = 2.302585092994046;
+  c.last_eval = std::nan("");
+  c.loss_scale = 32768.0f;
+  c.growth_tracker = 7;
+  c.delayed = {{"fc1", "x", 4.48f, {100.0f, 0.0f}}, {"fc,2", "dy", 1.0f, {}}};
+  c.metrics_csv = "step,loss\n1,2.5\n";
+  c.quant_stats_csv = "";
+  const std::vector<float> w = {1.0f, -0.0f, 1e-45f};
+  c.state.tensors["param/fc1.weight"] = stored_tensor({3}, w);
+  c.state.metadata["optimizer/steps"] = "15";
+  const std::string bytes = checkpoint_bytes(c);
+  const RunCheckpoint back = parse_checkpoint(bytes, "ck");
+  EXPECT_EQ(back.identity, c.identity);
+  EXPECT_EQ(back.steps_done, 15u);
+  EXPECT_EQ(back.loop_seconds, 0.1);
+  EXPECT_EQ(back.final_loss, c.final_loss);
+  EXPECT_TRUE(std::isnan(back.last_eval));
+  EXPECT_EQ(back.loss_scale, 32768.0f);
+  EXPECT_EQ(back.growth_tracker, 7);
+  ASSERT_EQ(back.delayed.size(), 2u);
+  EXPECT_EQ(back.delayed[0].layer, "fc1");
+  EXPECT_EQ(back.delayed[0].multiplier, 4.48f);
+  EXPECT_EQ(back.delayed[0].history, (std::vector<float>{100.0f, 0.0f}));
+  EXPECT_EQ(back.delayed[1].layer, "fc,2");
+  EXPECT_TRUE(back.delayed[1].history.empty());
+  EXPECT_EQ(back.metrics_csv, c.metrics_csv);
+  EXPECT_EQ(back.quant_stats_csv, "");
+  EXPECT_EQ(back.state.tensors.at("param/fc1.weight").bytes, c.state.tensors.at("param/fc1.weight").bytes);
+  EXPECT_EQ(back.state.metadata.at("optimizer/steps"), "15");
+  // Another format version: refused, naming both.
+  SafetensorsFile f = parse_safetensors(bytes, "ck");
+  f.metadata["format_version"] = "2";
+  try {
+    parse_checkpoint(safetensors_bytes(f), "ck");
+    ADD_FAILURE() << "version 2 accepted";
+  } catch (const DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("format version '2'; this fpsim writes version 1"), std::string::npos)
+        << e.what();
+  }
+  f.metadata["format_version"] = "1";
+  f.metadata.erase("loss_scale");
+  EXPECT_THROW(parse_checkpoint(safetensors_bytes(f), "ck"), DataError);
+  EXPECT_THROW(parse_checkpoint("not a checkpoint", "ck"), DataError);
 }
 
 }  // namespace
