@@ -13,6 +13,7 @@
 #include "fpsim/experiments/errors.hpp"
 #include "fpsim/experiments/results.hpp"
 #include "fpsim/experiments/safetensors.hpp"
+#include "fpsim/experiments/sweep.hpp"
 #include "fpsim/io/input_file.hpp"
 #include "fpsim/io/output_file.hpp"
 #include "fpsim/quoted_text.hpp"
@@ -34,103 +35,6 @@ constexpr std::array<std::string_view, kReportMetricCount> kMetricNames = {
     "underflow_pct",    "saturation_pct"};
 
 size_t at(ReportMetric m) { return size_t(m); }
-
-// ---------------------------------------------------------------- sweep.json
-
-struct ListedRun {
-  std::string id, model, recipe, role;
-  uint32_t seed = 0, data_seed = 0;
-};
-
-struct SweepList {
-  std::string name, config_sha256;
-  uint64_t steps = 0;
-  std::vector<ListedRun> runs;
-};
-
-class SweepJsonReader {
- public:
-  explicit SweepJsonReader(const fs::path& path) : where_(escaped_text(path.string())) {}
-
-  [[noreturn]] void fail(const std::string& what) const { throw ConfigError(where_ + ": " + what); }
-
-  const json& member(const json& object, const char* key, const std::string& in) const {
-    const auto it = object.find(key);
-    if (it == object.end()) fail(in + "no \"" + key + "\"");
-    return *it;
-  }
-  std::string text(const json& object, const char* key, const std::string& in = "") const {
-    const json& v = member(object, key, in);
-    if (!v.is_string()) fail(in + "\"" + key + "\" is " + escaped_text(v.dump()) + ", expected a string");
-    return v.get<std::string>();
-  }
-  uint64_t number(const json& object, const char* key, uint64_t max, const std::string& in = "") const {
-    const json& v = member(object, key, in);
-    if (!v.is_number_unsigned() || v.get<uint64_t>() > max)
-      fail(in + "\"" + key + "\" is " + escaped_text(v.dump()) + ", expected an integer from 0 to " +
-           std::to_string(max));
-    return v.get<uint64_t>();
-  }
-
- private:
-  std::string where_;
-};
-
-// The run id names a directory under runs/: one path component.
-bool is_run_id(const std::string& id) {
-  return !id.empty() && id != "." && id != ".." && id.find_first_of(std::string_view("/\0", 2)) == std::string::npos;
-}
-
-SweepList read_sweep_list(const fs::path& dir) {
-  const fs::path path = dir / "sweep.json";
-  const SweepJsonReader r(path);
-  std::error_code ec;
-  if (!fs::exists(path, ec)) r.fail("not a sweep directory of this fpsim (no such file)");
-  json j;
-  try {
-    j = json::parse(io::read_input_file(path.string()));
-  } catch (const json::exception& e) {
-    r.fail(std::string("not a sweep directory of this fpsim (not JSON: ") + e.what() + ")");
-  }
-  const auto shown = [&](const char* key) -> std::string {
-    if (!j.is_object() || !j.contains(key)) return "none";
-    return escaped_text(j.at(key).dump(), 60);
-  };
-  const bool format_ok = j.is_object() && j.contains("format") && j.at("format") == "fpsim-sweep";
-  const bool version_ok = j.is_object() && j.contains("format_version") && j.at("format_version").is_number_integer() &&
-                          j.at("format_version").get<int64_t>() == 1;
-  if (!format_ok || !version_ok)
-    r.fail("not a sweep directory of this fpsim (format " + shown("format") + ", version " + shown("format_version") +
-           "; expected format \"fpsim-sweep\", version 1)");
-
-  SweepList list;
-  list.name = r.text(j, "name");
-  list.config_sha256 = r.text(j, "config_sha256");
-  list.steps = r.number(j, "steps", UINT64_MAX);
-  if (list.steps == 0) r.fail("\"steps\" is 0, expected at least 1");
-  const json& runs = r.member(j, "runs", "");
-  if (!runs.is_array()) r.fail("\"runs\" is not an array");
-  std::set<std::string> ids;
-  for (size_t i = 0; i < runs.size(); ++i) {
-    const std::string in = "runs[" + std::to_string(i) + "]: ";
-    const json& e = runs[i];
-    if (!e.is_object()) r.fail(in + "not an object");
-    if (r.number(e, "index", UINT64_MAX, in) != i) r.fail(in + "\"index\" is not " + std::to_string(i));
-    ListedRun run;
-    run.id = r.text(e, "id", in);
-    run.model = r.text(e, "model", in);
-    run.recipe = r.text(e, "recipe", in);
-    run.role = r.text(e, "role", in);
-    run.seed = uint32_t(r.number(e, "seed", UINT32_MAX, in));
-    run.data_seed = uint32_t(r.number(e, "data_seed", UINT32_MAX, in));
-    if (!is_run_id(run.id)) r.fail(in + "\"id\" " + quoted_text(run.id) + " is not a directory name");
-    if (!ids.insert(run.id).second) r.fail(in + "\"id\" " + quoted_text(run.id) + " listed twice");
-    if (run.role != "recipe" && run.role != "noise_floor")
-      r.fail(in + "\"role\" " + quoted_text(run.role) + ", expected \"recipe\" or \"noise_floor\"");
-    list.runs.push_back(std::move(run));
-  }
-  return list;
-}
 
 // ---------------------------------------------------------------- run files
 
@@ -321,7 +225,7 @@ struct RunData {
 
 // Reads the run in `dir`; throws fpsim::Error for what makes it unusable and
 // appends to `problems` what only makes a value doubtful.
-RunData read_run(const fs::path& dir, const ListedRun& listed, uint64_t steps, std::vector<std::string>& problems) {
+RunData read_run(const fs::path& dir, const SweepRun& listed, uint64_t steps, std::vector<std::string>& problems) {
   RunData run;
   run.dir = dir.string();
   const fs::path summary_path = dir / "summary.json";
@@ -542,9 +446,9 @@ std::string md_value(const MetricSummary& s) {
 std::string_view report_metric_name(ReportMetric m) { return kMetricNames.at(at(m)); }
 
 SweepReport build_report(const fs::path& sweep_dir, const ReportOptions& options) {
-  const SweepList list = read_sweep_list(sweep_dir);
+  const SweepDirectory list = read_sweep_directory(sweep_dir);
   for (const fs::path& extra : options.extra_dirs) {
-    const SweepList other = read_sweep_list(extra);
+    const SweepDirectory other = read_sweep_directory(extra);
     if (other.config_sha256 != list.config_sha256)
       throw ConfigError(escaped_text((extra / "sweep.json").string()) + ": another sweep (config_sha256 " +
                         quoted_text(other.config_sha256) + "; " + escaped_text((sweep_dir / "sweep.json").string()) +
@@ -562,7 +466,7 @@ SweepReport build_report(const fs::path& sweep_dir, const ReportOptions& options
   // directories in order; finished copies elsewhere must hold the same
   // metrics.csv.
   std::map<std::string, RunData> found;
-  for (const ListedRun& listed : list.runs) {
+  for (const SweepRun& listed : list.runs) {
     std::vector<fs::path> copies;
     std::string other_status;
     bool unreadable = false;
@@ -608,24 +512,24 @@ SweepReport build_report(const fs::path& sweep_dir, const ReportOptions& options
   }
 
   // The reference of (model, seed) and its first noise run.
-  const auto key = [](const ListedRun& r) { return r.model + '\0' + std::to_string(r.seed); };
-  std::map<std::string, const ListedRun*> reference, noise;
-  for (const ListedRun& r : list.runs) {
+  const auto key = [](const SweepRun& r) { return r.model + '\0' + std::to_string(r.seed); };
+  std::map<std::string, const SweepRun*> reference, noise;
+  for (const SweepRun& r : list.runs) {
     if (r.role == "recipe" && r.recipe == "fp32") reference.emplace(key(r), &r);
     if (r.role == "noise_floor") noise.emplace(key(r), &r);  // emplace keeps the first
   }
-  const auto data_of = [&](const ListedRun* r) -> const RunData* {
+  const auto data_of = [&](const SweepRun* r) -> const RunData* {
     if (r == nullptr) return nullptr;
     const auto it = found.find(r->id);
     return it == found.end() ? nullptr : &it->second;
   };
 
   std::map<std::string, size_t> position;  // id -> index in report.runs
-  for (const ListedRun& listed : list.runs) {
+  for (const SweepRun& listed : list.runs) {
     const RunData* r = data_of(&listed);
     if (r == nullptr) continue;
     const auto ref = reference.find(key(listed));
-    const ListedRun* f = ref == reference.end() ? nullptr : ref->second;
+    const SweepRun* f = ref == reference.end() ? nullptr : ref->second;
     Measured m = measure(*r, data_of(f), list.steps, listed.id, f ? f->id : "", report.problems);
     RunReport rr{listed.id,   listed.model,     listed.recipe,          listed.role, r->status,
                  listed.seed, listed.data_seed, m.never_reached_target, m.values};
@@ -647,7 +551,7 @@ SweepReport build_report(const fs::path& sweep_dir, const ReportOptions& options
   std::vector<std::string> models;
   std::map<std::string, std::vector<std::string>> recipes;
   std::set<std::string> has_noise;
-  for (const ListedRun& r : list.runs) {
+  for (const SweepRun& r : list.runs) {
     if (std::find(models.begin(), models.end(), r.model) == models.end()) models.push_back(r.model);
     std::vector<std::string>& rs = recipes[r.model];
     if (r.role == "recipe" && std::find(rs.begin(), rs.end(), r.recipe) == rs.end()) rs.push_back(r.recipe);
@@ -656,7 +560,7 @@ SweepReport build_report(const fs::path& sweep_dir, const ReportOptions& options
   const auto make_row = [&](const std::string& model, const std::string& recipe, const std::string& role) {
     RecipeSummaryRow row{model, recipe, role, 0, 0, 0, 0, {}};
     std::array<std::vector<double>, kReportMetricCount> values;
-    for (const ListedRun& listed : list.runs) {
+    for (const SweepRun& listed : list.runs) {
       if (listed.model != model || listed.role != role || (role == "recipe" && listed.recipe != recipe)) continue;
       ++row.seeds_expected;
       const auto p = position.find(listed.id);

@@ -23,10 +23,12 @@ namespace fpsim::experiments {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
+// `finite`: the lanes whose rne sum is finite (the others return a).
 template <class D, class V>
-HWY_INLINE V SumToOdd(D d, V a, V b) {
+HWY_INLINE V SumToOdd(D d, V a, V b, hn::Mask<D>& finite) {
   const hn::RebindToSigned<D> di;
   const V s = hn::Add(a, b);
+  finite = hn::IsFinite(s);
   const V bb = hn::Sub(s, a);
   const V e = hn::Add(hn::Sub(a, hn::Sub(s, bb)), hn::Sub(b, bb));
   const auto inexact = hn::RebindMask(di, hn::Ne(e, hn::Zero(d)));
@@ -36,16 +38,29 @@ HWY_INLINE V SumToOdd(D d, V a, V b) {
   u = hn::IfThenElse(hn::And(inexact, toward_zero), hn::Sub(u, hn::Set(di, 1)), u);
   u = hn::IfThenElse(inexact, hn::Or(u, hn::Set(di, 1)), u);
   // Not finite: keep a, the caller decides.
-  return hn::IfThenElse(hn::IsFinite(s), hn::BitCast(d, u), a);
+  return hn::IfThenElse(finite, hn::BitCast(d, u), a);
 }
 
-void AddToOdd(const float* a, const float* b, float sign, float* out, size_t n) {
+// Appends to `not_finite` the indices i0 + k (k < count) whose sum is not
+// finite: the same rne addition as the vector's, in the rare vector that has one.
+void note_not_finite(const float* a, const float* b, float sign, size_t i0, size_t count,
+                     std::vector<size_t>& not_finite) {
+  for (size_t k = 0; k < count; ++k)
+    if (!std::isfinite(a[i0 + k] + sign * b[i0 + k])) not_finite.push_back(i0 + k);
+}
+
+void AddToOdd(const float* a, const float* b, float sign, float* out, size_t n, std::vector<size_t>* not_finite) {
   const hn::ScalableTag<float> d;
   const size_t L = hn::Lanes(d);
   const auto sg = hn::Set(d, sign);
+  hn::Mask<decltype(d)> finite;
   size_t i = 0;
-  for (; i + L <= n; i += L)
-    hn::StoreU(SumToOdd(d, hn::LoadU(d, a + i), hn::Mul(sg, hn::LoadU(d, b + i))), d, out + i);
+  for (; i + L <= n; i += L) {
+    const auto r = SumToOdd(d, hn::LoadU(d, a + i), hn::Mul(sg, hn::LoadU(d, b + i)), finite);
+    // Before the store: `out` may be `a`.
+    if (HWY_UNLIKELY(!hn::AllTrue(d, finite))) note_not_finite(a, b, sign, i, L, *not_finite);
+    hn::StoreU(r, d, out + i);
+  }
   if (i < n) {
     const size_t rest = n - i;
     HWY_ALIGN float ta[HWY_MAX_BYTES / sizeof(float)] = {}, tb[HWY_MAX_BYTES / sizeof(float)] = {};
@@ -54,7 +69,8 @@ void AddToOdd(const float* a, const float* b, float sign, float* out, size_t n) 
       tb[k] = b[i + k];
     }
     HWY_ALIGN float to[HWY_MAX_BYTES / sizeof(float)];
-    hn::Store(SumToOdd(d, hn::Load(d, ta), hn::Mul(sg, hn::Load(d, tb))), d, to);
+    hn::Store(SumToOdd(d, hn::Load(d, ta), hn::Mul(sg, hn::Load(d, tb)), finite), d, to);
+    if (HWY_UNLIKELY(!hn::AllTrue(d, finite))) note_not_finite(a, b, sign, i, rest, *not_finite);
     for (size_t k = 0; k < rest; ++k) out[i + k] = to[k];
   }
 }
@@ -74,10 +90,7 @@ void add_rounded_to_odd(std::span<const float> a, std::span<const float> b, floa
     throw OptionError("add_rounded_to_odd: the three arrays differ in length");
   if (sign != 1.0f && sign != -1.0f) throw OptionError("add_rounded_to_odd: sign must be +1 or -1");
   not_finite.clear();
-  // Whether a sum is finite, read before `out` (which may be `a`) is written.
-  for (size_t i = 0; i < a.size(); ++i)
-    if (!std::isfinite(a[i] + sign * b[i])) not_finite.push_back(i);
-  HWY_DYNAMIC_DISPATCH(AddToOdd)(a.data(), b.data(), sign, out.data(), a.size());
+  HWY_DYNAMIC_DISPATCH(AddToOdd)(a.data(), b.data(), sign, out.data(), a.size(), &not_finite);
 }
 
 }  // namespace fpsim::experiments

@@ -125,45 +125,92 @@ void prepare_directory(const SweepConfig& c, const std::vector<SweepRun>& runs, 
 
 }  // namespace
 
+namespace {
+
+// Reads sweep.json; every failure names the file and what is wrong.
+class SweepJsonReader {
+ public:
+  explicit SweepJsonReader(const fs::path& path) : where_(escaped_text(path.string())) {}
+
+  [[noreturn]] void fail(const std::string& what) const { throw ConfigError(where_ + ": " + what); }
+
+  const nlohmann::json& member(const nlohmann::json& object, const char* key, const std::string& in) const {
+    const auto it = object.find(key);
+    if (it == object.end()) fail(in + "no \"" + key + "\"");
+    return *it;
+  }
+  std::string text(const nlohmann::json& object, const char* key, const std::string& in = "") const {
+    const nlohmann::json& v = member(object, key, in);
+    if (!v.is_string()) fail(in + "\"" + key + "\" is " + escaped_text(v.dump()) + ", expected a string");
+    return v.get<std::string>();
+  }
+  uint64_t number(const nlohmann::json& object, const char* key, uint64_t max, const std::string& in = "") const {
+    const nlohmann::json& v = member(object, key, in);
+    if (!v.is_number_unsigned() || v.get<uint64_t>() > max)
+      fail(in + "\"" + key + "\" is " + escaped_text(v.dump()) + ", expected an integer from 0 to " +
+           std::to_string(max));
+    return v.get<uint64_t>();
+  }
+
+ private:
+  std::string where_;
+};
+
+// The run id names a directory under runs/: one path component.
+bool is_run_id(const std::string& id) {
+  return !id.empty() && id != "." && id != ".." && id.find_first_of(std::string_view("/\0", 2)) == std::string::npos;
+}
+
+}  // namespace
+
 SweepDirectory read_sweep_directory(const fs::path& dir) {
   const fs::path path = dir / "sweep.json";
+  const SweepJsonReader r(path);
   std::error_code ec;
-  if (!fs::exists(path, ec))
-    throw ConfigError(quoted_text(dir.string()) + " is not a sweep directory (no sweep.json)");
+  if (!fs::exists(path, ec)) r.fail("not a sweep directory of this fpsim (no such file)");
   nlohmann::json j;
   try {
     j = nlohmann::json::parse(io::read_input_file(path.string()));
   } catch (const nlohmann::json::exception& e) {
-    throw ConfigError(quoted_text(path.string()) + " is not JSON (" + e.what() + "): not a sweep directory");
+    r.fail(std::string("not a sweep directory of this fpsim (not JSON: ") + e.what() + ")");
   }
-  if (!j.is_object() || j.value("format", "") != "fpsim-sweep")
-    throw ConfigError(quoted_text(path.string()) + ": not a sweep directory (format is not \"fpsim-sweep\")");
-  const auto version = j.find("format_version");
-  if (version == j.end() || !version->is_number_integer() || version->get<int64_t>() != kSweepFormatVersion)
-    throw ConfigError(quoted_text(path.string()) + ": a sweep directory of format version " +
-                      (version == j.end() ? std::string("(none)") : version->dump()) + "; this fpsim reads version " +
-                      std::to_string(kSweepFormatVersion));
+  const auto shown = [&](const char* key) -> std::string {
+    if (!j.is_object() || !j.contains(key)) return "none";
+    return escaped_text(j.at(key).dump(), 60);
+  };
+  const bool format_ok = j.is_object() && j.contains("format") && j.at("format") == "fpsim-sweep";
+  const bool version_ok = j.is_object() && j.contains("format_version") && j.at("format_version").is_number_integer() &&
+                          j.at("format_version").get<int64_t>() == kSweepFormatVersion;
+  if (!format_ok || !version_ok)
+    r.fail("not a sweep directory of this fpsim (format " + shown("format") + ", version " + shown("format_version") +
+           "; expected format \"fpsim-sweep\", version " + std::to_string(kSweepFormatVersion) + ")");
+
   SweepDirectory d;
-  try {
-    d.name = j.at("name").get<std::string>();
-    d.config_sha256 = j.at("config_sha256").get<std::string>();
-    d.steps = j.at("steps").get<uint64_t>();
-    for (const nlohmann::json& r : j.at("runs")) {
-      SweepRun run;
-      run.index = r.at("index").get<size_t>();
-      run.id = r.at("id").get<std::string>();
-      run.model = r.at("model").get<std::string>();
-      run.recipe = r.at("recipe").get<std::string>();
-      run.seed = r.at("seed").get<uint32_t>();
-      run.data_seed = r.at("data_seed").get<uint32_t>();
-      run.role = r.at("role").get<std::string>();
-      if (run.index != d.runs.size()) throw ConfigError("run indices out of order");
-      d.runs.push_back(std::move(run));
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw ConfigError(quoted_text(path.string()) + ": malformed sweep.json (" + e.what() + ")");
-  } catch (const ConfigError& e) {
-    throw ConfigError(quoted_text(path.string()) + ": malformed sweep.json (" + e.what() + ")");
+  d.name = r.text(j, "name");
+  d.config_sha256 = r.text(j, "config_sha256");
+  d.steps = r.number(j, "steps", UINT64_MAX);
+  if (d.steps == 0) r.fail("\"steps\" is 0, expected at least 1");
+  const nlohmann::json& runs = r.member(j, "runs", "");
+  if (!runs.is_array()) r.fail("\"runs\" is not an array");
+  std::set<std::string> ids;
+  for (size_t i = 0; i < runs.size(); ++i) {
+    const std::string in = "runs[" + std::to_string(i) + "]: ";
+    const nlohmann::json& e = runs[i];
+    if (!e.is_object()) r.fail(in + "not an object");
+    if (r.number(e, "index", UINT64_MAX, in) != i) r.fail(in + "\"index\" is not " + std::to_string(i));
+    SweepRun run;
+    run.index = i;
+    run.id = r.text(e, "id", in);
+    run.model = r.text(e, "model", in);
+    run.recipe = r.text(e, "recipe", in);
+    run.role = r.text(e, "role", in);
+    run.seed = uint32_t(r.number(e, "seed", UINT32_MAX, in));
+    run.data_seed = uint32_t(r.number(e, "data_seed", UINT32_MAX, in));
+    if (!is_run_id(run.id)) r.fail(in + "\"id\" " + quoted_text(run.id) + " is not a directory name");
+    if (!ids.insert(run.id).second) r.fail(in + "\"id\" " + quoted_text(run.id) + " listed twice");
+    if (run.role != "recipe" && run.role != "noise_floor")
+      r.fail(in + "\"role\" " + quoted_text(run.role) + ", expected \"recipe\" or \"noise_floor\"");
+    d.runs.push_back(std::move(run));
   }
   return d;
 }

@@ -264,7 +264,8 @@ TEST(SweepRun, AnotherConfigurationOrAForeignDirectoryIsRefusedAndNothingIsWritt
   nlohmann::json j = nlohmann::json::parse(file_text(dir / "sweep.json"));
   j["format_version"] = 99;
   std::ofstream(dir / "sweep.json") << j.dump(2) << "\n";
-  EXPECT_NE(refusal(c, dir).find("a sweep directory of format version 99; this fpsim reads version 1"),
+  EXPECT_NE(refusal(c, dir).find("not a sweep directory of this fpsim (format \"fpsim-sweep\", version 99; expected format "
+                                  "\"fpsim-sweep\", version 1)"),
             std::string::npos);
 }
 

@@ -130,8 +130,13 @@ struct SweepDirectory {
   uint64_t steps = 0;
   std::vector<SweepRun> runs;
 };
-// Reads DIR/sweep.json; ConfigError "DIR is not a sweep directory ..." or
-// "... format version N" when it is not one this fpsim writes.
+// Reads and checks DIR/sweep.json (fpsim sweep before writing into a
+// directory, fpsim report before reading one): ConfigError "DIR/sweep.json:
+// not a sweep directory of this fpsim (...)" when it is missing, not JSON,
+// or of another format or version; "DIR/sweep.json: runs[i]: ..." naming a
+// field that is missing, of the wrong type or out of range, an id that is not
+// one directory name or is listed twice, a role other than recipe and
+// noise_floor, indices out of order.
 SweepDirectory read_sweep_directory(const std::filesystem::path& dir);
 
 constexpr int kSweepFormatVersion = 1;
