@@ -33,7 +33,8 @@ const Target kTargets[] = {{"number", fuzz_number},
                            {"mma_files", fuzz_mma_files},
                            {"quantize_input", fuzz_quantize_input},
                            {"recipe_toml", fuzz_recipe_toml},
-                           {"sweep_toml", fuzz_sweep_toml}};
+                           {"sweep_toml", fuzz_sweep_toml},
+                           {"checkpoint", fuzz_checkpoint}};
 
 const fs::path kFuzzDir = fs::path(FPSIM_SOURCE_DIR) / "fuzz";
 

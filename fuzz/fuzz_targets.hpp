@@ -17,3 +17,4 @@ int fuzz_mma_files(const uint8_t* data, size_t size);
 int fuzz_quantize_input(const uint8_t* data, size_t size);
 int fuzz_recipe_toml(const uint8_t* data, size_t size);
 int fuzz_sweep_toml(const uint8_t* data, size_t size);
+int fuzz_checkpoint(const uint8_t* data, size_t size);

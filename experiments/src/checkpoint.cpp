@@ -148,7 +148,7 @@ RunCheckpoint parse_checkpoint(std::string_view bytes, const std::string& name) 
       c.delayed.push_back(std::move(r));
     }
   } catch (const nlohmann::json::exception& e) {
-    fields.fail(std::string("\"delayed\" is malformed: ") + e.what());
+    fields.fail("\"delayed\" is malformed: " + escaped_text(e.what()));
   }
   for (auto& [key, t] : f.tensors)
     if (key.rfind("param/", 0) == 0 || key.rfind("optimizer/", 0) == 0) c.state.tensors.emplace(key, std::move(t));

@@ -29,6 +29,7 @@
 #include "fpsim/arith.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/experiments/errors.hpp"
+#include "fpsim/quoted_text.hpp"
 
 namespace fpsim::experiments {
 
@@ -172,7 +173,7 @@ uint64_t load_steps(const SafetensorsFile& in) {
   uint64_t steps = 0;
   const auto r = std::from_chars(text.data(), text.data() + text.size(), steps);
   if (r.ec != std::errc() || r.ptr != text.data() + text.size() || text.empty())
-    throw DataError("checkpoint: optimizer step count '" + text + "' is not a non-negative integer");
+    throw DataError("checkpoint: optimizer step count " + quoted_text(text, 40) + " is not a non-negative integer");
   return steps;
 }
 
@@ -193,7 +194,8 @@ void load_tensor(const SafetensorsFile& in, std::string_view state, const Param&
 void check_all_used(const SafetensorsFile& in, const std::set<std::string>& used, std::string_view optimizer) {
   for (const auto& [key, tensor] : in.tensors)
     if (key.rfind(kStatePrefix, 0) == 0 && !used.count(key))
-      throw DataError("checkpoint: optimizer state tensor " + key + " has no place in this " + std::string(optimizer));
+      throw DataError("checkpoint: optimizer state tensor " + quoted_text(key) + " has no place in this " +
+                      std::string(optimizer));
 }
 
 }  // namespace

@@ -203,7 +203,7 @@ json read_summary(const fs::path& path) {
     if (!j.is_object()) throw DataError(escaped_text(path.string()) + ": not a JSON object");
     return j;
   } catch (const json::exception& e) {
-    throw DataError(escaped_text(path.string()) + ": not JSON (" + e.what() + ")");
+    throw DataError(escaped_text(path.string()) + ": not JSON (" + escaped_text(e.what()) + ")");
   }
 }
 

@@ -103,7 +103,7 @@ std::vector<T> values_of(const StoredTensor& t, StoredDtype expected) {
 
 class Invalid {
  public:
-  explicit Invalid(const std::string& name) : prefix_(name + ": invalid safetensors file: ") {}
+  explicit Invalid(const std::string& name) : prefix_(escaped_text(name) + ": invalid safetensors file: ") {}
   [[noreturn]] void operator()(const std::string& what) const { throw DataError(prefix_ + what); }
 
  private:
@@ -210,7 +210,8 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
   try {
     header = nlohmann::json::parse(header_text, on_event);
   } catch (const nlohmann::json::parse_error& e) {
-    invalid(std::string("the header is not valid JSON (") + e.what() + ")");
+    // The parser's message echoes the bytes it read last: escaped.
+    invalid("the header is not valid JSON (" + escaped_text(e.what()) + ")");
   }
 
   SafetensorsFile file;

@@ -172,7 +172,7 @@ SweepDirectory read_sweep_directory(const fs::path& dir) {
   try {
     j = nlohmann::json::parse(io::read_input_file(path.string()));
   } catch (const nlohmann::json::exception& e) {
-    r.fail(std::string("not a sweep directory of this fpsim (not JSON: ") + e.what() + ")");
+    r.fail("not a sweep directory of this fpsim (not JSON: " + escaped_text(e.what()) + ")");
   }
   const auto shown = [&](const char* key) -> std::string {
     if (!j.is_object() || !j.contains(key)) return "none";

@@ -222,7 +222,7 @@ void check_run_dir(const std::filesystem::path& dir, const nlohmann::json& ident
   try {
     old = nlohmann::json::parse(io::read_input_file(summary.string()));
   } catch (const nlohmann::json::exception& e) {
-    throw ConfigError(quoted_text(summary.string()) + " is not JSON (" + e.what() + "): not overwriting the run");
+    throw ConfigError(quoted_text(summary.string()) + " is not JSON (" + escaped_text(e.what()) + "): not overwriting the run");
   }
   const auto it = old.find("config");
   if (it == old.end() || !it->is_object()) {
