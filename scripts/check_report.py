@@ -45,6 +45,14 @@ class BadRun(Exception):
     pass
 
 
+
+def recipe_name(name_or_path):
+    """The name a run's summary.json gives its recipe (docs/training.md, "Naming a recipe"): a recipe file's stem
+    (anything holding '/' or ending in .toml), a built-in's own name."""
+    if "/" in name_or_path or name_or_path.endswith(".toml"):
+        return os.path.splitext(os.path.basename(name_or_path))[0]
+    return name_or_path
+
 def div(a, b):
     """IEEE-754 division (Python raises on a zero divisor)."""
     if b != 0:
@@ -225,7 +233,7 @@ def load_runs(sweep, dirs):
         try:
             s = read_summary(os.path.join(rd, "summary.json"))
             if (s.get("model"), s.get("recipe"), s.get("seed"), s.get("data_seed")) != \
-                    (run["model"], run["recipe"], run["seed"], run["data_seed"]):
+                    (run["model"], recipe_name(run["recipe"]), run["seed"], run["data_seed"]):
                 raise BadRun("summary differs from sweep.json")
             loss, skipped, last_eval = read_metrics(os.path.join(rd, "metrics.csv"))
             status = s["status"]

@@ -582,9 +582,13 @@ void write_patch(std::string& out, const OperandPatch& p) {
 
 }  // namespace
 
+std::string recipe_name(std::string_view name_or_path) {
+  return names_a_file(name_or_path) ? fs::path(name_or_path).stem().string() : std::string(name_or_path);
+}
+
 Recipe load_recipe(std::string_view name_or_path) {
   const std::string s(name_or_path);
-  if (names_a_file(s)) return parse_named(io::read_input_file(s), s, s, fs::path(s).stem().string());
+  if (names_a_file(s)) return parse_named(io::read_input_file(s), s, s, recipe_name(s));
   if (!is_builtin(s)) throw ConfigError(unknown_recipe_message(s));
   const fs::path path = builtin_recipe_dir() / (s + ".toml");
   return parse_named(io::read_input_file(path.string()), path.string(), path, s);

@@ -1,6 +1,7 @@
 #include "fpsim/experiments/report.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include <utility>
 
 #include "fpsim/experiments/errors.hpp"
+#include "fpsim/experiments/recipe.hpp"
 #include "fpsim/experiments/results.hpp"
 #include "fpsim/experiments/safetensors.hpp"
 #include "fpsim/experiments/sweep.hpp"
@@ -236,7 +238,7 @@ RunData read_run(const fs::path& dir, const SweepRun& listed, uint64_t steps, st
     const auto it = summary.find(key);
     return it != summary.end() && *it == want;
   };
-  if (!value_is("model", listed.model) || !value_is("recipe", listed.recipe) || !value_is("seed", listed.seed) ||
+  if (!value_is("model", listed.model) || !value_is("recipe", recipe_name(listed.recipe)) || !value_is("seed", listed.seed) ||
       !value_is("data_seed", listed.data_seed))
     throw DataError(where + ": model, recipe, seed or data_seed differ from sweep.json's run " +
                     quoted_text(listed.id) + " (" + listed.model + ", " + listed.recipe + ", " +
@@ -445,6 +447,67 @@ std::string md_value(const MetricSummary& s) {
 
 std::string_view report_metric_name(ReportMetric m) { return kMetricNames.at(at(m)); }
 
+namespace {
+
+// The figures DIR/figures/figures.json lists ({"figures": [{name, caption,
+// files: {png, pdf, csv}}, ...]}, written by scripts/plot; docs/figures.md)
+// whose PNG is there. Anything wrong with the index is one problem line.
+std::vector<FigureLink> read_figure_links(const fs::path& sweep_dir, std::vector<std::string>& problems) {
+  const fs::path dir = sweep_dir / "figures", path = dir / "figures.json";
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return {};
+  const std::string where = escaped_text(path.string());
+  json j;
+  try {
+    j = json::parse(io::read_input_file(path.string()));
+  } catch (const json::exception& e) {
+    problems.push_back(where + ": not JSON (" + escaped_text(e.what()) + "); figures not linked");
+    return {};
+  } catch (const fpsim::IoError& e) {
+    problems.push_back(std::string(e.what()) + "; figures not linked");
+    return {};
+  }
+  const auto figures = j.is_object() ? j.find("figures") : j.end();
+  if (!j.is_object() || figures == j.end() || !figures->is_array()) {
+    problems.push_back(where + ": no \"figures\" list; figures not linked");
+    return {};
+  }
+  // A file name inside DIR/figures: one path component.
+  const auto file_name = [](const json& files, const char* key) -> std::string {
+    const auto it = files.find(key);
+    if (it == files.end() || !it->is_string()) return "";
+    const std::string f = it->get<std::string>();
+    // Plain names only (letters, digits, '.', '_', '-'): safe inside a Markdown link.
+    if (f.empty() || f.front() == '.') return "";
+    for (const char c : f)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '_' && c != '-') return "";
+    return f;
+  };
+  std::vector<FigureLink> links;
+  for (const json& r : *figures) {
+    const auto files = r.is_object() ? r.find("files") : r.end();
+    if (!r.is_object() || files == r.end() || !files->is_object() || !r.contains("name") || !r["name"].is_string()) {
+      problems.push_back(where + ": a figure entry without name and files; not linked");
+      continue;
+    }
+    FigureLink l;
+    l.name = r["name"].get<std::string>();
+    l.caption = r.contains("caption") && r["caption"].is_string() ? r["caption"].get<std::string>() : l.name;
+    l.png = file_name(*files, "png");
+    l.pdf = file_name(*files, "pdf");
+    l.csv = file_name(*files, "csv");
+    if (l.png.empty() || !fs::exists(dir / l.png, ec)) {
+      problems.push_back(where + ": figure " + quoted_text(l.name) + " has no PNG in " + escaped_text(dir.string()) +
+                         "; not linked");
+      continue;
+    }
+    links.push_back(std::move(l));
+  }
+  return links;
+}
+
+}  // namespace
+
 SweepReport build_report(const fs::path& sweep_dir, const ReportOptions& options) {
   const SweepDirectory list = read_sweep_directory(sweep_dir);
   for (const fs::path& extra : options.extra_dirs) {
@@ -579,6 +642,7 @@ SweepReport build_report(const fs::path& sweep_dir, const ReportOptions& options
     for (const std::string& recipe : recipes[model]) make_row(model, recipe, "recipe");
     if (has_noise.count(model)) make_row(model, "fp32", "noise_floor");
   }
+  report.figures = read_figure_links(sweep_dir, report.problems);
   return report;
 }
 
@@ -677,6 +741,17 @@ std::string report_markdown(const SweepReport& report) {
     if (items.empty()) out += "None.\n";
     for (const std::string& item : items) out += "- " + md_cell(item) + "\n";
   };
+  out += "\n## Figures\n\n";
+  if (report.figures.empty())
+    out += "None yet: `scripts/plot sweep DIR` draws them into DIR/figures/ (docs/figures.md); then run `fpsim report "
+           "DIR` again.\n";
+  for (const FigureLink& f : report.figures) {
+    out += "### " + md_cell(f.name) + "\n\n![" + md_cell(f.caption) + "](figures/" + f.png + ")\n\n" +
+           md_cell(f.caption);
+    if (!f.pdf.empty()) out += " [PDF](figures/" + f.pdf + ")";
+    if (!f.csv.empty()) out += " [data](figures/" + f.csv + ")";
+    out += "\n\n";
+  }
   list("Missing runs", report.missing_runs);
   list("Problems", report.problems);
   return out;

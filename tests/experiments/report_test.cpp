@@ -368,6 +368,41 @@ TEST(Report, JsonIsSortedWithNullsAndMarkdownSaysNever) {
   EXPECT_NE(md.find("## Missing runs\n\nNone.\n"), std::string::npos);
 }
 
+// report.md links the figures DIR/figures/figures.json lists (scripts/plot
+// sweep) whose PNG exists; an entry whose PNG is missing, or with a file name
+// that is not a plain name, is a problem line instead; without an index the
+// section says how to draw them.
+TEST(Report, MarkdownLinksTheFiguresWhosePngExists) {
+  TemporaryDirectory tmp;
+  write_hand_sweep(tmp.path());
+  EXPECT_NE(report_markdown(build_report(tmp.path())).find("## Figures\n\nNone yet: `scripts/plot sweep DIR`"),
+            std::string::npos);
+  const fs::path figs = fs::path(tmp.path()) / "figures";
+  fs::create_directories(figs);
+  std::ofstream(figs / "loss_curves.png") << "png";
+  std::ofstream(figs / "figures.json") << R"({"figures": [
+    {"name": "loss_curves", "caption": "Training loss | per step.", "sources": ["runs/*/metrics.csv"],
+     "files": {"pdf": "loss_curves.pdf", "png": "loss_curves.png", "csv": "loss_curves.csv"}},
+    {"name": "relative_gap", "caption": "Gap.", "files": {"png": "relative_gap.png"}},
+    {"name": "sneaky", "caption": "x", "files": {"png": "../report.md"}}]})";
+  const SweepReport rep = build_report(tmp.path());
+  ASSERT_EQ(rep.figures.size(), 1u);
+  EXPECT_EQ(rep.figures[0].name, "loss_curves");
+  const std::string md = report_markdown(rep);
+  EXPECT_NE(md.find("### loss_curves\n\n![Training loss \\| per step.](figures/loss_curves.png)\n\n"
+                    "Training loss \\| per step. [PDF](figures/loss_curves.pdf) [data](figures/loss_curves.csv)\n"),
+            std::string::npos)
+      << md;
+  ASSERT_EQ(rep.problems.size(), 2u);
+  EXPECT_NE(rep.problems[0].find("figure 'relative_gap' has no PNG"), std::string::npos) << rep.problems[0];
+  EXPECT_NE(rep.problems[1].find("figure 'sneaky' has no PNG"), std::string::npos) << rep.problems[1];
+  std::ofstream(figs / "figures.json") << "[not json";
+  const SweepReport broken = build_report(tmp.path());
+  EXPECT_TRUE(broken.figures.empty());
+  ASSERT_EQ(broken.problems.size(), 1u);
+  EXPECT_NE(broken.problems[0].find("figures.json: not JSON"), std::string::npos) << broken.problems[0];
+}
+
 // ---------------------------------------------------------------- incomplete sweeps
 
 TEST(Report, MissingAndRunningRunsAreListedAndTheRestIsReported) {

@@ -21,6 +21,7 @@
 #include "run_fpsim.hpp"
 #include "fpsim/experiments/errors.hpp"
 #include "fpsim/experiments/recipe.hpp"
+#include "fpsim/experiments/report.hpp"
 #include "fpsim/experiments/sweep.hpp"
 
 namespace fpsim::experiments {
@@ -192,6 +193,27 @@ TEST(SweepRun, ResumeSkipsFinishedRunsAndRerunsInterruptedOnes) {
   EXPECT_EQ(again.ran, 2u);
   EXPECT_EQ(again.skipped, 6u);
   EXPECT_EQ(sweep_files(dir), want);
+}
+
+// A recipe file's runs are named after its stem (summary.json's "recipe")
+// while sweep.json lists the file as the sweep file gives it: the report
+// matches the two (recipe_name) and reports the runs, with no problem.
+TEST(SweepRun, RecipeFileRunsAreReportedLikeBuiltInOnes) {
+  TemporaryDirectory tmp;
+  const fs::path recipe = fs::path(tmp.path()) / "tuned.toml";
+  std::ofstream(recipe) << "extends = \"bf16-pure-rne\"\n";
+  std::string text = kTiny;
+  text.replace(text.find("\"bf16-pure-rne\""), std::string("\"bf16-pure-rne\"").size(), "\"" + recipe.string() + "\"");
+  const SweepConfig c = parse_sweep_config(text, "tiny.toml");
+  const fs::path dir = fs::path(tmp.path()) / "sweep";
+  EXPECT_EQ(run(c, dir, 2).ran, 8u);
+  EXPECT_TRUE(fs::exists(dir / "runs/mlp-tuned-s3-d0/summary.json"));
+  EXPECT_EQ(recipe_name(recipe.string()), "tuned");
+  EXPECT_EQ(recipe_name("fp8-current"), "fp8-current");
+  const SweepReport rep = build_report(dir);
+  EXPECT_TRUE(rep.problems.empty()) << rep.problems.front();
+  EXPECT_TRUE(rep.missing_runs.empty()) << rep.missing_runs.front();
+  EXPECT_EQ(rep.runs.size(), 8u);
 }
 
 TEST(SweepRun, ResultsDoNotDependOnJobsOrShards) {

@@ -127,6 +127,11 @@ std::vector<std::string> builtin_recipe_names();
 // with FPSIM_RECIPES_DIR for an installed copy).
 std::filesystem::path builtin_recipe_dir();
 
+// The name load_recipe gives the recipe of `name_or_path` (summary.json's
+// "recipe", the run id's part): a built-in's own name, a file's stem
+// ("my/fp8-tuned.toml" -> "fp8-tuned").
+std::string recipe_name(std::string_view name_or_path);
+
 // NAME (a built-in) or a path to a .toml file (anything containing '/' or
 // ending in .toml). Resolves `extends` chains. Throws ConfigError
 // naming the file, line and key for unknown keys, wrong types and bad

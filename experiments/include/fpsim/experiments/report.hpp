@@ -80,6 +80,12 @@ struct RecipeSummaryRow {
   std::array<MetricSummary, kReportMetricCount> metrics;
 };
 
+// A figure of DIR/figures/figures.json (scripts/plot sweep; docs/figures.md),
+// linked from report.md: file names inside DIR/figures/.
+struct FigureLink {
+  std::string name, caption, png, pdf, csv;
+};
+
 struct SweepReport {
   std::string name;  // from sweep.json
   uint64_t steps = 0;
@@ -89,6 +95,9 @@ struct SweepReport {
   // "<id> (not run)", "<id> (status running)", "<id> (started, no summary.json)", "<id> (unreadable: see problems)"
   std::vector<std::string> missing_runs;
   std::vector<std::string> problems;  // one line each, naming the file
+  // The figures DIR/figures/figures.json lists whose PNG exists, in its order
+  // (an index that cannot be read is a problem; the report goes on).
+  std::vector<FigureLink> figures;
 };
 
 // Reads the sweep directory and computes the report. Throws ConfigError when
