@@ -9,8 +9,11 @@
 2. Error against the exact dot product: `fpsim mma-error --json` for
    K = 32 .. 16384, four models (H100 E4M3 with fast accumulation and with
    promotion every 128 elements, H100 BF16, FP32 FMA sequential) and two input
-   distributions (N(0,1), U(0,1)); writes runs/mma/error.csv and
-   runs/mma/figures/mma_error_vs_k.{png,pdf}.
+   distributions (N(0,1), U(0,1)); writes runs/mma/error.csv, the JSON
+   objects themselves in runs/mma/error.jsonl (one a line), and from those,
+   through the figures package (`scripts/plot mma-error`, docs/figures.md),
+   runs/mma/figures/mma_error_vs_k.{pdf,png,csv} and figures.json: median
+   and maximum per distribution.
 
 Both tables also go to runs/mma/report.md and stdout. Exit status 1 when a
 golden row other than the open ones fails, or fpsim fails.
@@ -27,10 +30,8 @@ import subprocess
 import sys
 import time
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fpsim_plot.__main__ import main as plot_main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -51,12 +52,12 @@ FP8 = ("E4M3", "E5M2")
 # matches recorded in docs/mma.md, "Real GPU outputs".
 OPEN_RECORDED = {"h100-e4m3-fp16": 3120, "h100-e5m2-fp16": 3356}
 
-# (label, model, extra options, colour, marker)
+# (label, model, extra options)
 ERROR_MODELS = [
-    ("H100 E4M3, fast accumulation", "h100-e4m3-fp32", ["--promote", "0"], "#c0392b", "o"),
-    ("H100 E4M3, promotion every 128", "h100-e4m3-fp32", ["--promote", "128"], "#e08e0b", "s"),
-    ("H100 BF16", "h100-bf16-fp32", [], "#2471a3", "^"),
-    ("FP32 FMA, sequential", "fp32-fma-sequential", [], "#555555", "D"),
+    ("H100 E4M3, fast accumulation", "h100-e4m3-fp32", ["--promote", "0"]),
+    ("H100 E4M3, promotion every 128", "h100-e4m3-fp32", ["--promote", "128"]),
+    ("H100 BF16", "h100-bf16-fp32", []),
+    ("FP32 FMA, sequential", "fp32-fma-sequential", []),
 ]
 DISTS = ["normal", "uniform01"]
 KS = [32, 128, 512, 2048, 4096, 16384]
@@ -109,8 +110,9 @@ def flatten(obj, prefix=""):
 
 
 def error_sweep(fpsim, trials, ks):
-    rows = []
-    for label, model, opts, _, _ in ERROR_MODELS:
+    """(flattened rows for error.csv, fpsim's JSON lines as printed)."""
+    rows, lines = [], []
+    for label, model, opts in ERROR_MODELS:
         for dist in DISTS:
             for k in ks:
                 cmd = [fpsim, "mma-error", "--model", model, *opts, "--k", str(k), "--dist", dist,
@@ -122,7 +124,8 @@ def error_sweep(fpsim, trials, ks):
                 row = {"label": label, **flatten(json.loads(run.stdout)),
                        "seconds": round(time.monotonic() - start, 3)}
                 rows.append(row)
-    return rows
+                lines.append(run.stdout.strip())
+    return rows, lines
 
 
 def golden_table(rows):
@@ -153,50 +156,6 @@ def error_table(rows, dist):
     return lines
 
 
-def series(rows, label, dist, field):
-    """(K, value) pairs; exact (zero) values cannot sit on a log axis and are left out."""
-    pts = [(r["k"], r[field]) for r in rows if r["label"] == label and r["dist"] == dist]
-    return [k for k, v in pts if v > 0], [v for k, v in pts if v > 0]
-
-
-def plot(rows, trials, ks, out_dir):
-    plt.rcParams.update({"font.size": 10, "axes.titlesize": 11, "legend.fontsize": 10})
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 5.2))
-    handles = []
-    for label, _, _, colour, marker in ERROR_MODELS:
-        ks_, med = series(rows, label, "normal", "relative_error_median")
-        left.plot(ks_, med, color=colour, marker=marker, linestyle="-")
-        ks_, p99 = series(rows, label, "normal", "relative_error_p99")
-        left.plot(ks_, p99, color=colour, marker=marker, linestyle="--", markerfacecolor="none")
-        ks_, mx = series(rows, label, "uniform01", "relative_error_max")
-        handles += right.plot(ks_, mx, color=colour, marker=marker, linestyle="-", label=label)
-    styles = [plt.Line2D([], [], color="black", linestyle="-", marker="o", label="median"),
-              plt.Line2D([], [], color="black", linestyle="--", marker="o", markerfacecolor="none",
-                         label="99th percentile")]
-    left.legend(handles=styles, loc="upper left", framealpha=0.9)
-    if 4096 in ks:
-        right.plot([4096], [0.02], marker="*", markersize=15, color="black", linestyle="none")
-        right.annotate("DeepSeek-V3 §3.3.2: ~2%\n(H800 FP8, K = 4096,\nno promotion)", (4096, 0.02),
-                       xytext=(0.05, 0.95), textcoords="axes fraction", va="top",
-                       arrowprops={"arrowstyle": "->", "color": "black", "lw": 0.8})
-    left.set_title("a, b ~ N(0,1): median and 99th percentile")
-    right.set_title("a, b ~ U(0,1), no cancellation: maximum")
-    for ax in (left, right):
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xticks(ks, [str(k) for k in ks])
-        ax.minorticks_off()
-        ax.set_xlabel("dot-product length K")
-        ax.set_ylabel("relative error |d - exact| / |exact|")
-        ax.grid(True, which="major", alpha=0.3)
-    fig.legend(handles=handles, loc="lower center", ncol=len(handles), frameon=False)
-    fig.suptitle(f"MMA models against the exact dot product (fpsim mma-error, {trials} dot products "
-                 f"per point, c = 0; zero errors not drawn)", fontsize=12)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(out_dir, "figures", f"mma_error_vs_k.{ext}"), dpi=150)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fpsim", default="build/cli/fpsim")
@@ -214,10 +173,17 @@ def main():
     write_csv(os.path.join(args.out, "golden.csv"), golden)
 
     start = time.monotonic()
-    errors = error_sweep(args.fpsim, args.trials, args.k)
+    errors, json_lines = error_sweep(args.fpsim, args.trials, args.k)
     seconds = time.monotonic() - start
     write_csv(os.path.join(args.out, "error.csv"), errors)
-    plot(errors, args.trials, args.k, args.out)
+    jsonl = os.path.join(args.out, "error.jsonl")
+    with open(jsonl + ".tmp", "w") as f:
+        f.write("\n".join(json_lines) + "\n")
+    os.replace(jsonl + ".tmp", jsonl)
+    # The figure: scripts/plot mma-error (fpsim_plot/mma_error.py) writes
+    # figures/ beside error.jsonl.
+    if plot_main(["mma-error", jsonl, "--stat", "median,max"]) != 0:
+        sys.exit("scripts/plot mma-error failed")
 
     failed = [r["preset"] for r in golden if r["failed"] and not r["expected_open"]]
     lines = ["# MMA models: real GPU outputs and error against the exact dot product", "",
@@ -226,7 +192,8 @@ def main():
              "## Error against the exact dot product (`fpsim mma-error`, seed 0, c = 0)", "",
              f"{args.trials} dot products per row; sweep took {seconds:.1f} s.", "",
              *error_table(errors, "normal"), "", *error_table(errors, "uniform01"), "",
-             "Figure: figures/mma_error_vs_k.png (.pdf); a statistic equal to 0 (for a median: "
+             "Figure: figures/mma_error_vs_k.png (.pdf; its points in .csv), median and maximum "
+             "per distribution; a statistic equal to 0 (for a median: "
              "more than half the results exact) cannot sit on the log axis and is left out. "
              "For K <= 128 promotion every 128 elements changes nothing, so the two E4M3 curves "
              "coincide there. "

@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Quantization error of every scheme on one activation-like tensor.
 
-Writes runs/quantize/{input.txt, report.csv, report.md} and
-runs/quantize/figures/quantize_sqnr.{png,pdf}: SQNR (dB), underflow % and
-saturation % per scheme, all from `fpsim quantize --stats-only` (JSON).
+Writes runs/quantize/{input.txt, report.csv, report.md} and, through the
+figures package (`scripts/plot quantize`, docs/figures.md),
+runs/quantize/figures/quantize_sqnr.{pdf,png,csv} and figures.json: SQNR
+(dB), underflow % and saturation % per scheme, all from `fpsim quantize
+--stats-only` (JSON).
 
 The tensor (fixed seed): 256 x 1024, rows = tokens, columns = channels;
 N(0, 1) values times a per-channel log-normal scale, plus 8 outlier channels
@@ -22,10 +24,8 @@ import sys
 
 import numpy as np
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from fpsim_plot.__main__ import main as plot_main  # noqa: E402
 
 SCHEMES = [
     ("per-tensor-e4m3", []),
@@ -109,20 +109,10 @@ def main():
         f.write("\n".join(lines) + "\n")
     print("\n".join(lines))
 
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    names = [r["scheme"] for r in results]
-    ax.barh(range(len(results)), [r["sqnr_db"] for r in results], color="#3b6ea8")
-    ax.set_yticks(range(len(results)), names, fontsize=8)
-    ax.invert_yaxis()
-    ax.set_xlabel("SQNR (dB), higher is better")
-    ax.set_title(f"fpsim quantize: {rows}x{cols} tensor with outlier channels")
-    for i, r in enumerate(results):
-        ax.text(r["sqnr_db"] + 0.3, i, f"uf {r['underflow_pct']:.2f}%  sat {r['saturated_pct']:.3f}%",
-                va="center", fontsize=7)
-    ax.set_xlim(0, max(r["sqnr_db"] for r in results) * 1.35)
-    fig.tight_layout()
-    for ext in ("png", "pdf"):
-        fig.savefig(os.path.join(args.out, "figures", f"quantize_sqnr.{ext}"))
+    # The figure: scripts/plot quantize REPORT (fpsim_plot/quantize.py) writes
+    # figures/ beside report.csv.
+    if plot_main(["quantize", csv_path]) != 0:
+        sys.exit("scripts/plot quantize failed")
     print(f"wrote {csv_path}, {md_path}, {args.out}/figures/quantize_sqnr.png")
 
 

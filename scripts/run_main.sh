@@ -6,7 +6,7 @@
 # models against the real GPU outputs and the exact dot product (report and
 # figure in runs/mma/), and run the default sweep (the MLP on the UCI digits
 # under every built-in recipe, 3 seeds, plus the FP32 noise floor) and its
-# divergence report (runs/sweep-default/). The sweep's figures: issue 14.
+# divergence report and figures (runs/sweep-default/, docs/figures.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -55,6 +55,9 @@ echo
 echo "== the default sweep: the MLP on the UCI digits under every built-in recipe, 3 seeds, and the FP32 noise"
 echo "   floor (docs/training.md, \"Sweeps\"); rerunning resumes; report in runs/sweep-default/report.md =="
 "$fpsim" sweep --out runs/sweep-default || status=1
+"$fpsim" report runs/sweep-default || status=1
+# The figures (runs/sweep-default/figures/), then the report again so that report.md links them.
+scripts/plot sweep runs/sweep-default || status=1
 "$fpsim" report runs/sweep-default || status=1
 cat runs/sweep-default/report.md 2>/dev/null || true
 exit $status
