@@ -182,6 +182,17 @@ def fmt(x):
     return repr(x)
 
 
+def legend_with_band(fig, ax, handles, labels, band_label, any_stopped):
+    """The legend right of the panels: the series, then the grey band and, when a run stopped, the stop marker."""
+    handles.append(ax.fill_between([], [], [], color=BAND_COLOR, alpha=0.6, linewidth=0))
+    labels.append(band_label)
+    if any_stopped:
+        h, = ax.plot([], [], marker="x", color="#333333", linestyle="none")
+        handles.append(h)
+        labels.append("run stopped")
+    legend_right(fig, handles, labels)
+
+
 def legend_right(fig, handles, labels, left=0.80):
     fig.tight_layout(rect=(0, 0, left, 1), h_pad=1.0, w_pad=1.2)
     fig.legend(handles, labels, loc="center left", bbox_to_anchor=(left, 0.5), handlelength=2.2,
@@ -341,14 +352,7 @@ def fig_loss_curves(sweep, models, out_dir):
         ax_e.set_title(f"{ttl}{ax_e.get_ylabel()} at evaluation steps")
         ax_l.set_xlim(0, T)
         ax_e.set_xlim(0, T)
-    band_patch = axes[0][0].fill_between([], [], [], color=BAND_COLOR, alpha=0.6, linewidth=0)
-    handles.append(band_patch)
-    labels.append("FP32 spread (min-max)")
-    if stopped_text:
-        h, = axes[0][0].plot([], [], marker="x", color="#333333", linestyle="none")
-        handles.append(h)
-        labels.append("run stopped")
-    legend_right(fig, handles, labels)
+    legend_with_band(fig, axes[0][0], handles, labels, "FP32 spread (min-max)", bool(stopped_text))
     caption = (f"Training loss of every recipe, smoothed as the divergence report does (trailing mean over "
                f"max(1, floor(T/20)) = {w} steps, T = {T}), mean over seeds; beside it the evaluation metric "
                f"(summary.json eval_metric_name) at the evaluation steps, mean over seeds. FP32 in black; the grey "
@@ -459,13 +463,7 @@ def fig_relative_gap(sweep, models, out_dir):
     h_ref, = axes[0][0].plot([], [], **style.reference_style())
     handles.insert(0, h_ref)
     labels.insert(0, "FP32 (reference, 0)")
-    handles.append(axes[0][0].fill_between([], [], [], color=BAND_COLOR, alpha=0.6, linewidth=0))
-    labels.append("noise floor")
-    if stopped_text:
-        h, = axes[0][0].plot([], [], marker="x", color="#333333", linestyle="none")
-        handles.append(h)
-        labels.append("run stopped")
-    legend_right(fig, handles, labels)
+    legend_with_band(fig, axes[0][0], handles, labels, "noise floor", bool(stopped_text))
     scale = (f" The y axis is symmetric-logarithmic (linear within +-{linthresh:g})."
              if maxabs > 100 * linthresh else "")
     caption = (f"Relative loss gap (S_r(t) - S_f(t)) / S_f(t) of each recipe r to the FP32 run f of the same seed, "

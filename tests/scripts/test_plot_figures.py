@@ -15,7 +15,6 @@ docs/figures.md describes the commands.
 Usage: /usr/bin/python3 tests/scripts/test_plot_figures.py --fpsim build/cli/fpsim
 Exit 77 with a SKIP line when matplotlib or numpy is missing.
 """
-import argparse
 import csv
 import json
 import math
@@ -27,6 +26,9 @@ import subprocess
 import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_test_main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLOT = os.path.join(ROOT, "scripts", "plot")
@@ -368,25 +370,5 @@ class PlotFigures(unittest.TestCase):
         self.assertEqual(len({k[2:4] for k in exp}), 4)  # four presets, FP8 with and without promotion
 
 
-def main():
-    global FPSIM
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fpsim", default=os.path.join(ROOT, "build", "cli", "fpsim"))
-    args, rest = ap.parse_known_args()
-    try:
-        import matplotlib  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {e} (install python3-matplotlib python3-numpy)")
-        sys.exit(77)
-    if not os.path.exists(PY) or run([PY, "-c", "import matplotlib, numpy"]).returncode != 0:
-        print(f"SKIP: {PY} lacks matplotlib or numpy")
-        sys.exit(77)
-    FPSIM = os.path.abspath(args.fpsim)
-    if not os.access(FPSIM, os.X_OK):
-        sys.exit(f"no fpsim executable at {FPSIM} (build it, or pass --fpsim)")
-    unittest.main(argv=[sys.argv[0], *rest])
-
-
 if __name__ == "__main__":
-    main()
+    plot_test_main.run_tests(__doc__.splitlines()[0])

@@ -36,7 +36,6 @@ nothing written).
 Usage: /usr/bin/python3 tests/scripts/test_plot_sweep.py --fpsim build/cli/fpsim
 Exit 77 with a SKIP line when matplotlib or numpy is missing.
 """
-import argparse
 import csv
 import json
 import math
@@ -47,6 +46,9 @@ import subprocess
 import sys
 import tempfile
 import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import plot_test_main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 PLOT = os.path.join(ROOT, "scripts", "plot")
@@ -125,16 +127,11 @@ def metrics(d, rid):
 
 
 def smooth(loss, steps):
-    """docs/training.md "The numbers of one run": S(t), lo = max(1, t - w + 1), w = max(1, steps // 20)."""
-    w = max(1, steps // 20)
-    out = []
-    for t in range(1, len(loss) + 1):
-        lo = max(1, t - w + 1)
-        total = 0.0
-        for u in range(lo, t + 1):
-            total += loss[u - 1]
-        out.append(total / (t - lo + 1))
-    return out
+    """docs/training.md "The numbers of one run": S(t), from scripts/check_report.py, the report's independent
+    checker (no code of the plotting package)."""
+    sys.path.insert(0, os.path.join(plot_test_main.ROOT, "scripts"))
+    import check_report  # numpy: imported once matplotlib and numpy are known to be there
+    return check_report.smoothed(loss, steps)
 
 
 def mean(seqs):
@@ -471,25 +468,5 @@ class PlotSweep(unittest.TestCase):
             self.assert_bad(d, os.path.join(d, "sweep.json"), d)
 
 
-def main():
-    global FPSIM
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--fpsim", default=os.path.join(ROOT, "build", "cli", "fpsim"))
-    args, rest = ap.parse_known_args()
-    try:
-        import matplotlib  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        print(f"SKIP: {e} (install python3-matplotlib python3-numpy)")
-        sys.exit(77)
-    if not os.path.exists(PY) or run([PY, "-c", "import matplotlib, numpy"]).returncode != 0:
-        print(f"SKIP: {PY} lacks matplotlib or numpy")
-        sys.exit(77)
-    FPSIM = os.path.abspath(args.fpsim)
-    if not os.access(FPSIM, os.X_OK):
-        sys.exit(f"no fpsim executable at {FPSIM} (build it, or pass --fpsim)")
-    unittest.main(argv=[sys.argv[0], *rest])
-
-
 if __name__ == "__main__":
-    main()
+    plot_test_main.run_tests(__doc__.splitlines()[0])
