@@ -1,5 +1,5 @@
 // The tensor-core model's GEMM in SIMD (see mma_gemm_bulk.hpp), bit-identical
-// to fpsim::mma_dot, the definition in sim/src/mma.cpp (docs/mma.md).
+// to fpsim::mma_dot, the definition in sim/src/mma_dot.cpp (docs/mma.md).
 //
 // One block-FMA step (spec/mma.md §2) in double lanes, one lane per output
 // column:
