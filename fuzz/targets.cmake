@@ -2,8 +2,8 @@
 # by fuzz/CMakeLists.txt (a libFuzzer binary per target) and
 # tests/CMakeLists.txt (fuzz_corpus_replay_test runs all of them over
 # fuzz/corpus/ and fuzz/regressions/).
-set(FPSIM_FUZZ_TARGETS number hex_code names testfloat_lines mma_files quantize_input recipe_toml sweep_toml
-                       checkpoint)
+# One line: scripts/fuzz.sh reads the list with sed.
+set(FPSIM_FUZZ_TARGETS number hex_code names testfloat_lines mma_files quantize_input recipe_toml sweep_toml checkpoint)
 
 find_package(ZLIB REQUIRED)
 if(NOT MPFR_LIB)
