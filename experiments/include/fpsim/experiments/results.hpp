@@ -2,9 +2,11 @@
 // files"): metrics.csv (one row per step), quant_stats.csv (one row per
 // GEMM operand on statistics steps) and summary.json. Each is written whole
 // and atomically through fpsim::io (temporary file, fsync, rename): the
-// runner keeps the rows in memory and rewrites the files at a checkpoint and
-// at the end, never appending in place, so an interrupted run leaves either
-// the old or the new file, never a torn one.
+// runner keeps each CSV's text in memory, appends a line per row
+// (append_*_line), and rewrites the files at each evaluation and at the end,
+// never appending in place, so an interrupted run leaves either the old or
+// the new file, never a torn one. metrics_csv / quant_stats_csv and their
+// write_* forms render whole row lists, for callers that hold the rows.
 //
 // Numbers: a float or double is printed as the shortest decimal that reads
 // back to the same value of its type (std::to_chars, C++17 [charconv]: "%f"
