@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
   std::printf("SIMD target: %s; baseline (narrow f32 -> u8 loop): %.3g items/s\n",
               fpsim::bulk::simd_target_name(), g_baseline_items_per_s);
   benchmark::RegisterBenchmark("NarrowToBytesBaseline", BM_NarrowToBytesBaseline)->Unit(benchmark::kMillisecond);
-  for (const char* mode : {"rne", "sr"})
+  for (const char* mode : {"rne", "sr", "sr16"})
     for (const char* format : {"bf16", "fp16", "e4m3", "e5m2", "e2m1"})
       benchmark::RegisterBenchmark((std::string("Convert/") + format + "/" + mode).c_str(), BM_Convert, format, mode)
           ->Unit(benchmark::kMillisecond);

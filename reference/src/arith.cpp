@@ -284,6 +284,16 @@ RefStochastic ref_arith_stochastic(RefOp op, std::span<const RefOperand> operand
   return stochastic(w, d, a.mag, to, spec_without_mode, sr_bits, fl);
 }
 
+RefStochastic ref_arith_stochastic_drawn(RefOp op, std::span<const RefOperand> operands, const RefFormat& to,
+                                         const RefSpec& spec_without_mode, int sr_bits, const RefSrKey& key) {
+  CallGuard guard;
+  Work& w = work();
+  ArithWork& a = arith_work();
+  uint32_t fl = 0;
+  const Decoded d = compute(a, op, operands, spec_without_mode, /*sr=*/true, fl);
+  return stochastic(w, d, a.mag, to, spec_without_mode, sr_bits, fl, &key);
+}
+
 RefCompareResult ref_compare(RefPredicate p, bool signaling, RefOperand x, RefOperand y, const RefSpec& spec) {
   CallGuard guard;
   ArithWork& a = arith_work();

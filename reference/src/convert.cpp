@@ -300,11 +300,12 @@ std::string dyadic_string(mpfr_srcptr p) {
 }
 
 RefStochastic stochastic(Work& w, const Decoded& d, mpfr_srcptr ax, const RefFormat& to, const RefSpec& spec,
-                         int sr_bits, uint32_t fl) {
+                         int sr_bits, uint32_t fl, const RefSrKey* key) {
   if (sr_bits < 0 || sr_bits > 64)
     throw std::invalid_argument("sr_bits must be 0 (exact) or 1..64, got " + std::to_string(sr_bits));
   How toward{spec.mode, true, false}, away{spec.mode, true, true};
-  RefStochastic r{produce(w, d, ax, to, spec, toward, fl), produce(w, d, ax, to, spec, away, fl), "0", 0.0};
+  RefStochastic r{produce(w, d, ax, to, spec, toward, fl), produce(w, d, ax, to, spec, away, fl), "0", 0.0, {}};
+  r.drawn = r.toward_zero;
   const bool rounds = d.kind == Kind::finite && !(d.neg && !to.has_sign && to.specials != S::e8m0);
   if (!rounds) return r;
   // f below has at most as many significant bits as ax (its bits are ax's
@@ -325,6 +326,7 @@ RefStochastic stochastic(Work& w, const Decoded& d, mpfr_srcptr ax, const RefFor
     mpfr_div(w.tmp, w.tmp, w.mid, MPFR_RNDN);  // exact division by a power of two
   }
   if (!exact) {
+    if (key != nullptr && draw_rounds_away(w.tmp, sr_bits, *key)) r.drawn = r.away;
     if (sr_bits > 0) {
       mpfr_mul_2si(w.tmp, w.tmp, sr_bits, MPFR_RNDN);
       mpfr_floor(w.tmp, w.tmp);
@@ -418,6 +420,20 @@ RefStochastic ref_stochastic(uint64_t code, const RefFormat& from, const RefForm
 
 RefStochastic ref_stochastic_double(double x, const RefFormat& to, const RefSpec& spec_without_mode, int sr_bits) {
   return ref_stochastic(std::bit_cast<uint64_t>(x), fp64(), to, spec_without_mode, sr_bits);
+}
+
+RefStochastic ref_stochastic_drawn(uint64_t code, const RefFormat& from, const RefFormat& to,
+                                   const RefSpec& spec_without_mode, int sr_bits, const RefSrKey& key) {
+  CallGuard guard;
+  Work& w = work();
+  uint32_t fl = 0;
+  const Decoded d = load_code(w, code, from, spec_without_mode, fl);
+  return stochastic(w, d, w.x, to, spec_without_mode, sr_bits, fl, &key);
+}
+
+RefStochastic ref_stochastic_drawn_double(double x, const RefFormat& to, const RefSpec& spec_without_mode,
+                                          int sr_bits, const RefSrKey& key) {
+  return ref_stochastic_drawn(std::bit_cast<uint64_t>(x), fp64(), to, spec_without_mode, sr_bits, key);
 }
 
 }  // namespace fpsim_ref

@@ -128,8 +128,13 @@ RefResult produce(Work& w, Decoded d, mpfr_srcptr ax, const RefFormat& to, const
 std::string dyadic_string(mpfr_srcptr p);
 
 // Stochastic rounding of the input (d, exact magnitude ax) into `to`: both
-// candidates and P(away). Throws std::invalid_argument for a bad sr_bits.
+// candidates and P(away); with a key, also the candidate the stream's draw
+// picks. Throws std::invalid_argument for a bad sr_bits.
 RefStochastic stochastic(Work& w, const Decoded& d, mpfr_srcptr ax, const RefFormat& to, const RefSpec& spec,
-                         int sr_bits, uint32_t fl);
+                         int sr_bits, uint32_t fl, const RefSrKey* key = nullptr);
+
+// The stream's decision (sr_stream.cpp): whether element key.index rounds
+// away from zero for the exact discarded fraction 0 <= f < 1.
+bool draw_rounds_away(mpfr_srcptr f, int sr_bits, const RefSrKey& key);
 
 }  // namespace fpsim_ref::detail

@@ -299,9 +299,10 @@ TEST(ConvertBulk, ChunkingIndependence) {
   }
 }
 
-// Exact SR is decided by the first random word w3 unless w3 equals the top
-// 32 bits of the discarded fraction while more of it lies below (d > 32):
-// build such inputs on purpose so the scalar fallback is exercised.
+// Exact SR is decided by the element's first random word w (word i mod 4 of
+// its group's block) unless w equals the top 32 bits of the discarded
+// fraction while more of it lies below (d > 32): build such inputs on
+// purpose so the scalar fallback is exercised.
 TEST(ConvertBulk, ExactSrUndecidedByFirstWord) {
   const Format f = formats::e4m3;  // emin -6, M 3: quantum 2^-9 for tiny inputs
   RoundingSpec rs;
@@ -313,13 +314,13 @@ TEST(ConvertBulk, ExactSrUndecidedByFirstWord) {
   std::vector<uint64_t> idx;
   const uint64_t first = 0;
   for (uint64_t i = 0; idx.size() < 400 && i < 2000000; ++i) {
-    const uint32_t w3 = rounding_block(first + i, rs.step, 0, rs.seed, rs.stream).w[3];
-    if (w3 == 0 || w3 >= (1u << 23)) continue;
-    // sig = w3 << k | low, normalized into [2^23, 2^24); d = 32 + k.
-    const int len = std::bit_width(w3);
+    const uint32_t w = sr_first_word(first + i, rs.step, rs.seed, rs.stream);
+    if (w == 0 || w >= (1u << 23)) continue;
+    // sig = w << k | low, normalized into [2^23, 2^24); d = 32 + k.
+    const int len = std::bit_width(w);
     const int k = 24 - len;
     const uint32_t low = (i & 1) ? (1u << k) - 1 : (i & 2 ? 0 : (1u << k) >> 1);
-    const uint32_t sig = (w3 << k) | low;
+    const uint32_t sig = (w << k) | low;
     const int d = 32 + k;
     // d = q - qi with q = -9 and qi = e - 23  =>  e = 14 - d
     const int e = 14 - d;

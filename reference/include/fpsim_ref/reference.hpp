@@ -93,12 +93,31 @@ struct RefStochastic {
   RefResult away;
   std::string p_away_exact;  // "0", "1/4", "3/4", "5/2^20" (denominators above 2^10 as powers)
   double p_away;             // p_away_exact rounded to double
+  RefResult drawn;           // the candidate the stream's draw picks (the *_drawn calls; else toward_zero)
 };
+
+// The stochastic-rounding stream (docs/conversion-semantics.md, "sr"): the
+// key and counter words of one element's draw.
+struct RefSrKey {
+  uint32_t seed = 0;
+  uint32_t stream = 0;
+  uint32_t step = 0;
+  uint64_t index = 0;
+};
+// Whether element key.index's draw rounds away from zero for the discarded
+// fraction f = sum_k f_words[k] * 2^(-32 (k + 1)) (most significant word
+// first; f = 0 gives false). sr_bits as below.
+bool ref_sr_rounds_away(std::span<const uint32_t> f_words, int sr_bits, const RefSrKey& key);
 // sr_bits == 0: exact SR (P = f, the exact discarded fraction of an ulp);
 // sr_bits = R in 1..64: P = floor(f*2^R)/2^R. Throws std::invalid_argument otherwise.
 RefStochastic ref_stochastic(uint64_t code, const RefFormat& from, const RefFormat& to,
                              const RefSpec& spec_without_mode, int sr_bits);
 RefStochastic ref_stochastic_double(double x, const RefFormat& to, const RefSpec& spec_without_mode, int sr_bits);
+// The same with the stream's draw for `key` (RefStochastic::drawn).
+RefStochastic ref_stochastic_drawn(uint64_t code, const RefFormat& from, const RefFormat& to,
+                                   const RefSpec& spec_without_mode, int sr_bits, const RefSrKey& key);
+RefStochastic ref_stochastic_drawn_double(double x, const RefFormat& to, const RefSpec& spec_without_mode,
+                                          int sr_bits, const RefSrKey& key);
 
 
 // ---- Arithmetic (docs/arithmetic-semantics.md) -------------------------
@@ -124,6 +143,8 @@ RefResult ref_arith(RefOp op, std::span<const RefOperand> operands, const RefFor
 // 2^-200 of the true probability; p_away_exact is then that approximation).
 RefStochastic ref_arith_stochastic(RefOp op, std::span<const RefOperand> operands, const RefFormat& to,
                                    const RefSpec& spec_without_mode, int sr_bits);
+RefStochastic ref_arith_stochastic_drawn(RefOp op, std::span<const RefOperand> operands, const RefFormat& to,
+                                         const RefSpec& spec_without_mode, int sr_bits, const RefSrKey& key);
 
 enum class RefPredicate { eq, lt, le, unordered };
 struct RefCompareResult {

@@ -26,11 +26,15 @@
 //   d and max(e - emin, 0) straight from the exponent field without
 //   normalizing f32 subnormals; and the common case (M > 0, no flags, no
 //   ftz) is compiled without the tininess and flag code ("lean").
-//   Exact SR: f = rem / 2^d; U < f is decided by the first Philox word w3
-//   against T3 = floor(f * 2^32): for d <= 32, T3 holds all of f and U < f
-//   iff w3 < T3; for d > 32, w3 < T3 means U < f, w3 > T3 means U > f, and
-//   w3 == T3 (probability 2^-32) goes to the scalar core.
-//   sr<R> (R <= 32): t = floor(f * 2^R), r = w0 mod 2^R; away iff r > 2^R-1-t.
+//   Random bits (docs/conversion-semantics.md, "sr"): element i's first
+//   random word w is word (i mod 4) of the Philox block of group i div 4, so
+//   one Philox4x32-10 evaluation serves four lanes.
+//   Exact SR: f = rem / 2^d; U < f is decided by w (U's top 32 bits)
+//   against T = floor(f * 2^32): for d <= 32, T holds all of f and U < f
+//   iff w < T; for d > 32, w < T means U < f, w > T means U > f, and
+//   w == T (probability 2^-32) goes to the scalar core, which draws the
+//   element's continuation blocks.
+//   sr<R> (R <= 32): t = floor(f * 2^R), r = w mod 2^R; away iff r > 2^R-1-t.
 
 #include "fpsim/bulk/convert_bulk.hpp"
 

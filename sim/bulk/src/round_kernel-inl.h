@@ -13,6 +13,7 @@
 #define FPSIM_BULK_ROUND_KERNEL_INL_H_
 #endif
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -59,12 +60,10 @@ using VU = hn::Vec<DU>;
 using VU64 = hn::Vec<DU64>;
 using MI = hn::Mask<DI>;
 
-// Philox4x32-10 for the elements first, first+1, ... with counters (index
-// lo, index hi, step, 0): kVecs u32 vectors' worth, 2 * kVecs chains of u64
-// lanes interleaved round by round for instruction-level parallelism. Each
-// 32-bit word lives in the low half of a u64 lane; the high halves collect
-// garbage that MulEven never reads and ConcatEven drops. Round 1 uses that
-// (step, 0) is the same for every element.
+// The stochastic-rounding stream (fpsim/philox.hpp; docs/conversion-semantics.md,
+// "sr"): element i's first random word is word (i mod 4) of the Philox4x32-10
+// block of group i div 4, counter (g lo, g hi, step, 0). One block serves
+// four elements.
 // The Philox constants as full vectors in memory: loads fold into the
 // instructions that use them, where broadcasts inside the loop would not.
 struct PhiloxTable {
@@ -88,9 +87,14 @@ HWY_INLINE void FillPhiloxTable(const detail::FromParams& p, PhiloxTable& t) {
   hn::Store(hn::Set(d64, uint64_t{0xCD9E8D57u}), d64, t.m1);
 }
 
-template <int kVecs>
-HWY_INLINE void RandomWords(const PhiloxTable& t, uint64_t first, VU& w0a, VU& w3a, VU& w0b, VU& w3b) {
-  constexpr int kChains = 2 * kVecs;
+// The random words of the 2N * kChains elements of the groups g0, g0 + 1, ...
+// (N = u32 lanes; elements 4 g0, 4 g0 + 1, ...), written in element order to
+// `words`: kChains Philox chains of one group per u64 lane (each 32-bit word
+// in the low half of a u64 lane; the high halves collect garbage that
+// MulEven never reads), interleaved round by round for instruction-level
+// parallelism. Round 1 uses that (step, 0) is the same for every group.
+template <int kChains>
+HWY_INLINE void GroupWords(const PhiloxTable& t, uint64_t g0, uint32_t* HWY_RESTRICT words) {
   const DU du;
   const DU64 d64;
   const hn::Repartition<uint32_t, DU64> d32;
@@ -102,7 +106,7 @@ HWY_INLINE void RandomWords(const PhiloxTable& t, uint64_t first, VU& w0a, VU& w
   const VU64 hi_k0 = hn::Load(d64, t.hi_k0);
   const VU64 lo_p1 = hn::Load(d64, t.lo_p1);
   for (int c = 0; c < kChains; ++c) {
-    const VU64 idx = hn::Iota(d64, first + uint64_t(c) * n64);
+    const VU64 idx = hn::Iota(d64, g0 + uint64_t(c) * n64);
     const VU64 p0 = hn::MulEven(hn::BitCast(d32, idx), m0);
     c0[c] = hn::Xor(hn::ShiftRight<32>(idx), hi_k0);
     c1[c] = lo_p1;
@@ -121,12 +125,21 @@ HWY_INLINE void RandomWords(const PhiloxTable& t, uint64_t first, VU& w0a, VU& w
       c3[c] = p0;
     }
   }
-  w0a = hn::ConcatEven(du, hn::BitCast(du, c0[1]), hn::BitCast(du, c0[0]));
-  w3a = hn::ConcatEven(du, hn::BitCast(du, c3[1]), hn::BitCast(du, c3[0]));
-  if constexpr (kVecs == 2) {
-    w0b = hn::ConcatEven(du, hn::BitCast(du, c0[3]), hn::BitCast(du, c0[2]));
-    w3b = hn::ConcatEven(du, hn::BitCast(du, c3[3]), hn::BitCast(du, c3[2]));
+  // Per group, (w0, w1) and (w2, w3) as u64 lanes; stored interleaved they
+  // are the words in element order.
+  for (int c = 0; c < kChains; ++c) {
+    const VU64 w01 = hn::BitCast(d64, hn::OddEven(hn::BitCast(du, hn::ShiftLeft<32>(c1[c])), hn::BitCast(du, c0[c])));
+    const VU64 w23 = hn::BitCast(d64, hn::OddEven(hn::BitCast(du, hn::ShiftLeft<32>(c3[c])), hn::BitCast(du, c2[c])));
+    hn::StoreInterleaved2(w01, w23, d64, reinterpret_cast<uint64_t*>(words + size_t(c) * 2 * hn::Lanes(du)));
   }
+}
+
+// The random words of the N elements first, first + 1, ...: one chain covers
+// 2N elements from the group of `first`, enough for any first (N >= 4).
+HWY_INLINE VU ElementWords(const PhiloxTable& t, uint64_t first) {
+  HWY_ALIGN uint32_t words[2 * hn::MaxLanes(DU())];
+  GroupWords<1>(t, first >> 2, words);
+  return hn::LoadU(DU(), words + (first & 3));
 }
 
 struct Disc {
@@ -192,8 +205,7 @@ HWY_INLINE VI PerSign(MI neg, const int32_t v[2]) {
 // end, M > 0, no flags and no ftz (so no tininess).
 template <int kKind, bool kLean>
 HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, VI xi, uint64_t first,
-                         bool want_flags, VI& fl, MI& fallback, bool have_words = false, VU w0_in = VU(),
-                         VU w3_in = VU()) {
+                         bool want_flags, VI& fl, MI& fallback, bool have_words = false, VU w_in = VU()) {
   const DI di;
   const DU du;
   const DF df;
@@ -240,8 +252,8 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
   fallback = drawn;
   if constexpr (kKind == detail::kSrExact || kKind == detail::kSrBits) {
     if (have_words || !hn::AllTrue(di, exact)) {
-      VU w0 = w0_in, w3 = w3_in, unused0, unused3;
-      if (!have_words) RandomWords<1>(table, first, w0, w3, unused0, unused3);
+      VU w = w_in;
+      if (!have_words) w = ElementWords(table, first);
       const VU rem = hn::BitCast(du, s.rem);
       if constexpr (kKind == detail::kSrExact) {
         const VI c32 = hn::Set(di, 32);
@@ -250,8 +262,8 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
         const VI rsh = hn::Min(hn::Max(hn::Sub(d, c32), zero), hn::Set(di, 31));
         const VU t3 = hn::IfThenElse(hn::RebindMask(du, small), (rem << hn::BitCast(du, lsh)),
                                      (rem >> hn::BitCast(du, rsh)));
-        drawn = hn::RebindMask(di, hn::Lt(w3, t3));
-        fallback = hn::AndNot(hn::Or(small, exact), hn::RebindMask(di, hn::Eq(w3, t3)));
+        drawn = hn::RebindMask(di, hn::Lt(w, t3));
+        fallback = hn::AndNot(hn::Or(small, exact), hn::RebindMask(di, hn::Eq(w, t3)));
       } else {
         const VI cr = hn::Set(di, int32_t(p.sr_bits));
         const MI small = hn::Not(hn::Gt(d, cr));
@@ -260,7 +272,7 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
         const VU t = hn::IfThenElse(hn::RebindMask(du, small), (rem << hn::BitCast(du, lsh)),
                                     (rem >> hn::BitCast(du, rsh)));
         const VU rmask = hn::Set(du, p.sr_bits >= 32 ? 0xFFFFFFFFu : (1u << p.sr_bits) - 1u);
-        drawn = hn::RebindMask(di, hn::Gt(hn::And(w0, rmask), hn::Sub(rmask, t)));
+        drawn = hn::RebindMask(di, hn::Gt(hn::And(w, rmask), hn::Sub(rmask, t)));
       }
     }
   }
@@ -439,19 +451,42 @@ HWY_NOINLINE void FromLoop(const detail::FromParams& params, const float* HWY_RE
 
   size_t i = 0;
   if constexpr (kLean && (kKind == detail::kSrExact || kKind == detail::kSrBits)) {
-    // Two vectors at a time: four interleaved Philox chains.
-    for (; i + 2 * N <= n; i += 2 * N) {
-      VU w0a, w3a, w0b, w3b;
-      RandomWords<2>(table, first + i, w0a, w3a, w0b, w3b);
-      const VI xa = hn::BitCast(di, hn::LoadU(DF(), in + i));
-      const VI xb = hn::BitCast(di, hn::LoadU(DF(), in + i + N));
-      MI fa, fb;
-      StoreCodes(RoundBlock<kKind, kLean>(p, table, xa, first + i, false, fl, fa, true, w0a, w3a), out + i);
-      StoreCodes(RoundBlock<kKind, kLean>(p, table, xb, first + i + N, false, fl, fb, true, w0b, w3b), out + i + N);
+    // kBatch vectors at a time from four interleaved Philox chains (each 2N
+    // elements, N/2 groups), which needs the batch to start a group: the
+    // first up to three elements before that go through the scalar core
+    // (lean: no flags).
+    constexpr int kChains = 4, kBatch = 2 * kChains;
+    const size_t head = std::min(n, size_t((4 - (first & 3)) & 3));
+    if (head + kBatch * N <= n) {
+      for (; i < head; ++i) {
+        Flags ignored;
+        out[i] = TOut(fpsim::from_float(in[i], *p.format, *p.spec, ignored, first + i));
+      }
+    }
+    HWY_ALIGN uint32_t words[kBatch * hn::MaxLanes(DU())];
+    for (; ((first + i) & 3) == 0 && i + kBatch * N <= n; i += kBatch * N) {
+      GroupWords<kChains>(table, (first + i) >> 2, words);
+      MI any_fallback = hn::FirstN(di, 0);
+      for (int v = 0; v < kBatch; ++v) {
+        const size_t at = i + size_t(v) * N;
+        const VI x = hn::BitCast(di, hn::LoadU(DF(), in + at));
+        MI fb;
+        StoreCodes(RoundBlock<kKind, kLean>(p, table, x, first + at, false, fl, fb, true,
+                                            hn::Load(DU(), words + size_t(v) * N)),
+                   out + at);
+        any_fallback = hn::Or(any_fallback, fb);
+      }
       if constexpr (kKind == detail::kSrExact) {
-        if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(fa, fb)))) {
-          redo(fa, in + i, out + i, first + i);
-          redo(fb, in + i + N, out + i + N, first + i + N);
+        if (HWY_UNLIKELY(!hn::AllFalse(di, any_fallback))) {
+          // Rare (2^-32 per lane): find the lanes again and let the scalar core redo them.
+          for (int v = 0; v < kBatch; ++v) {
+            const size_t at = i + size_t(v) * N;
+            MI fb;
+            const VI x = hn::BitCast(di, hn::LoadU(DF(), in + at));
+            (void)RoundBlock<kKind, kLean>(p, table, x, first + at, false, fl, fb, true,
+                                           hn::Load(DU(), words + size_t(v) * N));
+            if (!hn::AllFalse(di, fb)) redo(fb, in + at, out + at, first + at);
+          }
         }
       }
     }

@@ -37,14 +37,34 @@ FPSIM_HD constexpr PhiloxBlock philox4x32_10(const uint32_t counter[4], uint32_t
   return PhiloxBlock{{c0, c1, c2, c3}};
 }
 
-// Block j of the stream for one element: counter = (index lo, index hi, step, j).
-FPSIM_HD constexpr PhiloxBlock rounding_block(uint64_t index, uint32_t step, uint32_t j, uint32_t seed,
-                                              uint32_t stream) {
+// ---- the stochastic-rounding stream (docs/conversion-semantics.md, "sr") ----
+// Key (seed, stream). Elements come in groups of four: element i's first
+// random word is word (i mod 4) of its group's block, counter
+// (g lo, g hi, step, 0) with g = i div 4. Exact sr that needs more bits draws
+// element i's own continuation blocks, counter (i lo, i hi, step, j) for
+// j = 1, 2, ...; sr<R> with R > 32 takes its bits from continuation block 1.
+// The fourth counter word (0 for a group, j >= 1 for a continuation) keeps
+// the two kinds of counter apart, so no block serves two purposes.
+
+// The block of group g (elements 4g .. 4g + 3).
+FPSIM_HD constexpr PhiloxBlock sr_group_block(uint64_t group, uint32_t step, uint32_t seed, uint32_t stream) {
+  const uint32_t counter[4] = {uint32_t(group), uint32_t(group >> 32), step, 0};
+  return philox4x32_10(counter, seed, stream);
+}
+
+// Element i's first 32 random bits.
+FPSIM_HD constexpr uint32_t sr_first_word(uint64_t index, uint32_t step, uint32_t seed, uint32_t stream) {
+  return sr_group_block(index >> 2, step, seed, stream).w[index & 3];
+}
+
+// Element i's continuation block j >= 1.
+FPSIM_HD constexpr PhiloxBlock sr_continuation_block(uint64_t index, uint32_t j, uint32_t step, uint32_t seed,
+                                                     uint32_t stream) {
   const uint32_t counter[4] = {uint32_t(index), uint32_t(index >> 32), step, j};
   return philox4x32_10(counter, seed, stream);
 }
 
-// The block as one 128-bit integer, w0 least significant.
+// The block as one 128-bit integer, w3 most significant, w0 least.
 FPSIM_HD constexpr u128 block_as_u128(const PhiloxBlock& b) {
   return (u128(b.w[3]) << 96) | (u128(b.w[2]) << 64) | (u128(b.w[1]) << 32) | u128(b.w[0]);
 }

@@ -40,8 +40,9 @@ FPSIM_HD constexpr Discarded classify_discarded(u128 sig, int shift, bool sticky
 
 FPSIM_HD constexpr u128 kept_bits(u128 sig, int shift) { return shift >= 128 ? u128{0} : sig >> shift; }
 
-// Stochastic rounding (spec/formats.md §2): true when the value rounds away
-// from zero. f, the exact discarded fraction of an ulp, is sig's bits below
+// Stochastic rounding (spec/formats.md §2; the stream in
+// docs/conversion-semantics.md, "sr"): true when the value rounds away from
+// zero. f, the exact discarded fraction of an ulp, is sig's bits below
 // `shift` read as a binary fraction.
 FPSIM_HD constexpr bool stochastic_rounds_away(u128 sig, int shift, const RoundingSpec& rs, uint64_t index) {
   if (rs.sr_bits != 0) {
@@ -50,20 +51,35 @@ FPSIM_HD constexpr bool stochastic_rounds_away(u128 sig, int shift, const Roundi
     const int low = shift - r_bits;  // >= 1: shift > 64 for every format
     const u128 r_mask = (u128{1} << r_bits) - 1;
     const u128 top = (low >= 128 ? u128{0} : sig >> low) & r_mask;
-    const PhiloxBlock b = rounding_block(index, rs.step, 0, rs.seed, rs.stream);
-    const u128 random = ((u128{b.w[1]} << 32) | b.w[0]) & r_mask;
+    u128 random = 0;
+    if (r_bits <= 32) {
+      random = sr_first_word(index, rs.step, rs.seed, rs.stream) & r_mask;
+    } else {
+      const PhiloxBlock b = sr_continuation_block(index, 1, rs.step, rs.seed, rs.stream);
+      random = ((u128{b.w[1]} << 32) | b.w[0]) & r_mask;
+    }
     return top + random > r_mask;
   }
-  // Exact: compare U with f 128 bits at a time, most significant first,
-  // drawing another block only while they agree.
-  for (uint32_t j = 0;; ++j) {
-    const int64_t low = int64_t{shift} - 128 * (int64_t{j} + 1);  // sig bit at the chunk's last place
+  // Exact: U = w * 2^-32 + C1 * 2^-160 + C2 * 2^-288 + ..., compared with f
+  // from the most significant bit down, drawing the next continuation block
+  // only while they agree. First f's top 32 bits against the word.
+  {
+    const int low = shift - 32;  // sig bit at the word's last place
+    uint32_t chunk = 0;
+    if (low >= 0 && low < 128) chunk = uint32_t(sig >> low);
+    if (low < 0) chunk = uint32_t(sig << (-low));  // shift >= 1, so -low < 32
+    const uint32_t u = sr_first_word(index, rs.step, rs.seed, rs.stream);
+    if (u != chunk) return u < chunk;
+    if (low <= 0) return false;  // f exhausted and U >= f (a sticky tail counts as below any draw)
+  }
+  for (uint32_t j = 1;; ++j) {
+    const int64_t low = int64_t{shift} - 32 - 128 * int64_t{j};  // sig bit at the block's last place
     u128 chunk = 0;
     if (low >= 0 && low < 128) chunk = sig >> low;
     if (low < 0 && low > -128) chunk = sig << (-low);
-    const u128 u = block_as_u128(rounding_block(index, rs.step, j, rs.seed, rs.stream));
+    const u128 u = block_as_u128(sr_continuation_block(index, j, rs.step, rs.seed, rs.stream));
     if (u != chunk) return u < chunk;
-    if (low <= 0) return false;  // f exhausted and U >= f (a sticky tail counts as below any draw)
+    if (low <= 0) return false;
   }
 }
 
