@@ -3,14 +3,21 @@
 // one-rounding design promises: fused means one rounding, modes are per call
 // (threads with different modes do not interfere), stochastic rounding never
 // moves an exact result.
+#include "fpsim/arith.hpp"
+
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cstdio>
+#include <functional>
+#include <ostream>
+#include <string>
 #include <thread>
 #include <vector>
 
-#include "fpsim/arith.hpp"
+#include "fpsim/convert.hpp"
 #include "fpsim/format_table.hpp"
+#include "test_random.hpp"
 
 namespace fpsim {
 namespace {
@@ -192,6 +199,213 @@ TEST(Arith, ThreadsWithDifferentModesDoNotInterfere) {
   EXPECT_EQ(down, down_alone);
   EXPECT_NE(up, down);
 }
+
+// ---- the fast path against the definition -----------------------------------
+// arith_fast.hpp forms common results on 64-bit integers; wherever it answers
+// it must give the definition's code and flags (all flag bits, saturated and
+// flushed included), and where it declines it must not have raised anything
+// (docs/arithmetic-semantics.md, "The fast path"). Operands are biased to
+// where the 64-bit windows could go wrong: subnormal operands and results,
+// overflow, exact and near cancellation, ties, carries out of the top
+// mantissa bit, exponent gaps around the window widths and beyond.
+
+// A code of f biased to the delicate places.
+uint64_t biased_code(const Format& f, uint64_t r) {
+  const uint64_t sign = (r & 1) != 0 ? f.sign_mask() : 0;
+  const uint64_t man = f.man_bits, man_mask = f.man_mask();
+  const uint64_t top_field = f.max_code() >> man;  // the largest finite exponent field
+  const uint64_t field = (r >> 8) % (top_field + 1), frac = (r >> 24) & man_mask;
+  uint64_t mag = 0;
+  switch ((r >> 1) % 8) {
+    case 0:  // anything: zeros, infinities and NaNs included
+      mag = (r >> 8) & f.magnitude_mask();
+      break;
+    case 1:  // subnormal (or zero)
+      mag = frac;
+      break;
+    case 2:  // the lowest normal binades
+      mag = ((1 + (r >> 8) % 3) << man) | frac;
+      break;
+    case 3:  // the top of the range
+      mag = f.max_code() - ((r >> 8) % (2 * man_mask + 2));
+      break;
+    case 4:  // near one
+      mag = ((uint64_t(f.bias) + (r >> 8) % 5 - 2) << man) | frac;
+      break;
+    case 5:  // mantissa all ones, or nearly: carries on rounding
+      mag = (field << man) | (man_mask - ((r >> 24) % 3 & man_mask));
+      break;
+    case 6:  // one or two mantissa bits: exact products, ties
+      mag = (field << man) | (frac & (uint64_t{3} << (man > 2 ? man - 2 : 0)));
+      break;
+    default:
+      mag = (field << man) | frac;
+      break;
+  }
+  if (mag > f.magnitude_mask()) mag = f.max_code();
+  return sign | mag;
+}
+
+// A code of g near the value of code a of f, with a perturbation of a few
+// units, a random sign and sometimes a shifted exponent (gaps around 0..60
+// and beyond): cancellation, quotients near one, alignment edges.
+uint64_t partner_code(uint64_t a, const Format& f, const Format& g, uint64_t r) {
+  Flags ignored;
+  uint64_t c = convert(a, f, g, RoundingSpec{}, ignored) & g.magnitude_mask();
+  const int64_t delta = int64_t((r >> 8) % 7) - 3;
+  c = uint64_t(int64_t(c) + delta);
+  if ((r >> 12) % 3 == 0) c += ((r >> 16) % 64) << g.man_bits;  // a larger exponent
+  if ((r >> 12) % 3 == 1) c -= ((r >> 16) % 64) << g.man_bits;  // a smaller one (may wrap)
+  if (c > g.max_code()) c = (r >> 24) & g.magnitude_mask();
+  return ((r & 1) != 0 ? g.sign_mask() : 0) | c;
+}
+
+// The specs: every mode with both overflow policies, ftz, daz and tininess
+// before, and stochastic rounding exact and sr<R> for several R and seeds.
+std::vector<RoundingSpec> fast_path_specs() {
+  std::vector<RoundingSpec> out;
+  const Rounding modes[] = {Rounding::rne, Rounding::rna, Rounding::rtz, Rounding::rup, Rounding::rdn, Rounding::rto};
+  for (Rounding m : modes)
+    for (int v = 0; v < 8; ++v) {
+      RoundingSpec rs;
+      rs.rounding = m;
+      rs.overflow = (v & 1) != 0 ? Overflow::saturate : Overflow::ieee;
+      rs.ftz = (v & 2) != 0;
+      rs.daz = (v & 4) != 0;
+      rs.tininess = v == 3 || v == 6 ? Tininess::before : Tininess::after;
+      out.push_back(rs);
+    }
+  for (uint8_t bits : {0, 1, 3, 8, 13, 23, 32, 33, 64})
+    for (uint32_t seed : {1u, 77u, 123456789u}) {
+      RoundingSpec rs;
+      rs.rounding = Rounding::sr;
+      rs.sr_bits = bits;
+      rs.seed = seed;
+      rs.stream = seed * 3;
+      rs.step = bits;
+      rs.ftz = seed == 77;
+      rs.tininess = seed == 123456789u ? Tininess::before : Tininess::after;
+      out.push_back(rs);
+    }
+  return out;
+}
+
+struct FastCase {
+  std::string name;
+  ArithOp op;
+  Format fa, fb, fc, out;
+};
+
+void PrintTo(const FastCase& c, std::ostream* os) { *os << c.name; }
+
+class ArithFastPath : public testing::TestWithParam<FastCase> {};
+
+TEST_P(ArithFastPath, GivesTheDefinitionsCodesAndFlags) {
+  const FastCase& fc = GetParam();
+  const std::vector<RoundingSpec> specs = fast_path_specs();
+  constexpr uint64_t kSamples = 60000;
+  uint64_t checked = 0, answered = 0, deterministic = 0, answered_deterministic = 0, failures = 0;
+  for (uint64_t i = 0; i < kSamples; ++i) {
+    const uint64_t seed = test::mix64(i ^ (uint64_t(fc.op) << 56) ^ std::hash<std::string>{}(fc.name));
+    const RoundingSpec& rs = specs[test::mix64(seed) % specs.size()];
+    const uint64_t r1 = test::mix64(seed + 1), r2 = test::mix64(seed + 2), r3 = test::mix64(seed + 3);
+    uint64_t a = biased_code(fc.fa, r1);
+    if (fc.op == ArithOp::sqrt && (r2 & 3) != 0) a &= ~fc.fa.sign_mask();  // mostly x >= 0
+    uint64_t b = (r2 >> 60) < 6 ? partner_code(a, fc.fa, fc.fb, r2) : biased_code(fc.fb, r2);
+    uint64_t c = biased_code(fc.fc, r3);
+    if (fc.op == ArithOp::fma && (r3 >> 60) < 10) {
+      // c near -(a * b): cancellation of the product, to every depth.
+      Flags ignored;
+      const uint64_t p = detail::general_mul(a, fc.fa, b, fc.fb, fc.fc, RoundingSpec{}, ignored);
+      c = partner_code(p, fc.fc, fc.fc, r3) ^ ((r3 >> 59) % 3 == 0 ? 0 : fc.fc.sign_mask());
+    }
+    const uint64_t index = r1 >> 40;
+    Flags fast_fl, def_fl, pub_fl;
+    uint64_t fast = ~uint64_t{0}, def = 0, pub = 0;
+    bool took = false;
+    switch (fc.op) {
+      case ArithOp::add:
+        took = detail::fast_add(a, fc.fa, b, fc.fb, false, fc.out, rs, fast_fl, index, fast);
+        def = detail::general_add(a, fc.fa, b, fc.fb, fc.out, rs, def_fl, index);
+        pub = add(a, fc.fa, b, fc.fb, fc.out, rs, pub_fl, index);
+        break;
+      case ArithOp::sub:
+        took = detail::fast_add(a, fc.fa, b, fc.fb, true, fc.out, rs, fast_fl, index, fast);
+        def = detail::general_sub(a, fc.fa, b, fc.fb, fc.out, rs, def_fl, index);
+        pub = sub(a, fc.fa, b, fc.fb, fc.out, rs, pub_fl, index);
+        break;
+      case ArithOp::mul:
+        took = detail::fast_mul(a, fc.fa, b, fc.fb, fc.out, rs, fast_fl, index, fast);
+        def = detail::general_mul(a, fc.fa, b, fc.fb, fc.out, rs, def_fl, index);
+        pub = mul(a, fc.fa, b, fc.fb, fc.out, rs, pub_fl, index);
+        break;
+      case ArithOp::div:
+        took = detail::fast_div(a, fc.fa, b, fc.fb, fc.out, rs, fast_fl, index, fast);
+        def = detail::general_div(a, fc.fa, b, fc.fb, fc.out, rs, def_fl, index);
+        pub = div(a, fc.fa, b, fc.fb, fc.out, rs, pub_fl, index);
+        break;
+      case ArithOp::fma:
+        took = detail::fast_fma(a, fc.fa, b, fc.fb, c, fc.fc, fc.out, rs, fast_fl, index, fast);
+        def = detail::general_fma(a, fc.fa, b, fc.fb, c, fc.fc, fc.out, rs, def_fl, index);
+        pub = fma(a, fc.fa, b, fc.fb, c, fc.fc, fc.out, rs, pub_fl, index);
+        break;
+      case ArithOp::sqrt:
+        took = detail::fast_sqrt(a, fc.fa, fc.out, rs, fast_fl, index, fast);
+        def = detail::general_sqrt(a, fc.fa, fc.out, rs, def_fl, index);
+        pub = sqrt(a, fc.fa, fc.out, rs, pub_fl, index);
+        break;
+    }
+    ++checked;
+    answered += took ? 1 : 0;
+    if (rs.rounding != Rounding::sr) {
+      ++deterministic;
+      answered_deterministic += took ? 1 : 0;
+    }
+    const bool bad = (took && (fast != def || fast_fl.bits != def_fl.bits)) || (!took && fast_fl.bits != 0) ||
+                     pub != def || pub_fl.bits != def_fl.bits;
+    if (bad && failures++ < 10)
+      ADD_FAILURE() << fc.name << " a=0x" << std::hex << a << " b=0x" << b << " c=0x" << c << " mode "
+                    << int(rs.rounding) << " sr_bits " << std::dec << int(rs.sr_bits) << " ov " << int(rs.overflow)
+                    << " ftz " << rs.ftz << " daz " << rs.daz << " tininess " << int(rs.tininess) << " index " << index
+                    << std::hex << ": fast " << (took ? "0x" : "declined ") << fast << " flags 0x" << fast_fl.bits
+                    << ", public 0x" << pub << " flags 0x" << pub_fl.bits << ", definition 0x" << def << " flags 0x"
+                    << def_fl.bits;
+  }
+  EXPECT_EQ(failures, 0u) << "of " << checked;
+  // The comparison means something only if the fast path answers most
+  // deterministic cases (the rest: specials, zeros, daz'd subnormals).
+  EXPECT_GT(answered_deterministic * 2, deterministic) << fc.name;
+  std::printf("[ fast path ] %s: %llu cases, fast path answered %llu (%llu of %llu deterministic)\n", fc.name.c_str(),
+              (unsigned long long)checked, (unsigned long long)answered, (unsigned long long)answered_deterministic,
+              (unsigned long long)deterministic);
+}
+
+std::vector<FastCase> fast_cases() {
+  using namespace formats;
+  const Format e6m9 = parse_format("e6m9"), e11m4 = parse_format("e11m4");
+  std::vector<FastCase> out;
+  const ArithOp ops[] = {ArithOp::add, ArithOp::sub, ArithOp::mul, ArithOp::div, ArithOp::fma, ArithOp::sqrt};
+  const char* const names[] = {"add", "sub", "mul", "div", "fma", "sqrt"};
+  struct Same {
+    const char* name;
+    Format f;
+  };
+  const Same same[] = {{"fp16", fp16}, {"bf16", bf16},   {"fp32", fp32},         {"tf32", tf32},
+                       {"e4m3", e4m3}, {"e5m2", e5m2},   {"e4m3fnuz", e4m3fnuz}, {"e2m1", e2m1},
+                       {"e3m2", e3m2}, {"ue4m3", ue4m3}, {"e6m9", e6m9},         {"e11m4", e11m4}};
+  for (int k = 0; k < 6; ++k) {
+    const std::string op = names[k];
+    for (const Same& s : same) out.push_back({op + "_" + s.name, ops[k], s.f, s.f, s.f, s.f});
+    // Mixed formats: the tensor-core step and narrowing results.
+    out.push_back({op + "_fp16_fp16_fp32_to_bf16", ops[k], fp16, fp16, fp32, bf16});
+    out.push_back({op + "_bf16_fp32_e4m3_to_fp16", ops[k], bf16, fp32, e4m3, fp16});
+    out.push_back({op + "_fp32_fp32_fp32_to_e5m2", ops[k], fp32, fp32, fp32, e5m2});
+  }
+  return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Arith, ArithFastPath, testing::ValuesIn(fast_cases()),
+                         [](const testing::TestParamInfo<FastCase>& info) { return info.param.name; });
 
 }  // namespace
 }  // namespace fpsim

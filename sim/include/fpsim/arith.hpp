@@ -12,6 +12,7 @@
 #include <cmath>
 #include <cstdint>
 
+#include "fpsim/arith_fast.hpp"
 #include "fpsim/config.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/flags.hpp"
@@ -362,50 +363,108 @@ FPSIM_HD constexpr int compare_ordered(const Unpacked& x, const Unpacked& y) {
 
 }  // namespace detail
 
+namespace detail {
+
+// ---- the definition on codes ------------------------------------------------
+// Decode exactly, form the exact result, round once. The public operations
+// below try the fast path (arith_fast.hpp) first and come here for whatever
+// it declines (out of line: the rare case should not crowd the common one);
+// these stay callable so that tests can hold the two together.
+
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t general_add(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index = 0) {
+  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
+  return round(exact_sum(x, y, rs.rounding, fl), out, rs, fl, index);
+}
+
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t general_sub(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index = 0) {
+  const Unpacked x = unpack_input(a, fa, rs, fl);
+  Unpacked y = unpack_input(b, fb, rs, fl);
+  y.sign = !y.sign;
+  return round(exact_sum(x, y, rs.rounding, fl), out, rs, fl, index);
+}
+
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t general_mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index = 0) {
+  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
+  return round(exact_product(x, y, fl), out, rs, fl, index);
+}
+
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t general_div(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index = 0) {
+  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
+  return round(exact_quotient(x, y, rs.rounding == Rounding::sr, fl), out, rs, fl, index);
+}
+
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t general_fma(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       uint64_t c, const Format& fc, const Format& out,
+                                                       const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
+  const Unpacked z = unpack_input(c, fc, rs, fl);
+  return round(exact_fma(x, y, z, rs.rounding, fl), out, rs, fl, index);
+}
+
+FPSIM_NOINLINE FPSIM_HD inline uint64_t general_sqrt(uint64_t a, const Format& fa, const Format& out,
+                                                     const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+  const Unpacked x = unpack_input(a, fa, rs, fl);
+  return round(exact_sqrt(x, rs.rounding == Rounding::sr, fl), out, rs, fl, index);
+}
+
+}  // namespace detail
+
 // ---- operations on codes ---------------------------------------------------
 // Each takes its operands' codes and formats, the result format, the
 // rounding spec and the flags to raise; `index` is the element index that
-// keys stochastic rounding (spec/formats.md §2).
+// keys stochastic rounding (spec/formats.md §2). The fast path and the
+// definition give the same codes and flags (docs/arithmetic-semantics.md).
 
 FPSIM_HD constexpr uint64_t add(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                 const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
-  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
-  return round(detail::exact_sum(x, y, rs.rounding, fl), out, rs, fl, index);
+  uint64_t r = 0;
+  if (detail::fast_add(a, fa, b, fb, false, out, rs, fl, index, r)) return r;
+  return detail::general_add(a, fa, b, fb, out, rs, fl, index);
 }
 
 FPSIM_HD constexpr uint64_t sub(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                 const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
-  const Unpacked x = unpack_input(a, fa, rs, fl);
-  Unpacked y = unpack_input(b, fb, rs, fl);
-  y.sign = !y.sign;
-  return round(detail::exact_sum(x, y, rs.rounding, fl), out, rs, fl, index);
+  uint64_t r = 0;
+  if (detail::fast_add(a, fa, b, fb, true, out, rs, fl, index, r)) return r;
+  return detail::general_sub(a, fa, b, fb, out, rs, fl, index);
 }
 
 FPSIM_HD constexpr uint64_t mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                 const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
-  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
-  return round(detail::exact_product(x, y, fl), out, rs, fl, index);
+  uint64_t r = 0;
+  if (detail::fast_mul(a, fa, b, fb, out, rs, fl, index, r)) return r;
+  return detail::general_mul(a, fa, b, fb, out, rs, fl, index);
 }
 
 FPSIM_HD constexpr uint64_t div(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                 const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
-  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
-  return round(detail::exact_quotient(x, y, rs.rounding == Rounding::sr, fl), out, rs, fl, index);
+  uint64_t r = 0;
+  if (detail::fast_div(a, fa, b, fb, out, rs, fl, index, r)) return r;
+  return detail::general_div(a, fa, b, fb, out, rs, fl, index);
 }
 
 // a * b + c, rounded once.
 FPSIM_HD constexpr uint64_t fma(uint64_t a, const Format& fa, uint64_t b, const Format& fb, uint64_t c,
                                 const Format& fc, const Format& out, const RoundingSpec& rs, Flags& fl,
                                 uint64_t index = 0) {
-  const Unpacked x = unpack_input(a, fa, rs, fl), y = unpack_input(b, fb, rs, fl);
-  const Unpacked z = unpack_input(c, fc, rs, fl);
-  return round(detail::exact_fma(x, y, z, rs.rounding, fl), out, rs, fl, index);
+  uint64_t r = 0;
+  if (detail::fast_fma(a, fa, b, fb, c, fc, out, rs, fl, index, r)) return r;
+  return detail::general_fma(a, fa, b, fb, c, fc, out, rs, fl, index);
 }
 
 FPSIM_HD inline uint64_t sqrt(uint64_t a, const Format& fa, const Format& out, const RoundingSpec& rs, Flags& fl,
                               uint64_t index = 0) {
-  const Unpacked x = unpack_input(a, fa, rs, fl);
-  return round(detail::exact_sqrt(x, rs.rounding == Rounding::sr, fl), out, rs, fl, index);
+  uint64_t r = 0;
+  if (detail::fast_sqrt(a, fa, out, rs, fl, index, r)) return r;
+  return detail::general_sqrt(a, fa, out, rs, fl, index);
 }
 
 // Same-format shorthands: operands and result in f.

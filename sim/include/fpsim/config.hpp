@@ -8,6 +8,14 @@
 #define FPSIM_HD
 #endif
 
+// Keeps a rare, large step (a stochastic draw, the definition behind a fast
+// path) out of line, so that the common path around it stays small.
+#if defined(__CUDACC__)
+#define FPSIM_NOINLINE __noinline__
+#else
+#define FPSIM_NOINLINE __attribute__((noinline))
+#endif
+
 #include <cstdint>
 
 namespace fpsim {

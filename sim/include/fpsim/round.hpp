@@ -26,19 +26,35 @@ struct Discarded {
   int vs_half;   // -1 below half (or exact), 0 exactly half, +1 above
 };
 
-// sig's bits below position `shift` (shift >= 1) are discarded; `sticky`
-// stands for non-zero bits below sig.
-FPSIM_HD constexpr Discarded classify_discarded(u128 sig, int shift, bool sticky) {
-  if (shift > 128) return {sig == 0 && !sticky, -1};
-  const u128 rem = shift == 128 ? sig : sig & ((u128{1} << shift) - 1);
-  const u128 half = u128{1} << (shift - 1);
-  if (rem == 0 && !sticky) return {true, -1};
-  if (rem < half) return {false, -1};
-  if (rem > half || sticky) return {false, 1};
-  return {false, 0};
+// The core rounds significands of two widths with one definition: u128, the
+// Unpacked form (leading bit at 127), and uint64_t, the arithmetic fast path's
+// exact results (leading bit at 63; arith_fast.hpp, docs/arithmetic-semantics.md).
+template <class Sig>
+FPSIM_HD constexpr int sig_width() {
+  return int(sizeof(Sig)) * 8;
 }
 
-FPSIM_HD constexpr u128 kept_bits(u128 sig, int shift) { return shift >= 128 ? u128{0} : sig >> shift; }
+// sig's bits below position `shift` (shift >= 1) are discarded; `sticky`
+// stands for non-zero bits below sig.
+// Written with & and | rather than && and ||: whether a value rounds up is
+// as random as the data, and a branch on it would be mispredicted half the
+// time (the fast path's speed, docs/arithmetic-semantics.md).
+template <class Sig>
+FPSIM_HD constexpr Discarded classify_discarded(Sig sig, int shift, bool sticky) {
+  constexpr int width = sig_width<Sig>();
+  if (shift > width) return {sig == 0 && !sticky, -1};
+  const Sig rem = shift == width ? sig : sig & ((Sig{1} << shift) - 1);
+  const Sig half = Sig{1} << (shift - 1);
+  // Exact: -1. Below half: -1 (sticky or not). Above: +1. Exactly half: +1
+  // with a sticky tail, else 0.
+  const bool above = bool((rem > half) | ((rem == half) & sticky));
+  return {bool((rem == 0) & !sticky), int(above) - int(rem < half)};
+}
+
+template <class Sig>
+FPSIM_HD constexpr Sig kept_bits(Sig sig, int shift) {
+  return shift >= sig_width<Sig>() ? Sig{0} : sig >> shift;
+}
 
 // Stochastic rounding (spec/formats.md §2; the stream in
 // docs/conversion-semantics.md, "sr"): true when the value rounds away from
@@ -89,19 +105,19 @@ FPSIM_HD constexpr bool rounds_away(Rounding mode, bool negative, Discarded d, b
                                     bool drawn_away) {
   switch (mode) {
     case Rounding::rne:
-      return d.vs_half > 0 || (d.vs_half == 0 && down_code_odd);
+      return (d.vs_half > 0) | ((d.vs_half == 0) & down_code_odd);
     case Rounding::rna:
       return d.vs_half >= 0;
     case Rounding::rtz:
       return false;
     case Rounding::rup:
-      return !d.exact && !negative;
+      return !d.exact & !negative;
     case Rounding::rdn:
-      return !d.exact && negative;
+      return !d.exact & negative;
     case Rounding::rto:
-      return !d.exact && !down_code_odd;
+      return !d.exact & !down_code_odd;
     case Rounding::sr:
-      return !d.exact && drawn_away;
+      return !d.exact & drawn_away;
   }
   return false;
 }
@@ -140,7 +156,8 @@ FPSIM_HD constexpr uint64_t overflow_result(const Format& f, const RoundingSpec&
 
 // Parity of the code with magnitude kept * 2^quantum_exp. With M = 0 the
 // last code bit is the exponent's (e8m0: rne 3.0 -> 2.0).
-FPSIM_HD constexpr bool code_is_odd(const Format& f, u128 kept, int quantum_exp) {
+template <class Sig>
+FPSIM_HD constexpr bool code_is_odd(const Format& f, Sig kept, int quantum_exp) {
   if (f.man_bits > 0) return (kept & 1) != 0;
   return kept != 0 && ((quantum_exp + f.bias) & 1) != 0;
 }
@@ -167,51 +184,67 @@ FPSIM_HD constexpr uint64_t round_finite_to_integer(const Unpacked& x, const For
   return x.sign ? (uint64_t(0) - uint64_t(kept)) & all : uint64_t(kept);
 }
 
-FPSIM_HD constexpr uint64_t round_finite_to_float(const Unpacked& x, const Format& f, const RoundingSpec& rs,
-                                                  Flags& fl, uint64_t index) {
-  bool negative = x.sign;
-  if (negative && !f.has_sign) {
+// sr's draw on a fast-path significand: the same value in the u128 form
+// (leading bit at 127), so the draw is the definition's. The fast path only
+// rounds with sr when its uint64_t result is exact (no sticky), which makes
+// the widened significand identical to the general path's.
+// Out of line: the draw (Philox rounds, the exact-sr loop) is large and only
+// sr reaches it.
+FPSIM_NOINLINE FPSIM_HD constexpr bool stochastic_rounds_away_sig(u128 sig, int shift, const RoundingSpec& rs,
+                                                                  uint64_t index) {
+  return stochastic_rounds_away(sig, shift, rs, index);
+}
+FPSIM_NOINLINE FPSIM_HD constexpr bool stochastic_rounds_away_sig(uint64_t sig, int shift, const RoundingSpec& rs,
+                                                                  uint64_t index) {
+  return stochastic_rounds_away(u128{sig} << 64, shift + 64, rs, index);
+}
+
+// (-1)^negative * (sig + sticky tail) * 2^(e - top), sig's leading bit at
+// top = sig_width - 1 (set), rounded into the float format f.
+template <class Sig>
+FPSIM_HD constexpr uint64_t round_finite_to_float(bool negative, int32_t e, Sig sig, bool sticky, const Format& f,
+                                                  const RoundingSpec& rs, Flags& fl, uint64_t index) {
+  constexpr int top = sig_width<Sig>() - 1;
+  if (!f.has_sign && negative) {  // the format first: the sign is random, the format is not
     fl.raise(Flags::invalid);
     if (!f.is_scale()) return f.nan_code(false);  // ue4m3: negative -> NaN
     negative = false;                             // e8m0: read by magnitude
   }
   const int man = f.man_bits;
   const int emin = f.emin();
-  const int e = x.exp;
   const int quantum = (e > emin ? e : emin) - man;
-  const int shift = quantum - e + 127;
-  const Discarded d = classify_discarded(x.sig, shift, x.sticky);
-  u128 kept = kept_bits(x.sig, shift);
+  const int shift = quantum - e + top;
+  const Discarded d = classify_discarded(sig, shift, sticky);
+  Sig kept = kept_bits(sig, shift);
   int kept_quantum = quantum;
   const bool drawn_away =
-      rs.rounding == Rounding::sr && !d.exact && stochastic_rounds_away(x.sig, shift, rs, index);
-  if (rounds_away(rs.rounding, negative, d, code_is_odd(f, kept, quantum), drawn_away)) {
-    ++kept;
-    if (kept >> (man + 1)) {
-      kept >>= 1;
-      ++kept_quantum;
-    }
-  }
+      rs.rounding == Rounding::sr && !d.exact && stochastic_rounds_away_sig(sig, shift, rs, index);
+  // Rounding away may carry into a new binade (kept becomes 2^(man+1)).
+  kept += Sig{rounds_away(rs.rounding, negative, d, code_is_odd(f, kept, quantum), drawn_away)};
+  const int carry = int(kept >> (man + 1));  // 0 or 1
+  kept >>= carry;
+  kept_quantum += carry;
 
   // Tininess (spec/formats.md §6): before rounding, or after rounding to
   // precision M+1 with unbounded exponent, in the same mode (for sr: in the
   // direction drawn).
   bool tiny = e < emin;
   if (tiny && rs.tininess == Tininess::after && e == emin - 1) {
-    const int shift_unbounded = 127 - man;
-    const Discarded du = classify_discarded(x.sig, shift_unbounded, x.sticky);
-    const u128 kept_unbounded = x.sig >> shift_unbounded;
+    const int shift_unbounded = top - man;
+    const Discarded du = classify_discarded(sig, shift_unbounded, sticky);
+    const Sig kept_unbounded = sig >> shift_unbounded;
     const bool away = rounds_away(rs.rounding, negative, du, code_is_odd(f, kept_unbounded, e - man), drawn_away);
-    tiny = !(away && kept_unbounded == (u128{1} << (man + 1)) - 1);
+    tiny = !(away && kept_unbounded == (Sig{1} << (man + 1)) - 1);
   }
   // ftz replaces a tiny result that would otherwise be a non-zero subnormal.
   if (tiny && rs.ftz && f.has_zero() && kept != 0) {
     fl.raise(Flags::underflow | Flags::inexact | Flags::flushed);
     return f.zero_code(negative);
   }
-  if (!d.exact) {
-    fl.raise(Flags::inexact);
-    if (tiny) fl.raise(Flags::underflow);
+  if (tiny) {
+    if (!d.exact) fl.raise(Flags::inexact | Flags::underflow);
+  } else {
+    fl.raise(d.exact ? 0 : Flags::inexact);
   }
   if (kept == 0) return f.has_zero() ? f.zero_code(negative) : 0;  // e8m0 has no zero: its least code
 
@@ -222,6 +255,11 @@ FPSIM_HD constexpr uint64_t round_finite_to_float(const Unpacked& x, const Forma
                    : (uint64_t(kept_quantum + man - emin) << man) + uint64_t(kept);
   if (magnitude_code > f.max_code()) return overflow_result(f, rs, negative, fl);
   return signed_code(f, negative, magnitude_code);
+}
+
+FPSIM_HD constexpr uint64_t round_finite_to_float(const Unpacked& x, const Format& f, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index) {
+  return round_finite_to_float(x.sign, x.exp, x.sig, x.sticky, f, rs, fl, index);
 }
 
 }  // namespace detail

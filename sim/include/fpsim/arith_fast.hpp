@@ -1,0 +1,245 @@
+// The arithmetic fast path (docs/arithmetic-semantics.md, "The fast path"):
+// add, sub, mul, fma, div and sqrt for binary float formats whose values have
+// at most 24 significant bits (M <= 23: fp32, tf32, bf16, fp16, the FP8 /
+// FP6 / FP4 formats and user eXmY formats alike), on finite non-zero
+// operands. The exact result is formed on 64-bit integers instead of the
+// definition's 128/256-bit ones and rounded by the same rounding core
+// (round.hpp, instantiated for a uint64_t significand), so the codes and
+// flags are the definition's. Whatever is rare or needs more bits (zeros,
+// infinities, NaNs, daz inputs, stochastic rounding of an inexact
+// intermediate, other formats) is declined here and handled by the
+// definition in arith.hpp. Every function returns false when it declines,
+// before it has raised any flag.
+#pragma once
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "fpsim/config.hpp"
+#include "fpsim/flags.hpp"
+#include "fpsim/format.hpp"
+#include "fpsim/round.hpp"
+#include "fpsim/rounding_spec.hpp"
+
+namespace fpsim {
+namespace detail {
+
+// A format the fast path takes: a binary float format (no integer, no e8m0)
+// with at most 24 significant bits, so that every significand sits in the
+// top 24 bits of a uint64_t and a product of two fits 64 bits exactly.
+FPSIM_HD constexpr bool fast_format(const Format& f) { return !f.is_integer() && !f.is_scale() && f.man_bits <= 23; }
+
+FPSIM_HD constexpr int count_leading_zeros_64(uint64_t v) {
+#if defined(__CUDA_ARCH__)
+  return __clzll((long long)v);
+#else
+  return std::countl_zero(v);
+#endif
+}
+
+// The smallest magnitude code that is not a finite number (an inf or a NaN):
+// for ieee formats the all-ones exponent field, for fn formats the all-ones
+// NaN; fnuz and finite formats have none (fnuz's NaN is "sign only", which
+// has magnitude 0 and is declined with the zeros).
+FPSIM_HD constexpr uint64_t first_special_magnitude(const Format& f) {
+  if (f.specials == Specials::ieee) return f.exp_field_max() << f.man_bits;
+  if (f.specials == Specials::fn) return f.magnitude_mask();
+  return f.magnitude_mask() + 1;
+}
+
+// A finite non-zero value (-1)^sign * sig * 2^(exp - 63), sig's bit 63 set.
+struct FastValue {
+  uint64_t sig = 0;
+  int32_t exp = 0;
+  bool sign = false;
+};
+
+// Decodes a code of a fast_format; false for zeros, infinities, NaNs and a
+// subnormal under daz (the definition raises `flushed` for it).
+FPSIM_HD constexpr bool fast_decode(uint64_t code, const Format& f, bool daz, FastValue& v) {
+  const int man = f.man_bits;
+  const uint64_t mag = code & f.magnitude_mask();
+  const uint64_t exp_field = mag >> man;
+  if (mag - 1 >= first_special_magnitude(f) - 1) return false;  // mag == 0 wraps: zeros decline too
+  if (exp_field == 0 && daz) return false;
+  const uint64_t mant = exp_field != 0 ? (mag & f.man_mask()) | (uint64_t{1} << man) : mag;
+  const int lz = count_leading_zeros_64(mant);
+  v.sig = mant << lz;
+  v.exp = int32_t(exp_field != 0 ? exp_field : 1) - f.bias - man + (63 - lz);
+  v.sign = (code & f.sign_mask()) != 0;
+  return true;
+}
+
+// An exact (sticky == false) or exact-with-sticky result for the rounding
+// core: (-1)^sign * (sig + tail) * 2^(exp - 63), 0 < tail < 1 when sticky.
+// Where low bits of sig are zero because of normalization, the tail's unit
+// may be several of sig's places; the core only asks which side of half an
+// ulp the value lies, at a place >= 2^38 of sig (24 significant bits kept
+// plus a round bit), and no multiple of that half lies strictly inside the
+// interval the tail spans, so the answer is the exact value's.
+struct FastResult {
+  uint64_t sig = 0;
+  int32_t exp = 0;
+  bool sign = false;
+  bool sticky = false;
+};
+
+FPSIM_HD constexpr uint64_t fast_round(const FastResult& r, const Format& out, const RoundingSpec& rs, Flags& fl,
+                                       uint64_t index) {
+  return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
+}
+
+// The exact product of two fast values: each significand has at most 24
+// significant bits, so their top 32-bit halves hold them whole and the
+// product of those, in [2^62, 2^64), is exact.
+FPSIM_HD constexpr FastValue fast_product(const FastValue& x, const FastValue& y) {
+  const uint64_t p = (x.sig >> 32) * (y.sig >> 32);
+  const int carry = int(p >> 63);
+  FastValue r;
+  r.sig = p << (1 - carry);
+  r.exp = x.exp + y.exp + carry;
+  r.sign = x.sign != y.sign;
+  return r;
+}
+
+// x + y for finite non-zero values whose significands have their set bits
+// within sig's top 48 (a code's 24 or a product's 48). The operand with the
+// larger exponent is placed with two bits of headroom (leading bit at 61),
+// the other shifted right by the exponent gap more; bits shifted out become
+// sticky, and an effective subtraction then borrows one unit of the last
+// place, so the window is the exact value truncated (exact_sum_finite's
+// scheme in 64 bits). Bits only leave the window for gaps >= 15, where at
+// most one leading bit cancels and the result keeps >= 60 significant bits.
+// The sign of a same-exponent subtraction comes from the signed difference.
+// Returns false for an exact zero (its sign is the mode's, the definition's
+// case) and leaves `sticky` set when bits were shifted out.
+FPSIM_HD constexpr bool fast_sum(const FastValue& x_in, const FastValue& y_in, FastResult& r) {
+  // Order by exponent with masks, not a branch: which operand is larger is
+  // as random as the data.
+  const int32_t diff = x_in.exp - y_in.exp;
+  const uint64_t swap = uint64_t(int64_t{diff} >> 63);  // all ones when y's exponent is larger
+  const uint64_t x_sig = x_in.sig ^ ((x_in.sig ^ y_in.sig) & swap);
+  const uint64_t y_sig = y_in.sig ^ ((x_in.sig ^ y_in.sig) & swap);
+  const int32_t swap32 = int32_t(swap);
+  const int32_t x_exp = x_in.exp - (diff & swap32);
+  const int32_t gap = (diff ^ swap32) - swap32;
+  const bool x_sign = x_in.sign != ((x_in.sign != y_in.sign) & (swap != 0));
+  const bool subtract = x_in.sign != y_in.sign;
+
+  const uint64_t a = x_sig >> 2;
+  const bool gone = gap >= 62;  // y lies wholly below the window: sticky only
+  const int sh = gone ? 0 : 2 + gap;
+  const uint64_t b = gone ? 0 : y_sig >> sh;
+  const uint64_t lost = gone ? y_sig : y_sig << ((64 - sh) & 63);  // sh >= 2
+  const uint64_t sticky = lost != 0 ? 1 : 0;
+  // subtract: a - (b + sticky); add: a + b. Both magnitudes are below 2^62,
+  // so the result, read as signed, carries the sign of a - b.
+  const uint64_t neg = uint64_t{0} - uint64_t{subtract};
+  int64_t s = int64_t(a + (((b + (sticky & neg)) ^ neg) - neg));
+  const uint64_t flip = uint64_t(s >> 63);  // all ones when y was the larger (same exponent)
+  const uint64_t m = (uint64_t(s) ^ flip) - flip;
+  if (m == 0 && sticky == 0) return false;
+  const int lz = count_leading_zeros_64(m);
+  r.sig = m << lz;
+  r.exp = x_exp + 2 - lz;
+  r.sign = x_sign != (flip != 0);
+  r.sticky = sticky != 0;
+  return true;
+}
+
+// ---- the operations --------------------------------------------------------
+// Same signatures as the public operations plus the result; false when
+// declined (nothing raised, `result` untouched).
+
+FPSIM_HD constexpr bool fast_add(uint64_t a, const Format& fa, uint64_t b, const Format& fb, bool negate_b,
+                                 const Format& out, const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                 uint64_t& result) {
+  if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
+  FastValue x, y;
+  if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
+  y.sign = y.sign != negate_b;
+  FastResult r;
+  if (!fast_sum(x, y, r)) return false;
+  // Stochastic rounding reads f beyond the window: only an exact window is
+  // the definition's significand (round.hpp, stochastic_rounds_away_sig).
+  if (r.sticky && rs.rounding == Rounding::sr) return false;
+  result = fast_round(r, out, rs, fl, index);
+  return true;
+}
+
+FPSIM_HD constexpr bool fast_mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
+                                 const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
+  FastValue x, y;
+  if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
+  const FastValue p = fast_product(x, y);
+  result = fast_round(FastResult{p.sig, p.exp, p.sign, false}, out, rs, fl, index);
+  return true;
+}
+
+FPSIM_HD constexpr bool fast_fma(uint64_t a, const Format& fa, uint64_t b, const Format& fb, uint64_t c,
+                                 const Format& fc, const Format& out, const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                 uint64_t& result) {
+  if (!fast_format(fa) || !fast_format(fb) || !fast_format(fc) || !fast_format(out)) return false;
+  FastValue x, y, z;
+  if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y) || !fast_decode(c, fc, rs.daz, z)) return false;
+  FastResult r;
+  if (!fast_sum(fast_product(x, y), z, r)) return false;
+  if (r.sticky && rs.rounding == Rounding::sr) return false;
+  result = fast_round(r, out, rs, fl, index);
+  return true;
+}
+
+// x / y: the 32-bit top halves a, b hold the significands whole; (a * 2^32)
+// / b lies in (2^31, 2^33), so the quotient has >= 32 bits (p + 2 <= 26 are
+// needed) and the remainder is the sticky. Stochastic rounding needs the
+// definition's 128 quotient bits and is declined.
+FPSIM_HD constexpr bool fast_div(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
+                                 const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  if (rs.rounding == Rounding::sr) return false;
+  if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
+  FastValue x, y;
+  if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
+  const uint64_t n = (x.sig >> 32) << 32, d = y.sig >> 32;
+  const uint64_t q = n / d;
+  const bool rem = n - q * d != 0;
+  const int carry = int(q >> 32);  // a >= b
+  const int lz = count_leading_zeros_64(q);
+  FastResult r;
+  r.sig = q << lz;
+  r.exp = x.exp - y.exp - 1 + carry;
+  r.sign = x.sign != y.sign;
+  r.sticky = rem;
+  result = fast_round(r, out, rs, fl, index);
+  return true;
+}
+
+// sqrt(x) for x > 0: x = n * 2^(2k) with n = a * 2^29 or a * 2^30 in [2^60,
+// 2^62) (a: the 32-bit top half), whose integer root r in [2^30, 2^31) has
+// 31 bits (p + 2 <= 26 are needed) and whose remainder n - r^2 is the
+// sticky. n has at most 24 significant bits, so double(n) is exact and the
+// correctly rounded double root is floor(sqrt(n)) or one above it (never
+// below: the floor is a double); one integer comparison settles it.
+// Stochastic rounding needs the definition's 120 root bits and is declined.
+FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, const RoundingSpec& rs, Flags& fl,
+                               uint64_t index, uint64_t& result) {
+  if (rs.rounding == Rounding::sr) return false;
+  if (!fast_format(fa) || !fast_format(out)) return false;
+  FastValue x;
+  if (!fast_decode(a, fa, rs.daz, x) || x.sign) return false;
+  // x = (sig >> 32) * 2^(exp - 31); pick the shift that makes the power even.
+  const int k = (x.exp & 1) != 0 ? 30 : 29;
+  const uint64_t n = (x.sig >> 32) << k;
+  uint64_t root = uint64_t(::sqrt(double(n)));
+  if (root * root > n) --root;
+  FastResult r;
+  r.sig = root << 33;
+  r.exp = 30 + (x.exp - 31 - k) / 2;
+  r.sticky = n != root * root;
+  result = fast_round(r, out, rs, fl, index);
+  return true;
+}
+
+}  // namespace detail
+}  // namespace fpsim
