@@ -17,7 +17,7 @@
 namespace fpsim::bulk {
 
 // out[i] = fpsim::from_float(in[i], to, spec, flags, first_index + i) for every
-// i, bit for bit; the element index is the Philox counter, so the result does
+// i, bit for bit; the element index selects the SR random bits, so the result does
 // not depend on how an array is split into calls. Formats of up to 8 bits
 // write uint8_t, up to 16 bits uint16_t. If `flags` is non-null it receives
 // (is OR-ed with) the OR of all elements' flags.
