@@ -361,6 +361,9 @@ TEST_P(ArithFastPath, GivesTheDefinitionsCodesAndFlags) {
       ++deterministic;
       answered_deterministic += took ? 1 : 0;
     }
+    // The public entry runs the compile-time layout instance where every
+    // operand has out's layout (fp16, bf16, fp32, e4m3, e5m2 here), the
+    // generic fast path above otherwise: pub checks whichever it took.
     const bool bad = (took && (fast != def || fast_fl.bits != def_fl.bits)) || (!took && fast_fl.bits != 0) ||
                      pub != def || pub_fl.bits != def_fl.bits;
     if (bad && failures++ < 10)
@@ -372,6 +375,12 @@ TEST_P(ArithFastPath, GivesTheDefinitionsCodesAndFlags) {
                     << def_fl.bits;
   }
   EXPECT_EQ(failures, 0u) << "of " << checked;
+  // Which cases the instances serve: the five layouts, same format throughout.
+  const bool instance_layout = fc.name.find("_to_") == std::string::npos &&
+                               (fc.name.ends_with("_fp16") || fc.name.ends_with("_bf16") ||
+                                fc.name.ends_with("_fp32") || fc.name.ends_with("_e4m3") || fc.name.ends_with("_e5m2"));
+  EXPECT_EQ(detail::fast_instance(fc.out, fc.fa, fc.fb, fc.op == ArithOp::fma ? fc.fc : fc.out) != 0, instance_layout)
+      << fc.name;
   // The comparison means something only if the fast path answers most
   // deterministic cases (the rest: specials, zeros, daz'd subnormals).
   EXPECT_GT(answered_deterministic * 2, deterministic) << fc.name;
@@ -406,6 +415,167 @@ std::vector<FastCase> fast_cases() {
 
 INSTANTIATE_TEST_SUITE_P(Arith, ArithFastPath, testing::ValuesIn(fast_cases()),
                          [](const testing::TestParamInfo<FastCase>& info) { return info.param.name; });
+
+// ---- the compile-time layout instances (arith_fast.hpp) -------------------
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr uint64_t kSanitizerDivisor = 32;  // the same coverage shape, fewer cases
+#else
+constexpr uint64_t kSanitizerDivisor = 1;
+#endif
+
+// The instance is chosen by the layout's data, not by a name or a width.
+TEST(ArithFastInstances, AreChosenByLayoutData) {
+  using namespace formats;
+  const int k32 = detail::fast_instance(fp32), k16 = detail::fast_instance(fp16), kbf = detail::fast_instance(bf16);
+  const int k43 = detail::fast_instance(e4m3), k52 = detail::fast_instance(e5m2);
+  for (int k : {k32, k16, kbf, k43, k52}) EXPECT_NE(k, 0);
+  EXPECT_EQ((std::vector<int>{k32, k16, kbf, k43, k52}), (std::vector<int>{1, 2, 3, 4, 5}));
+  Format half = fp16;  // the same fields under another name: the same instance
+  std::snprintf(half.name, sizeof half.name, "%s", "my_half");
+  EXPECT_EQ(detail::fast_instance(half), k16);
+  EXPECT_EQ(detail::fast_instance(half, fp16, fp16, fp16), k16);  // distinct objects, one layout
+  for (const Format& f : {tf32, e4m3fnuz, e5m2fnuz, e3m4, ue4m3, e2m1, e8m0, int8, fp64})
+    EXPECT_EQ(detail::fast_instance(f), 0) << f.name;
+  Format biased = fp16;
+  biased.bias = 14;
+  EXPECT_EQ(detail::fast_instance(biased), 0);
+  EXPECT_EQ(detail::fast_instance(fp32, fp16, fp16, fp32), 0);  // mixed operands: the generic path
+}
+
+// One operation through the public entry (the instance for these formats),
+// through the generic fast path on a runtime copy of the format, and through
+// the definition; codes and flags must agree. Returns whether they did;
+// `answered` counts the generic fast path's answers.
+bool instance_agrees(ArithOp op, uint64_t a, uint64_t b, uint64_t c, const Format& f, const Format& runtime_f,
+                     const RoundingSpec& rs, uint64_t index, bool with_definition, uint64_t& answered,
+                     std::string& why) {
+  Flags pub_fl, gen_fl, def_fl;
+  uint64_t pub = 0, gen = ~uint64_t{0}, def = 0;
+  bool took = false;
+  const Format& g = runtime_f;
+  switch (op) {
+    case ArithOp::add:
+      pub = add(a, b, f, rs, pub_fl, index);
+      took = detail::fast_add(a, g, b, g, false, g, rs, gen_fl, index, gen);
+      if (with_definition) def = detail::general_add(a, g, b, g, g, rs, def_fl, index);
+      break;
+    case ArithOp::sub:
+      pub = sub(a, b, f, rs, pub_fl, index);
+      took = detail::fast_add(a, g, b, g, true, g, rs, gen_fl, index, gen);
+      if (with_definition) def = detail::general_sub(a, g, b, g, g, rs, def_fl, index);
+      break;
+    case ArithOp::mul:
+      pub = mul(a, b, f, rs, pub_fl, index);
+      took = detail::fast_mul(a, g, b, g, g, rs, gen_fl, index, gen);
+      if (with_definition) def = detail::general_mul(a, g, b, g, g, rs, def_fl, index);
+      break;
+    case ArithOp::div:
+      pub = div(a, b, f, rs, pub_fl, index);
+      took = detail::fast_div(a, g, b, g, g, rs, gen_fl, index, gen);
+      if (with_definition) def = detail::general_div(a, g, b, g, g, rs, def_fl, index);
+      break;
+    case ArithOp::fma:
+      pub = fma(a, b, c, f, rs, pub_fl, index);
+      took = detail::fast_fma(a, g, b, g, c, g, g, rs, gen_fl, index, gen);
+      if (with_definition) def = detail::general_fma(a, g, b, g, c, g, g, rs, def_fl, index);
+      break;
+    case ArithOp::sqrt:
+      pub = sqrt(a, f, rs, pub_fl, index);
+      took = detail::fast_sqrt(a, g, g, rs, gen_fl, index, gen);
+      if (with_definition) def = detail::general_sqrt(a, g, g, rs, def_fl, index);
+      break;
+  }
+  answered += took ? 1 : 0;
+  bool ok = !took || (gen == pub && gen_fl.bits == pub_fl.bits);
+  if (with_definition) ok = ok && pub == def && pub_fl.bits == def_fl.bits;
+  if (!ok) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "%s op %d a=0x%llx b=0x%llx c=0x%llx mode %d ov %d ftz %d daz %d tin %d: instance 0x%llx/0x%x, "
+                  "generic %s0x%llx/0x%x, definition 0x%llx/0x%x",
+                  f.name, int(op), (unsigned long long)a, (unsigned long long)b, (unsigned long long)c,
+                  int(rs.rounding), int(rs.overflow), rs.ftz, rs.daz, int(rs.tininess), (unsigned long long)pub,
+                  pub_fl.bits, took ? "" : "declined ", (unsigned long long)gen, gen_fl.bits, (unsigned long long)def,
+                  def_fl.bits);
+    why = buf;
+  }
+  return ok;
+}
+
+// Every pair of the 8-bit layouts with an instance, in every deterministic
+// spec of fast_path_specs() (6 modes x overflow x ftz x daz x tininess), and
+// every sqrt operand; fma on random triples (all 2^24 per spec would be too
+// many), all against the definition.
+TEST(ArithFastInstances, EveryEightBitPairGivesTheDefinitionsCodesAndFlags) {
+  std::vector<RoundingSpec> specs;
+  for (const RoundingSpec& rs : fast_path_specs())
+    if (rs.rounding != Rounding::sr) specs.push_back(rs);
+  const std::vector<Format> runtime = {formats::e4m3, formats::e5m2};
+  uint64_t failures = 0, checked = 0, answered = 0;
+  std::string why;
+  for (const Format& g : runtime) {
+    ASSERT_NE(detail::fast_instance(g), 0) << g.name;
+    for (size_t s = 0; s < specs.size(); s += kSanitizerDivisor == 1 ? 1 : 7) {
+      const RoundingSpec& rs = specs[s];
+      for (ArithOp op : {ArithOp::add, ArithOp::sub, ArithOp::mul, ArithOp::div})
+        for (uint64_t a = 0; a < 256; ++a)
+          for (uint64_t b = 0; b < 256; ++b) {
+            ++checked;
+            if (!instance_agrees(op, a, b, 0, g, g, rs, 0, true, answered, why) && failures++ < 10)
+              ADD_FAILURE() << why;
+          }
+      for (uint64_t a = 0; a < 256; ++a) {
+        ++checked;
+        if (!instance_agrees(ArithOp::sqrt, a, 0, 0, g, g, rs, 0, true, answered, why) && failures++ < 10)
+          ADD_FAILURE() << why;
+      }
+      for (uint64_t i = 0; i < 65536 / kSanitizerDivisor; ++i) {
+        const uint64_t r = test::mix64(i + (uint64_t(s) << 32));
+        ++checked;
+        if (!instance_agrees(ArithOp::fma, r & 255, (r >> 8) & 255, (r >> 16) & 255, g, g, rs, 0, true, answered,
+                             why) &&
+            failures++ < 10)
+          ADD_FAILURE() << why;
+      }
+    }
+  }
+  EXPECT_EQ(failures, 0u) << "of " << checked;
+  EXPECT_GT(answered * 2, checked);  // most cases reach the fast path (the rest: NaN, zero, inf)
+}
+
+// 10^7 random pairs per operation for fp16 and bf16 (boundary-biased and
+// uniform codes, modes cycling through every deterministic spec): the
+// instance against the generic fast path on every case and against the
+// definition on every 16th.
+TEST(ArithFastInstances, RandomSixteenBitOperandsGiveTheSameCodesAndFlags) {
+  std::vector<RoundingSpec> specs;
+  for (const RoundingSpec& rs : fast_path_specs())
+    if (rs.rounding != Rounding::sr) specs.push_back(rs);
+  const std::vector<Format> runtime = {formats::fp16, formats::bf16};
+  constexpr uint64_t kPairs = 10'000'000 / kSanitizerDivisor;
+  for (const Format& g : runtime) {
+    ASSERT_NE(detail::fast_instance(g), 0) << g.name;
+    for (ArithOp op : {ArithOp::add, ArithOp::sub, ArithOp::mul, ArithOp::div, ArithOp::fma, ArithOp::sqrt}) {
+      uint64_t failures = 0, answered = 0;
+      std::string why;
+      for (uint64_t i = 0; i < kPairs; ++i) {
+        const uint64_t r = test::mix64(i ^ (uint64_t(op) << 40) ^ (uint64_t(g.exp_bits) << 48));
+        const bool biased = (r & 1) != 0;
+        const uint64_t r2 = test::mix64(r), r3 = test::mix64(r2);
+        uint64_t a = biased ? biased_code(g, r) : (r >> 16) & 0xFFFF;
+        if (op == ArithOp::sqrt && (r & 6) != 0) a &= ~g.sign_mask();  // mostly x >= 0
+        const uint64_t b = biased ? biased_code(g, r2) : (r >> 32) & 0xFFFF;
+        const uint64_t c = biased ? biased_code(g, r3) : (r >> 48) & 0xFFFF;
+        const RoundingSpec& rs = specs[(r >> 8) % specs.size()];
+        if (!instance_agrees(op, a, b, c, g, g, rs, 0, i % 16 == 0, answered, why) && failures++ < 10)
+          ADD_FAILURE() << why;
+      }
+      EXPECT_EQ(failures, 0u) << g.name << " op " << int(op);
+      EXPECT_GT(answered * 2, kPairs) << g.name << " op " << int(op);
+    }
+  }
+}
 
 }  // namespace
 }  // namespace fpsim

@@ -423,72 +423,77 @@ FPSIM_NOINLINE FPSIM_HD inline uint64_t general_sqrt(uint64_t a, const Format& f
 // keys stochastic rounding (spec/formats.md §2). The fast path and the
 // definition give the same codes and flags (docs/arithmetic-semantics.md).
 
-FPSIM_HD constexpr uint64_t add(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
-                                const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t add(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                  const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index = 0) {
   uint64_t r = 0;
-  if (detail::fast_add(a, fa, b, fb, false, out, rs, fl, index, r)) return r;
+  if (detail::fast_add_any(a, fa, b, fb, false, out, rs, fl, index, r)) return r;
   return detail::general_add(a, fa, b, fb, out, rs, fl, index);
 }
 
-FPSIM_HD constexpr uint64_t sub(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
-                                const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t sub(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                  const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index = 0) {
   uint64_t r = 0;
-  if (detail::fast_add(a, fa, b, fb, true, out, rs, fl, index, r)) return r;
+  if (detail::fast_add_any(a, fa, b, fb, true, out, rs, fl, index, r)) return r;
   return detail::general_sub(a, fa, b, fb, out, rs, fl, index);
 }
 
-FPSIM_HD constexpr uint64_t mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
-                                const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                  const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index = 0) {
   uint64_t r = 0;
-  if (detail::fast_mul(a, fa, b, fb, out, rs, fl, index, r)) return r;
+  if (detail::fast_mul_any(a, fa, b, fb, out, rs, fl, index, r)) return r;
   return detail::general_mul(a, fa, b, fb, out, rs, fl, index);
 }
 
-FPSIM_HD constexpr uint64_t div(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
-                                const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t div(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                  const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index = 0) {
   uint64_t r = 0;
-  if (detail::fast_div(a, fa, b, fb, out, rs, fl, index, r)) return r;
+  if (detail::fast_div_any(a, fa, b, fb, out, rs, fl, index, r)) return r;
   return detail::general_div(a, fa, b, fb, out, rs, fl, index);
 }
 
 // a * b + c, rounded once.
-FPSIM_HD constexpr uint64_t fma(uint64_t a, const Format& fa, uint64_t b, const Format& fb, uint64_t c,
-                                const Format& fc, const Format& out, const RoundingSpec& rs, Flags& fl,
-                                uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t fma(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                  uint64_t c, const Format& fc, const Format& out,
+                                                  const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
   uint64_t r = 0;
-  if (detail::fast_fma(a, fa, b, fb, c, fc, out, rs, fl, index, r)) return r;
+  if (detail::fast_fma_any(a, fa, b, fb, c, fc, out, rs, fl, index, r)) return r;
   return detail::general_fma(a, fa, b, fb, c, fc, out, rs, fl, index);
 }
 
-FPSIM_HD inline uint64_t sqrt(uint64_t a, const Format& fa, const Format& out, const RoundingSpec& rs, Flags& fl,
-                              uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD inline uint64_t sqrt(uint64_t a, const Format& fa, const Format& out, const RoundingSpec& rs,
+                                                Flags& fl, uint64_t index = 0) {
   uint64_t r = 0;
-  if (detail::fast_sqrt(a, fa, out, rs, fl, index, r)) return r;
+  if (detail::fast_sqrt_any(a, fa, out, rs, fl, index, r)) return r;
   return detail::general_sqrt(a, fa, out, rs, fl, index);
 }
 
 // Same-format shorthands: operands and result in f.
-FPSIM_HD constexpr uint64_t add(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs, Flags& fl,
-                                uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t add(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index = 0) {
   return add(a, f, b, f, f, rs, fl, index);
 }
-FPSIM_HD constexpr uint64_t sub(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs, Flags& fl,
-                                uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t sub(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index = 0) {
   return sub(a, f, b, f, f, rs, fl, index);
 }
-FPSIM_HD constexpr uint64_t mul(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs, Flags& fl,
-                                uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t mul(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index = 0) {
   return mul(a, f, b, f, f, rs, fl, index);
 }
-FPSIM_HD constexpr uint64_t div(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs, Flags& fl,
-                                uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t div(uint64_t a, uint64_t b, const Format& f, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index = 0) {
   return div(a, f, b, f, f, rs, fl, index);
 }
-FPSIM_HD constexpr uint64_t fma(uint64_t a, uint64_t b, uint64_t c, const Format& f, const RoundingSpec& rs,
-                                Flags& fl, uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t fma(uint64_t a, uint64_t b, uint64_t c, const Format& f,
+                                                  const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
   return fma(a, f, b, f, c, f, f, rs, fl, index);
 }
-FPSIM_HD inline uint64_t sqrt(uint64_t a, const Format& f, const RoundingSpec& rs, Flags& fl, uint64_t index = 0) {
+FPSIM_FORCEINLINE FPSIM_HD inline uint64_t sqrt(uint64_t a, const Format& f, const RoundingSpec& rs, Flags& fl,
+                                                uint64_t index = 0) {
   return sqrt(a, f, f, rs, fl, index);
 }
 

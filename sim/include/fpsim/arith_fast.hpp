@@ -85,8 +85,19 @@ struct FastResult {
   bool sticky = false;
 };
 
+// A result below the normal range: the same core, out of line (rare).
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t fast_round_tiny(const FastResult& r, const Format& out,
+                                                           const RoundingSpec& rs, Flags& fl, uint64_t index) {
+  return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
+}
+
+// Results below the normal range go to the core out of line; past that test
+// the compiler knows the exponent is >= emin, and with a compile-time layout
+// (the instances below) the inlined core's shift is a constant and its
+// subnormal and tininess steps fold away. Both are the same core.
 FPSIM_HD constexpr uint64_t fast_round(const FastResult& r, const Format& out, const RoundingSpec& rs, Flags& fl,
                                        uint64_t index) {
+  if (r.exp < out.emin()) return fast_round_tiny(r, out, rs, fl, index);
   return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
 }
 
@@ -239,6 +250,227 @@ FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, 
   r.sticky = n != root * root;
   result = fast_round(r, out, rs, fl, index);
   return true;
+}
+
+// ---- compile-time layout instances -----------------------------------------
+// The operations above read the format's fields at run time on every call.
+// For the layouts most arithmetic is done in, the same functions are
+// instantiated with a Format that is a compile-time constant, so the
+// compiler folds the field reads and the format's branches (decode,
+// rounding core, packing) away. The instance is picked by the format's data
+// (exponent and fraction widths, bias, specials, sign; the name, width and
+// container shift play no part in the arithmetic), never by its name: any
+// format with those fields takes it, any other the generic path above. The
+// code that runs is the generic code, rounding core included, only with the
+// fields known, so it gives the generic path's codes and flags (tested:
+// ArithFastPath in tests/sim/arith_test.cpp; docs/arithmetic-semantics.md,
+// "The fast path").
+template <uint8_t E, uint8_t M, int32_t Bias, Specials S, bool Signed>
+struct FastLayout {
+  FPSIM_HD static constexpr Format format() {
+    return Format{"", uint8_t(E + M + (Signed ? 1 : 0)), E, M, Bias, S, Signed, 0};
+  }
+  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) {
+    return f.man_bits == M && f.exp_bits == E && f.bias == Bias && f.specials == S && f.has_sign == Signed;
+  }
+};
+
+// The layouts of fp32, fp16, bf16, e4m3 and e5m2 (format.hpp).
+using FastLayoutE8M23 = FastLayout<8, 23, 127, Specials::ieee, true>;
+using FastLayoutE5M10 = FastLayout<5, 10, 15, Specials::ieee, true>;
+using FastLayoutE8M7 = FastLayout<8, 7, 127, Specials::ieee, true>;
+using FastLayoutE4M3Fn = FastLayout<4, 3, 7, Specials::fn, true>;
+using FastLayoutE5M2 = FastLayout<5, 2, 15, Specials::ieee, true>;
+
+// 1..5: the instance whose layout f has; 0: none (the generic path).
+FPSIM_FORCEINLINE FPSIM_HD constexpr int fast_instance(const Format& f) {
+  switch (f.man_bits) {
+    case 23:
+      return FastLayoutE8M23::matches(f) ? 1 : 0;
+    case 10:
+      return FastLayoutE5M10::matches(f) ? 2 : 0;
+    case 7:
+      return FastLayoutE8M7::matches(f) ? 3 : 0;
+    case 3:
+      return FastLayoutE4M3Fn::matches(f) ? 4 : 0;
+    case 2:
+      return FastLayoutE5M2::matches(f) ? 5 : 0;
+    default:
+      return 0;
+  }
+}
+
+// Whether two formats have the same layout (the same-format shorthands pass
+// one object three times, which the first test settles at compile time).
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool same_layout(const Format& x, const Format& y) {
+  return &x == &y || (x.man_bits == y.man_bits && x.exp_bits == y.exp_bits && x.bias == y.bias &&
+                      x.specials == y.specials && x.has_sign == y.has_sign);
+}
+
+// The instance the operation runs in: that of `out` when every operand has
+// out's layout, else 0.
+FPSIM_FORCEINLINE FPSIM_HD constexpr int fast_instance(const Format& out, const Format& f1, const Format& f2,
+                                                       const Format& f3) {
+  const int k = fast_instance(out);
+  return k != 0 && same_layout(f1, out) && same_layout(f2, out) && same_layout(f3, out) ? k : 0;
+}
+
+// The operations with the layout of `out` a compile-time constant where it
+// has an instance; the generic fast path otherwise. Same contract as above.
+// Each body is flattened (the decode, the exact result and the rounding
+// core inlined into one function, where the constant fields fold) and
+// called once per operation; the dispatch in front of it is inlined into
+// the caller, where a loop over one format predicts it perfectly.
+template <class L>
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index, uint64_t& result) {
+  constexpr Format f = L::format();
+  return fast_add(a, f, b, f, negate_b, f, rs, fl, index, result);
+}
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       bool negate_b, const Format& out, const RoundingSpec& rs,
+                                                       Flags& fl, uint64_t index, uint64_t& result) {
+  return fast_add(a, fa, b, fb, negate_b, out, rs, fl, index, result);
+}
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       bool negate_b, const Format& out, const RoundingSpec& rs,
+                                                       Flags& fl, uint64_t index, uint64_t& result) {
+  switch (fast_instance(out, fa, fb, out)) {
+    case 1:
+      return fast_add_in<FastLayoutE8M23>(a, b, negate_b, rs, fl, index, result);
+    case 2:
+      return fast_add_in<FastLayoutE5M10>(a, b, negate_b, rs, fl, index, result);
+    case 3:
+      return fast_add_in<FastLayoutE8M7>(a, b, negate_b, rs, fl, index, result);
+    case 4:
+      return fast_add_in<FastLayoutE4M3Fn>(a, b, negate_b, rs, fl, index, result);
+    case 5:
+      return fast_add_in<FastLayoutE5M2>(a, b, negate_b, rs, fl, index, result);
+    default:
+      return fast_add_generic(a, fa, b, fb, negate_b, out, rs, fl, index, result);
+  }
+}
+
+template <class L>
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index, uint64_t& result) {
+  constexpr Format f = L::format();
+  return fast_mul(a, f, b, f, f, rs, fl, index, result);
+}
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index, uint64_t& result) {
+  return fast_mul(a, fa, b, fb, out, rs, fl, index, result);
+}
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index, uint64_t& result) {
+  switch (fast_instance(out, fa, fb, out)) {
+    case 1:
+      return fast_mul_in<FastLayoutE8M23>(a, b, rs, fl, index, result);
+    case 2:
+      return fast_mul_in<FastLayoutE5M10>(a, b, rs, fl, index, result);
+    case 3:
+      return fast_mul_in<FastLayoutE8M7>(a, b, rs, fl, index, result);
+    case 4:
+      return fast_mul_in<FastLayoutE4M3Fn>(a, b, rs, fl, index, result);
+    case 5:
+      return fast_mul_in<FastLayoutE5M2>(a, b, rs, fl, index, result);
+    default:
+      return fast_mul_generic(a, fa, b, fb, out, rs, fl, index, result);
+  }
+}
+
+template <class L>
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index, uint64_t& result) {
+  constexpr Format f = L::format();
+  return fast_fma(a, f, b, f, c, f, f, rs, fl, index, result);
+}
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       uint64_t c, const Format& fc, const Format& out,
+                                                       const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                       uint64_t& result) {
+  return fast_fma(a, fa, b, fb, c, fc, out, rs, fl, index, result);
+}
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       uint64_t c, const Format& fc, const Format& out,
+                                                       const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                       uint64_t& result) {
+  switch (fast_instance(out, fa, fb, fc)) {
+    case 1:
+      return fast_fma_in<FastLayoutE8M23>(a, b, c, rs, fl, index, result);
+    case 2:
+      return fast_fma_in<FastLayoutE5M10>(a, b, c, rs, fl, index, result);
+    case 3:
+      return fast_fma_in<FastLayoutE8M7>(a, b, c, rs, fl, index, result);
+    case 4:
+      return fast_fma_in<FastLayoutE4M3Fn>(a, b, c, rs, fl, index, result);
+    case 5:
+      return fast_fma_in<FastLayoutE5M2>(a, b, c, rs, fl, index, result);
+    default:
+      return fast_fma_generic(a, fa, b, fb, c, fc, out, rs, fl, index, result);
+  }
+}
+
+template <class L>
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index, uint64_t& result) {
+  constexpr Format f = L::format();
+  return fast_div(a, f, b, f, f, rs, fl, index, result);
+}
+FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index, uint64_t& result) {
+  return fast_div(a, fa, b, fb, out, rs, fl, index, result);
+}
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_div_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                       uint64_t index, uint64_t& result) {
+  switch (fast_instance(out, fa, fb, out)) {
+    case 1:
+      return fast_div_in<FastLayoutE8M23>(a, b, rs, fl, index, result);
+    case 2:
+      return fast_div_in<FastLayoutE5M10>(a, b, rs, fl, index, result);
+    case 3:
+      return fast_div_in<FastLayoutE8M7>(a, b, rs, fl, index, result);
+    case 4:
+      return fast_div_in<FastLayoutE4M3Fn>(a, b, rs, fl, index, result);
+    case 5:
+      return fast_div_in<FastLayoutE5M2>(a, b, rs, fl, index, result);
+    default:
+      return fast_div_generic(a, fa, b, fb, out, rs, fl, index, result);
+  }
+}
+
+template <class L>
+FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                uint64_t& result) {
+  constexpr Format f = L::format();
+  return fast_sqrt(a, f, f, rs, fl, index, result);
+}
+FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_generic(uint64_t a, const Format& fa, const Format& out,
+                                                     const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                     uint64_t& result) {
+  return fast_sqrt(a, fa, out, rs, fl, index, result);
+}
+FPSIM_FORCEINLINE FPSIM_HD inline bool fast_sqrt_any(uint64_t a, const Format& fa, const Format& out,
+                                                     const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                     uint64_t& result) {
+  switch (fast_instance(out, fa, out, out)) {
+    case 1:
+      return fast_sqrt_in<FastLayoutE8M23>(a, rs, fl, index, result);
+    case 2:
+      return fast_sqrt_in<FastLayoutE5M10>(a, rs, fl, index, result);
+    case 3:
+      return fast_sqrt_in<FastLayoutE8M7>(a, rs, fl, index, result);
+    case 4:
+      return fast_sqrt_in<FastLayoutE4M3Fn>(a, rs, fl, index, result);
+    case 5:
+      return fast_sqrt_in<FastLayoutE5M2>(a, rs, fl, index, result);
+    default:
+      return fast_sqrt_generic(a, fa, out, rs, fl, index, result);
+  }
 }
 
 }  // namespace detail

@@ -16,6 +16,23 @@
 #define FPSIM_NOINLINE __attribute__((noinline))
 #endif
 
+// The arithmetic fast path (arith_fast.hpp; docs/arithmetic-semantics.md,
+// "The fast path"): FPSIM_FORCEINLINE puts a small step (the dispatch on the
+// format) into its caller whatever the compiler's unit-growth budget says.
+// FPSIM_FLATTEN makes one function of an operation: everything it calls is
+// inlined into it (the rounding core included; not what is FPSIM_NOINLINE),
+// so that constant format fields fold through all of it, and the function
+// itself stays a call (flatten is only honoured in a body that is not itself
+// inlined). Device compilers inline such code on their own.
+// (Not __forceinline__: it includes `inline`, which the non-constexpr
+// declarations here already say.)
+#define FPSIM_FORCEINLINE __attribute__((always_inline))
+#if defined(__CUDACC__)
+#define FPSIM_FLATTEN
+#else
+#define FPSIM_FLATTEN __attribute__((noinline, flatten))
+#endif
+
 #include <cstdint>
 
 namespace fpsim {

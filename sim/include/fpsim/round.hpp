@@ -265,7 +265,7 @@ FPSIM_HD constexpr uint64_t round_finite_to_float(const Unpacked& x, const Forma
 }  // namespace detail
 
 // Rounds an exact value into format f. `index` is the element's linear index,
-// the Philox counter for stochastic rounding.
+// which selects its random bits for stochastic rounding (philox.hpp).
 FPSIM_HD constexpr uint64_t round(const Unpacked& x, const Format& f, const RoundingSpec& rs, Flags& fl,
                                   uint64_t index = 0) {
   if (f.is_integer()) {
