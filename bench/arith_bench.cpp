@@ -27,8 +27,12 @@
 #include "fpsim/format.hpp"
 #include "fpsim/op_table.hpp"
 #include "host_fp16.hpp"
+#include "same_run_ratios.hpp"
 
 namespace {
+
+using fpsim_bench::native_f32_add_scalar;
+using fpsim_bench::RatioReporter;
 
 using fpsim::ArithOp;
 using fpsim::Flags;
@@ -147,18 +151,6 @@ __attribute__((noinline)) void native_f32_add(const float* a, const float* b, fl
   for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
 }
 
-// One addss per element: the scalar host rate.
-#if defined(__clang__)
-__attribute__((noinline)) void native_f32_add_scalar(const float* a, const float* b, float* out, size_t n) {
-#pragma clang loop vectorize(disable) interleave(disable)
-  for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
-}
-#else
-__attribute__((noinline, optimize("no-tree-vectorize"))) void native_f32_add_scalar(const float* a, const float* b,
-                                                                                    float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
-}
-#endif
 
 template <void (*Kernel)(const float*, const float*, float*, size_t)>
 void BM_NativeF32Add(benchmark::State& state) {
@@ -267,39 +259,6 @@ void BM_TableBuild(benchmark::State& state, ArithOp op) {
 
 // ---- ratios from this run ---------------------------------------------------
 
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  // Colour only on a terminal (the library's own "auto").
-  RatioReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.error_occurred) continue;
-      const auto it = r.counters.find("items_per_second");
-      if (it == r.counters.end()) continue;
-      if (r.run_type == Run::RT_Iteration) {
-        auto& [sum, n] = means_[r.benchmark_name()];
-        sum += it->second.value;
-        ++n;
-      } else if (r.aggregate_name == "median") {
-        medians_[r.run_name.str()] = it->second.value;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-
-  // items/s of a benchmark: the median over repetitions where there were
-  // several, else the (mean of the) iteration runs; 0 when it did not run.
-  double rate(const std::string& name) const {
-    if (const auto m = medians_.find(name); m != medians_.end()) return m->second;
-    const auto it = means_.find(name);
-    return it == means_.end() ? 0.0 : it->second.first / it->second.second;
-  }
-
- private:
-  std::map<std::string, std::pair<double, int>> means_;
-  std::map<std::string, double> medians_;
-};
 
 const char* const kOps[] = {"add", "mul", "fma", "div", "sqrt"};
 const Format* const kFormats[] = {&fpsim::formats::fp16, &fpsim::formats::bf16, &fpsim::formats::e4m3,

@@ -31,11 +31,16 @@
 #include <utility>
 #include <vector>
 
+#include "../same_run_ratios.hpp"
+
 extern "C" {
 #include "softfloat.h"
 }
 
 namespace {
+
+using fpsim_bench::native_f32_add_scalar;
+using fpsim_bench::RatioReporter;
 
 constexpr size_t kCount = 4096;       // triples per format, as arith_bench
 constexpr uint64_t kSeed = 20261129;  // arith_bench's seed: the same operands
@@ -167,22 +172,7 @@ void BM_SoftFloatF32(benchmark::State& state) {
   run_softfloat<uint32_t>(state, [&](uint32_t* out) { f32_kernel<O>(in, out); });
 }
 
-// ---- the native scalar FP32 loop, as arith_bench ----------------------------
-
-// One addss per element: arith_bench's native_f32_add_scalar, verbatim, so
-// the denominator is the same loop compiled the same way (g++ -O3, x86-64
-// baseline).
-#if defined(__clang__)
-__attribute__((noinline)) void native_f32_add_scalar(const float* a, const float* b, float* out, size_t n) {
-#pragma clang loop vectorize(disable) interleave(disable)
-  for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
-}
-#else
-__attribute__((noinline, optimize("no-tree-vectorize"))) void native_f32_add_scalar(const float* a, const float* b,
-                                                                                    float* out, size_t n) {
-  for (size_t i = 0; i < n; ++i) out[i] = a[i] + b[i];
-}
-#endif
+// ---- the native scalar FP32 loop (same_run_ratios.hpp, as arith_bench) ------
 
 std::vector<float> as_floats(const std::vector<uint32_t>& codes) {
   std::vector<float> v;
@@ -312,38 +302,6 @@ void check_or_abort() {
 
 // ---- ratios from this run ---------------------------------------------------
 
-// arith_bench's RatioReporter: items/s per benchmark, the median where
-// --benchmark_repetitions > 1, else the mean of the iteration runs.
-class RatioReporter : public benchmark::ConsoleReporter {
- public:
-  RatioReporter() : ConsoleReporter(isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
-
-  void ReportRuns(const std::vector<Run>& runs) override {
-    for (const Run& r : runs) {
-      if (r.error_occurred) continue;
-      const auto it = r.counters.find("items_per_second");
-      if (it == r.counters.end()) continue;
-      if (r.run_type == Run::RT_Iteration) {
-        auto& [sum, n] = means_[r.benchmark_name()];
-        sum += it->second.value;
-        ++n;
-      } else if (r.aggregate_name == "median") {
-        medians_[r.run_name.str()] = it->second.value;
-      }
-    }
-    ConsoleReporter::ReportRuns(runs);
-  }
-
-  double rate(const std::string& name) const {
-    if (const auto m = medians_.find(name); m != medians_.end()) return m->second;
-    const auto it = means_.find(name);
-    return it == means_.end() ? 0.0 : it->second.first / it->second.second;
-  }
-
- private:
-  std::map<std::string, std::pair<double, int>> means_;
-  std::map<std::string, double> medians_;
-};
 
 void print_ratios(const RatioReporter& rep) {
   const double native_scalar = rep.rate("Native/f32_add_scalar");
