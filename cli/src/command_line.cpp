@@ -23,6 +23,7 @@
 #include "mma_error_command.hpp"
 #include "report_command.hpp"
 #include "sweep_command.hpp"
+#include "gpu_command.hpp"
 #include "probe_command.hpp"
 #include "quantize_command.hpp"
 #include "recipes_command.hpp"
@@ -134,6 +135,7 @@ constexpr Command kCommands[] = {
     {"verify", add_verify_command},       {"quantize", add_quantize_command}, {"mma", add_mma_command},
     {"mma-error", add_mma_error_command}, {"probe", add_probe_command},       {"recipes", add_recipes_command},
     {"train", add_train_command},         {"sweep", add_sweep_command},       {"report", add_report_command},
+    {"gpu", add_gpu_command},
 };
 
 std::string command_list() {

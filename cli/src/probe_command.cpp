@@ -13,6 +13,10 @@
 #include "fpsim/probe/mma_target.hpp"
 #include "fpsim/probe/probe_suite.hpp"
 #include "fpsim/quoted_text.hpp"
+#if FPSIM_HAVE_GPU
+#include "fpsim/gpu/device_mma_target.hpp"
+#endif
+#include "fpsim/gpu/mma_config.hpp"
 #include "command_errors.hpp"
 #include "option_values.hpp"
 
@@ -28,6 +32,16 @@ std::unique_ptr<probe::MmaTarget> make_target(const std::string& name) {
   const std::string_view model_prefix = "model:";
   if (name.compare(0, model_prefix.size(), model_prefix) == 0)
     return std::make_unique<probe::ModelTarget>(mma_preset(name.substr(model_prefix.size())));
+  const std::string_view gpu_prefix = "gpu:";
+  if (name.compare(0, gpu_prefix.size(), gpu_prefix) == 0) {
+    const gpu::MmaConfig config = gpu::parse_config(name.substr(gpu_prefix.size()));
+#if FPSIM_HAVE_GPU
+    return gpu::make_device_mma_target(config);
+#else
+    (void)config;
+    throw Error("target " + quoted_text(name) + " needs a CUDA-enabled build (gpu/ is built when CMake finds nvcc)");
+#endif
+  }
   std::string why;
   if (name == "amx-bf16") {
     if (!probe::amx_bf16_available(&why))
@@ -42,7 +56,8 @@ std::unique_ptr<probe::MmaTarget> make_target(const std::string& name) {
   throw OptionError(
       std::string("unknown target ")
           .append(quoted_text(name))
-          .append(" (expected model:PRESET, amx-bf16 or avx512-bf16; `fpsim mma --list` lists the presets)"));
+          .append(" (expected model:PRESET, amx-bf16, avx512-bf16 or gpu:CONFIG; `fpsim mma --list` lists the presets, "
+                  "`fpsim gpu info` the GPU configurations)"));
 }
 
 std::string padded(const std::string& s, size_t width) {
@@ -136,7 +151,8 @@ void add_probe_command(CLI::App& app, int& exit_code) {
       "probe",
       "Run the MMA feature-detection probes (docs/mma.md, \"Probes\") on a target, print what they detect, the "
       "fitted model parameter set and the check of the fit on random dot products (exit 1 when any differs).");
-  cmd->add_option("--target", o->target, "model:PRESET (e.g. model:h100-e4m3-fp32), amx-bf16 or avx512-bf16")
+  cmd->add_option("--target", o->target, "model:PRESET (e.g. model:h100-e4m3-fp32), amx-bf16, avx512-bf16 or gpu:CONFIG (e.g. "
+                  "gpu:wgmma-e4m3-fp32, a CUDA-enabled build on an H100/H200)")
       ->required();
   add_whole_number_option(cmd, "--random", o->random, 0, uint64_t(kMaxRandom),
                           "random dot products checked against the fitted model (default 10000)");

@@ -1,0 +1,121 @@
+// run_dot_batch and layout_self_test (device_mma.hpp): operand encoding on
+// the host through sim's scalar core, then the instruction's own runner
+// (mma_sync_dot.cu, wgmma_dot.cu).
+#include <bit>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "device_mma_common.hpp"
+#include "fpsim/convert.hpp"
+#include "fpsim/gpu/device_mma.hpp"
+#include "mma_sync_dot.hpp"
+#include "wgmma_dot.hpp"
+
+namespace fpsim::gpu {
+namespace detail {
+
+void check_cuda(cudaError_t e, const char* what) {
+  if (e != cudaSuccess) throw Error(std::string(what) + ": " + cudaGetErrorString(e));
+}
+
+uint32_t operand_code(uint32_t bits, const Format& f, const char* operand, size_t index) {
+  const float x = std::bit_cast<float>(bits);
+  const RoundingSpec rne;
+  Flags flags;
+  const uint64_t code = from_float(x, f, rne, flags);
+  Flags back_flags;
+  const float back = to_float(code, f, rne, back_flags);
+  const bool same = std::isnan(x) ? std::isnan(back) : std::bit_cast<uint32_t>(back) == bits;
+  if (!same)
+    throw OptionError(std::string(operand) + "[" + std::to_string(index) + "] is not a value of " + f.name);
+  // A format kept in a wider container (tf32: the code shifted into an FP32
+  // register) goes to the instruction in its container (format.hpp).
+  return static_cast<uint32_t>(code << f.container_shift);
+}
+
+uint32_t accumulator_value(uint32_t code, const MmaConfig& c) {
+  if (c.accumulator == MmaAccumulator::fp32) return code;
+  const RoundingSpec rne;
+  Flags flags;
+  return std::bit_cast<uint32_t>(to_float(code & 0xffffu, formats::fp16, rne, flags));
+}
+
+EncodedBatch encode_batch(const MmaConfig& c, int k, std::span<const uint32_t> a, std::span<const uint32_t> b,
+                          std::span<const uint32_t> c_in) {
+  if (k < 0) throw OptionError("K must not be negative");
+  const size_t count = c_in.size();
+  if (a.size() != count * static_cast<size_t>(k) || b.size() != count * static_cast<size_t>(k))
+    throw OptionError("a and b must hold count·K values (count = " + std::to_string(count) +
+                      ", K = " + std::to_string(k) + ")");
+  const int ki = instruction_k(c);
+  EncodedBatch e;
+  e.count = static_cast<int>(count);
+  e.chunks = k == 0 ? 1 : (k + ki - 1) / ki;  // K = 0 still passes C through one instruction
+  const size_t width = static_cast<size_t>(e.chunks) * ki;
+  e.a.assign(count * width, 0u);
+  e.b.assign(count * width, 0u);
+  e.c.resize(count);
+  const Format in = input_format(c), out = output_format(c);
+  for (size_t r = 0; r < count; ++r) {
+    for (int j = 0; j < k; ++j) {
+      const size_t src = r * k + j;
+      e.a[r * width + j] = operand_code(a[src], in, "a", src);
+      e.b[r * width + j] = operand_code(b[src], in, "b", src);
+    }
+    e.c[r] = c.accumulator == MmaAccumulator::fp32 ? c_in[r] : operand_code(c_in[r], out, "c", r);
+  }
+  return e;
+}
+
+float distinct_value(int j) { return std::ldexp(1.0f + static_cast<float>(j % 4) / 4.0f, j / 4); }
+
+std::string unit_vector_self_test(const MmaConfig& c, DotRunner run) {
+  const int ki = instruction_k(c);
+  // Row r < ki: a = e_r, b = v; row ki + r: a = v, b = e_r.
+  const size_t rows = 2 * static_cast<size_t>(ki);
+  std::vector<uint32_t> a(rows * ki, 0u), b(rows * ki, 0u), c0(rows, 0u);
+  for (int r = 0; r < ki; ++r)
+    for (int j = 0; j < ki; ++j) {
+      const uint32_t v = std::bit_cast<uint32_t>(distinct_value(j)), one = std::bit_cast<uint32_t>(1.0f);
+      a[r * ki + j] = j == r ? one : 0u;
+      b[r * ki + j] = v;
+      a[(ki + r) * ki + j] = v;
+      b[(ki + r) * ki + j] = j == r ? one : 0u;
+    }
+  const std::vector<uint32_t> d = run(c, ki, a, b, c0);
+  std::string failed;
+  for (size_t r = 0; r < rows; ++r) {
+    const int j = static_cast<int>(r % ki);
+    const uint32_t want = std::bit_cast<uint32_t>(distinct_value(j));
+    if (d[r] != want && failed.size() < 400)
+      failed.append(failed.empty() ? "" : "; ")
+          .append(r < static_cast<size_t>(ki) ? "a=e_" : "b=e_")
+          .append(std::to_string(j))
+          .append(": D=")
+          .append(std::to_string(std::bit_cast<float>(d[r])))
+          .append(" want ")
+          .append(std::to_string(std::bit_cast<float>(want)));
+  }
+  return failed;
+}
+
+}  // namespace detail
+
+std::vector<uint32_t> run_dot_batch(const MmaConfig& config, int k, std::span<const uint32_t> a,
+                                    std::span<const uint32_t> b, std::span<const uint32_t> c) {
+  return config.instruction == MmaInstruction::mma_sync ? detail::mma_sync_dot_batch(config, k, a, b, c)
+                                                        : detail::wgmma_dot_batch(config, k, a, b, c);
+}
+
+std::string layout_self_test(const MmaConfig& config) {
+  return config.instruction == MmaInstruction::mma_sync ? detail::mma_sync_layout_self_test(config)
+                                                        : detail::wgmma_layout_self_test(config);
+}
+
+std::string operand_layout_name(const MmaConfig& config) {
+  return config.instruction == MmaInstruction::mma_sync ? "registers (PTX fragments)"
+                                                        : detail::wgmma_convention_name(config);
+}
+
+}  // namespace fpsim::gpu
