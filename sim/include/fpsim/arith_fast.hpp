@@ -15,6 +15,7 @@
 #include <bit>
 #include <cmath>
 #include <cstdint>
+#include <type_traits>
 
 #include "fpsim/config.hpp"
 #include "fpsim/flags.hpp"
@@ -315,6 +316,27 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr int fast_instance(const Format& out, const 
   return k != 0 && same_layout(f1, out) && same_layout(f2, out) && same_layout(f3, out) ? k : 0;
 }
 
+// Calls op.template operator()<L>() with L the layout of instance k
+// (fast_instance), or with L = void for 0: the one place that lists the
+// instances, shared by the five operations below.
+template <class Op>
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool with_fast_layout(int k, const Op& op) {
+  switch (k) {
+    case 1:
+      return op.template operator()<FastLayoutE8M23>();
+    case 2:
+      return op.template operator()<FastLayoutE5M10>();
+    case 3:
+      return op.template operator()<FastLayoutE8M7>();
+    case 4:
+      return op.template operator()<FastLayoutE4M3Fn>();
+    case 5:
+      return op.template operator()<FastLayoutE5M2>();
+    default:
+      return op.template operator()<void>();
+  }
+}
+
 // The operations with the layout of `out` a compile-time constant where it
 // has an instance; the generic fast path otherwise. Same contract as above.
 // Each body is flattened (the decode, the exact result and the rounding
@@ -335,20 +357,12 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
                                                        Flags& fl, uint64_t index, uint64_t& result) {
-  switch (fast_instance(out, fa, fb, out)) {
-    case 1:
-      return fast_add_in<FastLayoutE8M23>(a, b, negate_b, rs, fl, index, result);
-    case 2:
-      return fast_add_in<FastLayoutE5M10>(a, b, negate_b, rs, fl, index, result);
-    case 3:
-      return fast_add_in<FastLayoutE8M7>(a, b, negate_b, rs, fl, index, result);
-    case 4:
-      return fast_add_in<FastLayoutE4M3Fn>(a, b, negate_b, rs, fl, index, result);
-    case 5:
-      return fast_add_in<FastLayoutE5M2>(a, b, negate_b, rs, fl, index, result);
-    default:
+  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+    if constexpr (std::is_void_v<L>)
       return fast_add_generic(a, fa, b, fb, negate_b, out, rs, fl, index, result);
-  }
+    else
+      return fast_add_in<L>(a, b, negate_b, rs, fl, index, result);
+  });
 }
 
 template <class L>
@@ -365,20 +379,12 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
-  switch (fast_instance(out, fa, fb, out)) {
-    case 1:
-      return fast_mul_in<FastLayoutE8M23>(a, b, rs, fl, index, result);
-    case 2:
-      return fast_mul_in<FastLayoutE5M10>(a, b, rs, fl, index, result);
-    case 3:
-      return fast_mul_in<FastLayoutE8M7>(a, b, rs, fl, index, result);
-    case 4:
-      return fast_mul_in<FastLayoutE4M3Fn>(a, b, rs, fl, index, result);
-    case 5:
-      return fast_mul_in<FastLayoutE5M2>(a, b, rs, fl, index, result);
-    default:
+  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+    if constexpr (std::is_void_v<L>)
       return fast_mul_generic(a, fa, b, fb, out, rs, fl, index, result);
-  }
+    else
+      return fast_mul_in<L>(a, b, rs, fl, index, result);
+  });
 }
 
 template <class L>
@@ -397,20 +403,12 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format&
                                                        uint64_t c, const Format& fc, const Format& out,
                                                        const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                        uint64_t& result) {
-  switch (fast_instance(out, fa, fb, fc)) {
-    case 1:
-      return fast_fma_in<FastLayoutE8M23>(a, b, c, rs, fl, index, result);
-    case 2:
-      return fast_fma_in<FastLayoutE5M10>(a, b, c, rs, fl, index, result);
-    case 3:
-      return fast_fma_in<FastLayoutE8M7>(a, b, c, rs, fl, index, result);
-    case 4:
-      return fast_fma_in<FastLayoutE4M3Fn>(a, b, c, rs, fl, index, result);
-    case 5:
-      return fast_fma_in<FastLayoutE5M2>(a, b, c, rs, fl, index, result);
-    default:
+  return with_fast_layout(fast_instance(out, fa, fb, fc), [&]<class L>() FPSIM_FORCEINLINE {
+    if constexpr (std::is_void_v<L>)
       return fast_fma_generic(a, fa, b, fb, c, fc, out, rs, fl, index, result);
-  }
+    else
+      return fast_fma_in<L>(a, b, c, rs, fl, index, result);
+  });
 }
 
 template <class L>
@@ -427,20 +425,12 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_div_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
-  switch (fast_instance(out, fa, fb, out)) {
-    case 1:
-      return fast_div_in<FastLayoutE8M23>(a, b, rs, fl, index, result);
-    case 2:
-      return fast_div_in<FastLayoutE5M10>(a, b, rs, fl, index, result);
-    case 3:
-      return fast_div_in<FastLayoutE8M7>(a, b, rs, fl, index, result);
-    case 4:
-      return fast_div_in<FastLayoutE4M3Fn>(a, b, rs, fl, index, result);
-    case 5:
-      return fast_div_in<FastLayoutE5M2>(a, b, rs, fl, index, result);
-    default:
+  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+    if constexpr (std::is_void_v<L>)
       return fast_div_generic(a, fa, b, fb, out, rs, fl, index, result);
-  }
+    else
+      return fast_div_in<L>(a, b, rs, fl, index, result);
+  });
 }
 
 template <class L>
@@ -457,20 +447,12 @@ FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_generic(uint64_t a, const Format& f
 FPSIM_FORCEINLINE FPSIM_HD inline bool fast_sqrt_any(uint64_t a, const Format& fa, const Format& out,
                                                      const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                      uint64_t& result) {
-  switch (fast_instance(out, fa, out, out)) {
-    case 1:
-      return fast_sqrt_in<FastLayoutE8M23>(a, rs, fl, index, result);
-    case 2:
-      return fast_sqrt_in<FastLayoutE5M10>(a, rs, fl, index, result);
-    case 3:
-      return fast_sqrt_in<FastLayoutE8M7>(a, rs, fl, index, result);
-    case 4:
-      return fast_sqrt_in<FastLayoutE4M3Fn>(a, rs, fl, index, result);
-    case 5:
-      return fast_sqrt_in<FastLayoutE5M2>(a, rs, fl, index, result);
-    default:
+  return with_fast_layout(fast_instance(out, fa, out, out), [&]<class L>() FPSIM_FORCEINLINE {
+    if constexpr (std::is_void_v<L>)
       return fast_sqrt_generic(a, fa, out, rs, fl, index, result);
-  }
+    else
+      return fast_sqrt_in<L>(a, rs, fl, index, result);
+  });
 }
 
 }  // namespace detail
