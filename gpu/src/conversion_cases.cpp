@@ -3,6 +3,7 @@
 // C++, built and tested everywhere.
 #include <cinttypes>
 #include <cstdio>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -22,34 +23,10 @@ std::string hex(uint32_t v, int digits) {
   return buf;
 }
 
-// A JSON string literal (the device description is the only free text).
+// A JSON string literal (nlohmann's escaping; bytes that are not UTF-8,
+// which only a device description could bring, become U+FFFD).
 std::string json_string(const std::string& s) {
-  std::string out = "\"";
-  for (const unsigned char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", c);
-          out += buf;
-        } else {
-          out += char(c);
-        }
-    }
-  }
-  return out + "\"";
+  return nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 std::string examples_json(const ConversionSpec& c, const std::vector<ConversionExample>& v) {

@@ -1,6 +1,7 @@
 // run_dot_batch and layout_self_test (device_mma.hpp): operand encoding on
 // the host through sim's scalar core, then the instruction's own runner
 // (mma_sync_dot.cu, wgmma_dot.cu).
+#include <algorithm>
 #include <bit>
 #include <cmath>
 #include <cstring>
@@ -70,34 +71,61 @@ EncodedBatch encode_batch(const MmaConfig& c, int k, std::span<const uint32_t> a
 
 float distinct_value(int j) { return std::ldexp(1.0f + static_cast<float>(j % 4) / 4.0f, j / 4); }
 
-std::string unit_vector_self_test(const MmaConfig& c, DotRunner run) {
+std::string unit_vector_self_test(const MmaConfig& c, DotRunner run, int k) {
   const int ki = instruction_k(c);
-  // Row r < ki: a = e_r, b = v; row ki + r: a = v, b = e_r.
-  const size_t rows = 2 * static_cast<size_t>(ki);
-  std::vector<uint32_t> a(rows * ki, 0u), b(rows * ki, 0u), c0(rows, 0u);
-  for (int r = 0; r < ki; ++r)
-    for (int j = 0; j < ki; ++j) {
-      const uint32_t v = std::bit_cast<uint32_t>(distinct_value(j)), one = std::bit_cast<uint32_t>(1.0f);
-      a[r * ki + j] = j == r ? one : 0u;
-      b[r * ki + j] = v;
-      a[(ki + r) * ki + j] = v;
-      b[(ki + r) * ki + j] = j == r ? one : 0u;
+  const float scale[3] = {1.0f, -1.0f, 0.5f};
+  auto value = [&](int j) { return distinct_value(j % ki) * scale[(j / ki) % 3]; };
+  // Row r < k: a = e_r, b = v; row k + r: a = v, b = e_r.
+  const size_t rows = 2 * static_cast<size_t>(k);
+  std::vector<uint32_t> a(rows * k, 0u), b(rows * k, 0u), c0(rows, 0u);
+  const uint32_t one = std::bit_cast<uint32_t>(1.0f);
+  for (int r = 0; r < k; ++r)
+    for (int j = 0; j < k; ++j) {
+      const uint32_t v = std::bit_cast<uint32_t>(value(j));
+      a[r * k + j] = j == r ? one : 0u;
+      b[r * k + j] = v;
+      a[(k + r) * k + j] = v;
+      b[(k + r) * k + j] = j == r ? one : 0u;
     }
-  const std::vector<uint32_t> d = run(c, ki, a, b, c0);
+  const std::vector<uint32_t> d = run(c, k, a, b, c0);
   std::string failed;
+  int wrong = 0;
   for (size_t r = 0; r < rows; ++r) {
-    const int j = static_cast<int>(r % ki);
-    const uint32_t want = std::bit_cast<uint32_t>(distinct_value(j));
-    if (d[r] != want && failed.size() < 400)
+    const int j = static_cast<int>(r % k);
+    const float got = std::bit_cast<float>(d[r]), want = value(j);
+    if (got != want && wrong++ < 3)
       failed.append(failed.empty() ? "" : "; ")
-          .append(r < static_cast<size_t>(ki) ? "a=e_" : "b=e_")
-          .append(std::to_string(j))
-          .append(": D=")
-          .append(std::to_string(std::bit_cast<float>(d[r])))
-          .append(" want ")
-          .append(std::to_string(std::bit_cast<float>(want)));
+          .append("K=" + std::to_string(k) + (r < static_cast<size_t>(k) ? " a=e_" : " b=e_") + std::to_string(j))
+          .append(": D=" + std::to_string(got) + " want " + std::to_string(want));
   }
+  if (wrong > 3) failed.append("; " + std::to_string(wrong) + " unit-vector products wrong in all");
   return failed;
+}
+
+void DeviceBuffer::reserve(size_t n) {
+  if (n <= capacity) return;
+  if (p) cudaFree(p);
+  p = nullptr;
+  capacity = 0;
+  check_cuda(cudaMalloc(reinterpret_cast<void**>(&p), n * sizeof(uint32_t)), "cudaMalloc");
+  capacity = n;
+}
+
+void DeviceBuffer::upload(const std::vector<uint32_t>& v) {
+  reserve(std::max<size_t>(v.size(), 1));
+  if (!v.empty())
+    check_cuda(cudaMemcpy(p, v.data(), v.size() * sizeof(uint32_t), cudaMemcpyHostToDevice), "cudaMemcpy to device");
+}
+
+std::vector<uint32_t> DeviceBuffer::download(size_t n) const {
+  std::vector<uint32_t> v(n);
+  if (n) check_cuda(cudaMemcpy(v.data(), p, n * sizeof(uint32_t), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
+  return v;
+}
+
+DeviceBuffer& device_buffer(int i) {
+  static DeviceBuffer buffers[4];
+  return buffers[i];
 }
 
 }  // namespace detail

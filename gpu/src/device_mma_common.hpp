@@ -41,11 +41,29 @@ EncodedBatch encode_batch(const MmaConfig& c, int k, std::span<const uint32_t> a
 // and exact in e5m2, e4m3, fp16, bf16 and tf32.
 float distinct_value(int j);
 
-// The dot-product half of every layout self-test: with a = e_j, b = v
-// (and a = v, b = e_j) D must be v_j for each j < instruction_k. `run` is the
-// runner under test. Returns "" or what failed.
+// The dot-product half of every layout self-test, over K = k: with a = e_j
+// and b_j = v_{j mod ki} · (1, −1, 1/2)[(j div ki) mod 3] (ki the
+// instruction's k), and with the roles swapped, D must be b_j (a_j) for
+// every j < k. With k = ki it checks one instruction's pairing of a_k with
+// b_k; with k = 3·ki − 1, that each slice lands in its own chained
+// instruction and the padding is zero. `run` is the runner under test.
+// Returns "" or what failed (the first three, and the count).
 using DotRunner = std::vector<uint32_t> (*)(const MmaConfig&, int, std::span<const uint32_t>,
                                             std::span<const uint32_t>, std::span<const uint32_t>);
-std::string unit_vector_self_test(const MmaConfig& c, DotRunner run);
+std::string unit_vector_self_test(const MmaConfig& c, DotRunner run, int k);
+
+// Device buffers, kept between calls and grown as needed: the probe suite
+// asks for one dot product at a time, thousands of times, and a cudaMalloc
+// per call would cost more than the instruction. Shared by the mma.sync and
+// wgmma runners; not thread-safe: gpu/ drives the device from one thread.
+struct DeviceBuffer {
+  uint32_t* p = nullptr;
+  size_t capacity = 0;
+  void reserve(size_t n);
+  void upload(const std::vector<uint32_t>& v);
+  std::vector<uint32_t> download(size_t n) const;
+};
+// Buffer i (0 ≤ i < 4) of the process.
+DeviceBuffer& device_buffer(int i);
 
 }  // namespace fpsim::gpu::detail

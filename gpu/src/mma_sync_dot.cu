@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "accumulator_registers.cuh"
 #include "device_mma_common.hpp"
 #include "mma_sync_dot.hpp"
 
@@ -182,14 +183,7 @@ __global__ void mma_sync_kernel(Operands o) {
   // C/D element i of this lane: row g (+8 for i >= 2), col 2t + (i & 1).
   uint32_t c_codes[4];
   for (int i = 0; i < 4; ++i) c_codes[i] = c_src.c(g + (i >= 2 ? 8 : 0), 2 * t + (i & 1));
-  float df[4];
-  uint32_t dh[2];
-  if constexpr (kF32) {
-    for (int i = 0; i < 4; ++i) df[i] = __uint_as_float(c_codes[i]);
-  } else {
-    dh[0] = pack2(c_codes[0], c_codes[1]);
-    dh[1] = pack2(c_codes[2], c_codes[3]);
-  }
+  AccumulatorRegisters acc = accumulator_from_codes<kF32>(c_codes);
   const int chunks = o.tile ? 1 : o.chunks;
   for (int chunk = 0; chunk < chunks; ++chunk) {
     const Source s{o, dot, chunk, k};
@@ -197,20 +191,13 @@ __global__ void mma_sync_kernel(Operands o) {
     load_a<kIn>(s, g, t, ra);
     load_b<kIn>(s, g, t, rb);
     if constexpr (kF32) {
-      mma_f32<kIn>(ra, rb, df);
+      mma_f32<kIn>(ra, rb, acc.f32);
     } else {
-      mma_f16<kIn>(ra, rb, dh);
+      mma_f16<kIn>(ra, rb, acc.f16x2);
     }
   }
   uint32_t d_codes[4];
-  if constexpr (kF32) {
-    for (int i = 0; i < 4; ++i) d_codes[i] = __float_as_uint(df[i]);
-  } else {
-    d_codes[0] = dh[0] & 0xffffu;
-    d_codes[1] = dh[0] >> 16;
-    d_codes[2] = dh[1] & 0xffffu;
-    d_codes[3] = dh[1] >> 16;
-  }
+  accumulator_to_codes<kF32>(acc, d_codes);
   if (o.tile) {
     for (int i = 0; i < 4; ++i) o.d[(g + (i >= 2 ? 8 : 0)) * 8 + 2 * t + (i & 1)] = d_codes[i];
   } else if (lane == 0) {
@@ -236,42 +223,10 @@ Kernel kernel_for(const MmaConfig& c) {
   throw OptionError("mma.sync has no " + config_name(c) + " form");
 }
 
-// Device buffers, kept between calls and grown as needed: the probe suite
-// asks for one dot product at a time, thousands of times, and a cudaMalloc
-// per call would cost more than the instruction. Not thread-safe: gpu/ drives
-// the device from one thread.
-struct DeviceBuffer {
-  uint32_t* p = nullptr;
-  size_t capacity = 0;
-  void reserve(size_t n) {
-    if (n <= capacity) return;
-    if (p) cudaFree(p);
-    p = nullptr;
-    capacity = 0;
-    check_cuda(cudaMalloc(reinterpret_cast<void**>(&p), n * sizeof(uint32_t)), "cudaMalloc");
-    capacity = n;
-  }
-  void upload(const std::vector<uint32_t>& v) {
-    reserve(std::max<size_t>(v.size(), 1));
-    if (!v.empty())
-      check_cuda(cudaMemcpy(p, v.data(), v.size() * sizeof(uint32_t), cudaMemcpyHostToDevice), "cudaMemcpy to device");
-  }
-  std::vector<uint32_t> download(size_t n) const {
-    std::vector<uint32_t> v(n);
-    if (n) check_cuda(cudaMemcpy(v.data(), p, n * sizeof(uint32_t), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
-    return v;
-  }
-};
-
-DeviceBuffer& buffer(int i) {
-  static DeviceBuffer buffers[4];
-  return buffers[i];
-}
-
 std::vector<uint32_t> launch(const MmaConfig& c, const std::vector<uint32_t>& a, const std::vector<uint32_t>& b,
                              const std::vector<uint32_t>& c_codes, size_t d_size, int count, int chunks, bool tile) {
   const Kernel kernel = kernel_for(c);
-  DeviceBuffer &da = buffer(0), &db = buffer(1), &dc = buffer(2), &dd = buffer(3);
+  DeviceBuffer &da = device_buffer(0), &db = device_buffer(1), &dc = device_buffer(2), &dd = device_buffer(3);
   dd.reserve(std::max<size_t>(d_size, 1));
   da.upload(a);
   db.upload(b);
@@ -297,11 +252,13 @@ std::vector<uint32_t> mma_sync_dot_batch(const MmaConfig& c, int k, std::span<co
 }
 
 std::string mma_sync_layout_self_test(const MmaConfig& c) {
-  std::string failed = unit_vector_self_test(c, mma_sync_dot_batch);
+  const int ki = instruction_k(c);
+  std::string failed = unit_vector_self_test(c, mma_sync_dot_batch, ki);
+  if (failed.empty()) failed = unit_vector_self_test(c, mma_sync_dot_batch, 3 * ki - 1);
   // A full tile of small integers in [-3, 3] (exact in every input format;
   // every partial sum is an integer of at most 9·32 + 3 in magnitude, exact
   // in fp16 and in the 13-bit FP8 accumulator) against its exact product.
-  const int k = instruction_k(c);
+  const int k = ki;
   std::mt19937 rng(20261206);
   std::uniform_int_distribution<int> small(-3, 3);
   std::vector<int> ia(16 * k), ib(k * 8), ic(16 * 8);

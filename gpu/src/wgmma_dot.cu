@@ -36,6 +36,7 @@
 #include <string>
 #include <vector>
 
+#include "accumulator_registers.cuh"
 #include "device_mma_common.hpp"
 #include "fpsim/gpu/wgmma_layout.hpp"
 #include "wgmma_dot.hpp"
@@ -190,14 +191,7 @@ __global__ void __launch_bounds__(wl::warpgroup_threads) wgmma_kernel(Operands o
     const int row = wl::accumulator_row(t, i), col = wl::accumulator_col(t, i);
     c_codes[i] = o.tile ? o.c[row * wl::n + col] : (row == 0 && col == 0 ? o.c[dot] : 0u);
   }
-  float df[4];
-  uint32_t dh[2];
-  if constexpr (kF32) {
-    for (int i = 0; i < 4; ++i) df[i] = __uint_as_float(c_codes[i]);
-  } else {
-    dh[0] = (c_codes[0] & 0xffffu) | (c_codes[1] << 16);
-    dh[1] = (c_codes[2] & 0xffffu) | (c_codes[3] << 16);
-  }
+  AccumulatorRegisters acc = accumulator_from_codes<kF32>(c_codes);
 
   const int width = o.chunks * k;  // tile mode: K of A's rows and B's columns
   for (int chunk = 0; chunk < o.chunks; ++chunk) {
@@ -221,21 +215,14 @@ __global__ void __launch_bounds__(wl::warpgroup_threads) wgmma_kernel(Operands o
     asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
     __syncthreads();
     if constexpr (kF32) {
-      wgmma_f32<kIn>(df, desc_a, desc_b);
+      wgmma_f32<kIn>(acc.f32, desc_a, desc_b);
     } else {
-      wgmma_f16<kIn>(dh, desc_a, desc_b);
+      wgmma_f16<kIn>(acc.f16x2, desc_a, desc_b);
     }
   }
 
   uint32_t d_codes[4];
-  if constexpr (kF32) {
-    for (int i = 0; i < 4; ++i) d_codes[i] = __float_as_uint(df[i]);
-  } else {
-    d_codes[0] = dh[0] & 0xffffu;
-    d_codes[1] = dh[0] >> 16;
-    d_codes[2] = dh[1] & 0xffffu;
-    d_codes[3] = dh[1] >> 16;
-  }
+  accumulator_to_codes<kF32>(acc, d_codes);
   for (int i = 0; i < wl::accumulators_per_thread; ++i) {
     const int row = wl::accumulator_row(t, i), col = wl::accumulator_col(t, i);
     if (o.tile)
@@ -284,43 +271,13 @@ void require_hopper() {
   checked = true;
 }
 
-// Device buffers kept between calls and grown as needed (as in
-// mma_sync_dot.cu). Not thread-safe: gpu/ drives the device from one thread.
-struct DeviceBuffer {
-  uint32_t* p = nullptr;
-  size_t capacity = 0;
-  void reserve(size_t n) {
-    if (n <= capacity) return;
-    if (p) cudaFree(p);
-    p = nullptr;
-    capacity = 0;
-    check_cuda(cudaMalloc(reinterpret_cast<void**>(&p), n * sizeof(uint32_t)), "cudaMalloc");
-    capacity = n;
-  }
-  void upload(const std::vector<uint32_t>& v) {
-    reserve(std::max<size_t>(v.size(), 1));
-    if (!v.empty())
-      check_cuda(cudaMemcpy(p, v.data(), v.size() * sizeof(uint32_t), cudaMemcpyHostToDevice), "cudaMemcpy to device");
-  }
-  std::vector<uint32_t> download(size_t n) const {
-    std::vector<uint32_t> v(n);
-    if (n) check_cuda(cudaMemcpy(v.data(), p, n * sizeof(uint32_t), cudaMemcpyDeviceToHost), "cudaMemcpy to host");
-    return v;
-  }
-};
-
-DeviceBuffer& buffer(int i) {
-  static DeviceBuffer buffers[4];
-  return buffers[i];
-}
-
 std::vector<uint32_t> launch(const MmaConfig& c, int convention, const std::vector<uint32_t>& a,
                              const std::vector<uint32_t>& b, const std::vector<uint32_t>& c_codes, size_t d_size,
                              int blocks, int chunks, bool tile) {
   const Kernel kernel = kernel_for(c);
   require_hopper();
   const wl::Convention& cv = wl::conventions[static_cast<size_t>(convention)];
-  DeviceBuffer &da = buffer(0), &db = buffer(1), &dc = buffer(2), &dd = buffer(3);
+  DeviceBuffer &da = device_buffer(0), &db = device_buffer(1), &dc = device_buffer(2), &dd = device_buffer(3);
   dd.reserve(std::max<size_t>(d_size, 1));
   da.upload(a);
   db.upload(b);
@@ -346,41 +303,6 @@ size_t config_index(const MmaConfig& c) {
 }
 
 std::string describe(float got, float want) { return "D=" + std::to_string(got) + " want " + std::to_string(want); }
-
-// a = e_j over K = 3·k - 1 (three chained instructions, the last padded)
-// with b_j = v_{j mod k} · (1, -1, 1/2)[j div k], and the roles swapped: D
-// must be b_j (a_j), which fails if a slice lands in the wrong
-// instruction, or the padding is not zero.
-std::string chained_unit_vector_test(const MmaConfig& c) {
-  const int ki = instruction_k(c), k = 3 * ki - 1;
-  const float scale[3] = {1.0f, -1.0f, 0.5f};
-  auto value = [&](int j) { return distinct_value(j % ki) * scale[j / ki]; };
-  const size_t rows = 2 * static_cast<size_t>(k);
-  std::vector<uint32_t> a(rows * k, 0u), b(rows * k, 0u), c0(rows, 0u);
-  const uint32_t one = std::bit_cast<uint32_t>(1.0f);
-  for (int r = 0; r < k; ++r)
-    for (int j = 0; j < k; ++j) {
-      const uint32_t v = std::bit_cast<uint32_t>(value(j));
-      a[r * k + j] = j == r ? one : 0u;
-      b[r * k + j] = v;
-      a[(k + r) * k + j] = v;
-      b[(k + r) * k + j] = j == r ? one : 0u;
-    }
-  const std::vector<uint32_t> d = wgmma_dot_batch(c, k, a, b, c0);
-  std::string failed;
-  int wrong = 0;
-  for (size_t r = 0; r < rows; ++r) {
-    const int j = static_cast<int>(r % k);
-    const float got = std::bit_cast<float>(d[r]), want = value(j);
-    if (got != want && wrong++ < 3)
-      failed.append(failed.empty() ? "" : "; ")
-          .append("K=" + std::to_string(k) + (r < static_cast<size_t>(k) ? " a=e_" : " b=e_") + std::to_string(j) +
-                  ": ")
-          .append(describe(got, want));
-  }
-  if (wrong > 3) failed.append("; " + std::to_string(wrong) + " chained unit-vector products wrong in all");
-  return failed;
-}
 
 // A full 64×2k A, 2k×8 B and 64×8 C of small integers in [-3, 3] (exact in
 // every input format; every partial sum an integer of at most 9·64 + 3 in
@@ -448,8 +370,9 @@ std::string wgmma_layout_self_test(const MmaConfig& c, std::string* convention) 
     trial = i;
     std::string failed;
     try {
-      failed = unit_vector_self_test(c, wgmma_dot_batch);
-      if (failed.empty()) failed = chained_unit_vector_test(c);
+      const int ki = instruction_k(c);
+      failed = unit_vector_self_test(c, wgmma_dot_batch, ki);
+      if (failed.empty()) failed = unit_vector_self_test(c, wgmma_dot_batch, 3 * ki - 1);
       if (failed.empty()) failed = tile_test(c, i);
     } catch (...) {
       trial = -1;
