@@ -10,7 +10,7 @@
 // Accepted: the canonical name (or text) of the result parses back to the
 // same thing (e.g. parse_format(f.name) has every field of f; a scheme's
 // name rebuilt from its fields gives the same scheme). A format's values
-// are all exact in fp64 (spec/formats.md §1.1): a few codes of every
+// are all exact in fp64 (docs/formats.md §1.1): a few codes of every
 // accepted format go to fp64 and back unchanged and exactly. parse_dims and
 // parse_whole_number are compared with their documented contracts, read
 // again here.

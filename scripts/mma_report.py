@@ -1,9 +1,9 @@
 #!/usr/bin/python3
 """Tensor-core models against real GPU outputs and against the exact dot product.
 
-1. Golden check: every file set of tests/data/gpu-golden (spec/mma.md §7)
+1. Golden check: every file set of tests/data/gpu-golden (tests/data/gpu-golden/README.md)
    through `fpsim mma --expect`; writes runs/mma/golden.csv. Every row must
-   match 5000/5000 except FP8 inputs with FP16 output (spec §6 Q2, an open
+   match 5000/5000 except FP8 inputs with FP16 output (docs/mma.md, "Open questions" Q2, an open
    question: docs/mma.md records 3120 and 3356 of 5000), which are reported
    but never fail the script.
 2. Error against the exact dot product: `fpsim mma-error --json` for
@@ -35,7 +35,7 @@ from fpsim_plot.__main__ import main as plot_main  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# (GPU, input folder, K, outputs): spec/mma.md §7.
+# (GPU, input folder, K, outputs): tests/data/gpu-golden/README.md
 GOLDEN = [
     ("V100", "fp16", 4, ["fp32", "fp16"]),
     ("A100", "fp16", 8, ["fp32", "fp16"]),
@@ -48,7 +48,7 @@ GOLDEN = [
     ("H100", "E5M2", 32, ["fp32", "fp16"]),
 ]
 FP8 = ("E4M3", "E5M2")
-# FP8 inputs, FP16 output: no public model explains the data (spec §6 Q2);
+# FP8 inputs, FP16 output: no public model explains the data (docs/mma.md, "Open questions" Q2);
 # matches recorded in docs/mma.md, "Real GPU outputs".
 OPEN_RECORDED = {"h100-e4m3-fp16": 3120, "h100-e5m2-fp16": 3356}
 
@@ -83,7 +83,7 @@ def golden_check(fpsim, golden_dir):
                    "--a", os.path.join(folder, f"a_{gpu}_{fmt}.txt.gz"),
                    "--b", os.path.join(folder, f"b_{gpu}_{fmt}.txt.gz")]
             # H100 FP8 with FP32 output ran as D = A*B with C = 0; every other
-            # file set, FP8 -> FP16 included, used the c file (spec §7).
+            # file set, FP8 -> FP16 included, used the c file (tests/data/gpu-golden/README.md).
             if not (fmt in FP8 and out == "fp32"):
                 cmd += ["--c", os.path.join(folder, f"c_{gpu}_fp32.txt.gz")]
             cmd += ["--expect", os.path.join(folder, f"d_{gpu}_{out}.txt.gz"), "--max-report", "0"]
@@ -133,7 +133,7 @@ def golden_table(rows):
              "|---|---|---|---|---:|---:|---:|---|"]
     for r in rows:
         if r["expected_open"]:
-            status = f"open (spec §6 Q2; docs/mma.md records {OPEN_RECORDED[r['preset']]})"
+            status = f"open (docs/mma.md, Open questions Q2; docs/mma.md records {OPEN_RECORDED[r['preset']]})"
         else:
             status = "ok" if r["failed"] == 0 else "FAIL"
         lines.append(f"| {r['gpu']} | {r['input']} | {r['output']} | {r['preset']} | {r['k']} "
@@ -161,7 +161,7 @@ def main():
     ap.add_argument("--fpsim", default="build/cli/fpsim")
     ap.add_argument("--out", default="runs/mma")
     ap.add_argument("--golden", default=os.path.join(ROOT, "tests", "data", "gpu-golden"),
-                    help="folder of the real GPU outputs (spec/mma.md §7)")
+                    help="folder of the real GPU outputs (tests/data/gpu-golden/README.md)")
     ap.add_argument("--trials", type=int, default=500, help="dot products per error point")
     ap.add_argument("--k", type=int, nargs="+", default=KS, help="dot-product lengths")
     args = ap.parse_args()

@@ -40,7 +40,7 @@ for op in add div sqrt; do
   "$fpsim" verify --op "$op" --format e4m3 --exhaustive --rounding all 2>/dev/null | tail -n 1 || status=1
 done
 echo
-echo "== OCP FP8 boundary facts (spec/formats.md §4) =="
+echo "== OCP FP8 boundary facts (docs/formats.md §4) =="
 echo "e4m3 rne: 448 464 465; saturate 465; e5m2 rne: 61439 61440"
 "$fpsim" convert --to e4m3 --print both --flags 448 464 465
 "$fpsim" convert --to e4m3 --overflow saturate --print both --flags 465

@@ -123,7 +123,7 @@ struct Operands {
 };
 
 // Every A (B) word must be a value of the model's A (B) format: the golden
-// files hold inputs already rounded (spec/mma.md §7).
+// files hold inputs already rounded (tests/data/gpu-golden/README.md).
 void check_input_values(const std::vector<std::vector<uint32_t>>& rows, const std::string& name, const Format& f,
                         const char* operand, const MmaModel& m) {
   for (size_t i = 0; i < rows.size(); ++i)

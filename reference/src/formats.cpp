@@ -1,4 +1,4 @@
-// The reference's own transcription of spec/formats.md §1 (built-in rows and
+// The reference's own transcription of docs/formats.md §1 (built-in rows and
 // aliases) and of the §1.1 user-format grammar. Kept apart from sim/'s table on
 // purpose: a test compares the two, so a wrong entry cannot hide in both.
 #include <cctype>
@@ -23,7 +23,7 @@ struct Row {
   const char* aliases;  // space separated
 };
 
-// spec/formats.md §1, row by row.
+// docs/formats.md §1, row by row.
 constexpr Row kRows[] = {
     {"fp64", 64, 11, 52, 1023, S::ieee, true, "f64 float64 double"},
     {"fp32", 32, 8, 23, 127, S::ieee, true, "f32 float32 float"},

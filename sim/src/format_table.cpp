@@ -25,7 +25,7 @@ struct Alias {
   std::string_view canonical;
 };
 
-// spec/formats.md §1, "Aliases".
+// docs/formats.md §1, "Aliases".
 constexpr Alias kAliases[] = {
     {"f64", "fp64"},         {"float64", "fp64"},
     {"double", "fp64"},      {"f32", "fp32"},
@@ -71,7 +71,7 @@ bool read_number(std::string_view s, size_t& pos, int& value) {
                     "see `fpsim formats`)");
 }
 
-// The user grammar of spec/formats.md §1.1.
+// The user grammar of docs/formats.md §1.1.
 Format parse_user_format(std::string_view original, std::string_view s) {
   size_t pos = 0;
   int e = 0, m = 0;
@@ -107,7 +107,7 @@ Format parse_user_format(std::string_view original, std::string_view s) {
   f.specials = specials;
   f.has_sign = true;
   f.container_shift = 0;
-  // Every value must be exact in fp64 (spec/formats.md §1.1).
+  // Every value must be exact in fp64 (docs/formats.md §1.1).
   const int top_exp = int((uint64_t{1} << e) - 1) - (specials == Specials::ieee ? 1 : 0) - bias;
   if (top_exp > 1023) bad_format(original, "largest value exceeds fp64 (bias too small)");
   // In 64 bits: emin - m overflows int for a bias near INT_MAX ("e3m4fnb2147483647").

@@ -1,5 +1,5 @@
-// The MMA model's definition (spec/mma.md; semantics written out in
-// docs/mma.md): mma_dot and mma_block_fma follow spec/mma.md §2 line by line
+// The MMA model's definition (docs/mma.md, "The definition, step by step"):
+// mma_dot and mma_block_fma follow docs/mma.md, "The block-FMA model" line by line
 // with 128-bit integers; the FP32 accumulation kinds through the core's
 // arithmetic; INT8 (§3). The fast paths (mma_gemm.cpp, sim/bulk's
 // mma_gemm_bulk.cpp) are tested element by element against these.
@@ -52,7 +52,7 @@ Operand decode(float x, const Format& f, bool subnormal_inputs) {
 }
 
 // C through its FP32 encoding: Ec = max(floor_log2|c|, -126), 23 fraction
-// bits (spec/mma.md §2).
+// bits (docs/mma.md, "The block-FMA model").
 Operand decode_c(float c) { return decode(c, formats::fp32, true); }
 
 static void check_inputs(const MmaModel& m, std::span<const float> a, std::span<const float> b) {
@@ -76,7 +76,7 @@ static void check_inputs(const MmaModel& m, std::span<const float> a, std::span<
   }
 }
 
-// --- special values (spec/mma.md §2) ----------------------------------------
+// --- special values (docs/mma.md, "The block-FMA model") ----------------------------------------
 
 // Resolves NaN / inf over the products and c; returns true with the result
 // when any is present.
@@ -106,7 +106,7 @@ static bool resolve_specials(std::span<const float> a, std::span<const float> b,
 // --- the final step ----------------------------------------------------------
 
 // The format the block result is rounded into: the output's exponent range
-// with acc_frac_bits fraction bits (e8m13 for Hopper FP8, spec/mma.md §2).
+// with acc_frac_bits fraction bits (e8m13 for Hopper FP8, docs/mma.md, "The block-FMA model").
 Format accumulator_format(const MmaModel& m) {
   Format f = m.output;
   f.man_bits = uint8_t(m.acc_frac_bits);
@@ -130,7 +130,7 @@ static RoundingSpec final_spec(const MmaModel& m) {
 // (-1)^negative * magnitude * 2^scale_exp into the output, through the one
 // rounding core.
 float round_block_sum(const MmaModel& m, const Format& acc, bool negative, u128 magnitude, int scale_exp) {
-  if (magnitude == 0) return 0.0f;  // +0 (spec/mma.md §2; Q6)
+  if (magnitude == 0) return 0.0f;  // +0 (docs/mma.md, "The block-FMA model"; Q6)
   const Unpacked u = unpacked_from_integer(negative, magnitude, scale_exp);
   if (m.overflow_to_inf && u.exp > output_emax(m))  // |sum| >= 2^(emax+1): inf even under RZ (Q5)
     return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
@@ -153,7 +153,7 @@ static u128 align_term(u128 m, int shift, AlignRounding rounding) {
   return (rem > half || (rem == half && (q & 1))) ? q + 1 : q;
 }
 
-// The block FMA of spec/mma.md §2 on finite inputs, with 128-bit sums.
+// The block FMA of docs/mma.md, "The block-FMA model" on finite inputs, with 128-bit sums.
 static float block_fma_finite(const MmaModel& m, const Format& acc, std::span<const float> a, std::span<const float> b,
                               float c) {
   struct Term {
@@ -191,7 +191,7 @@ static float block_fma(const MmaModel& m, const Format& acc, std::span<const flo
   return block_fma_finite(m, acc, a, b, c);
 }
 
-// FP16 output: C is first rounded to FP16 with RNE (spec/mma.md §2).
+// FP16 output: C is first rounded to FP16 with RNE (docs/mma.md, "The block-FMA model").
 float c_in_output(const MmaModel& m, float c) {
   if (m.output.exp_bits == 8 && m.output.man_bits == 23) return c;
   Flags ignored;
@@ -199,7 +199,7 @@ float c_in_output(const MmaModel& m, float c) {
   return float(to_double(code, m.output));
 }
 
-// A chain of blocks along K starting from d (spec/mma.md §2 "Chaining").
+// A chain of blocks along K starting from d (docs/mma.md, "The definition, step by step").
 static float block_chain(const MmaModel& m, const Format& acc, std::span<const float> a, std::span<const float> b,
                          float d) {
   const size_t n = size_t(m.block_size);
@@ -280,12 +280,12 @@ static float fp32_dot(const MmaModel& m, std::span<const float> a, std::span<con
 
 float dot_unchecked(const MmaModel& m, const Format& acc, std::span<const float> a, std::span<const float> b, float c) {
   if (m.kind != MmaKind::block_fma) return fp32_dot(m, a, b, c);
-  // Special inputs are resolved over the whole dot product first (spec/mma.md
+  // Special inputs are resolved over the whole dot product first (docs/mma.md
   // §2), so a block that overflows to +inf cannot meet a later -inf product.
   float special = 0;
   if (resolve_specials(a, b, c, special)) return special;
   if (m.promotion_interval <= 0) return block_chain(m, acc, a, b, c_in_output(m, c));
-  // Promotion (spec/mma.md §2.1): each chunk of promotion_interval elements
+  // Promotion (docs/mma.md, "FP8 accumulation in libraries"): each chunk of promotion_interval elements
   // is a fresh chain from 0, added into a true FP32 accumulator with RNE.
   float acc32 = c;
   const size_t chunk = size_t(m.promotion_interval);
@@ -315,7 +315,7 @@ float mma_dot(const MmaModel& m, std::span<const float> a, std::span<const float
   return dot_unchecked(m, accumulator_format(m), a, b, c);
 }
 
-// --- INT8 (spec/mma.md §3) -------------------------------------------------------
+// --- INT8 (docs/mma.md, "INT8 MMA") -------------------------------------------------------
 
 int32_t mma_dot_int8(std::span<const int16_t> a, IntOperand ta, std::span<const int16_t> b, IntOperand tb, int32_t c,
                      IntOverflow overflow) {

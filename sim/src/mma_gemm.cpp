@@ -55,7 +55,7 @@ DecodedMatrix decode_matrix(const float* src, int rows, int K, size_t row_stride
 }
 
 // The block accumulator of the fast path, carried between blocks as the C
-// term of the next one: |d| = sig * 2^(exp - 23) (spec/mma.md §2, "c always
+// term of the next one: |d| = sig * 2^(exp - 23) (docs/mma.md, "The block-FMA model", "c always
 // taken through its FP32 encoding"), sig = 0 for zero.
 struct Carry {
   bool sign = false;

@@ -17,11 +17,11 @@ namespace fpsim::mma_internal {
 __extension__ typedef __int128 i128;
 
 // min_exp of a model without an alignment clamp (FP32 output on V100, the
-// fp32-* kinds; spec/mma.md §1).
+// fp32-* kinds; docs/mma.md, "Per-GPU parameters and their evidence").
 inline constexpr int kNoClamp = -1024;
 // The exponent a zero operand gets in the fast path: far below any real
 // term, so it never sets the block's alignment exponent and always shifts
-// out (spec/mma.md §2: "zero pairs contribute no exponent").
+// out (docs/mma.md, "The block-FMA model": "zero pairs contribute no exponent").
 inline constexpr int32_t kZeroExp = -(1 << 20);
 // NVIDIA's canonical NaN (PTX ISA, "Floating-point data types": NaN results
 // are the canonical NaN 0x7FFFFFFF for .f32); fp16 results are widened.
@@ -29,7 +29,7 @@ inline constexpr float kCanonicalNan = std::bit_cast<float>(uint32_t{0x7FFFFFFF}
 
 // An operand of the block FMA: |x| = sig * 2^(exp - frac_bits), with
 // exp = max(floor_log2|x|, emin_in), so sig < 2^frac_bits for subnormals
-// (spec/mma.md §2: "Ma < 1 if subnormal").
+// (docs/mma.md, "The block-FMA model": "Ma < 1 if subnormal").
 struct Operand {
   int32_t exp = kZeroExp;
   uint32_t sig = 0;  // 0 for a zero (or a flushed subnormal)
@@ -40,18 +40,18 @@ struct Operand {
 bool is_value_of(float x, const Format& f);
 Operand decode(float x, const Format& f, bool subnormal_inputs);
 // C through its FP32 encoding: Ec = max(floor_log2|c|, -126), 23 fraction
-// bits (spec/mma.md §2).
+// bits (docs/mma.md, "The block-FMA model").
 Operand decode_c(float c);
 
 // The format the block result is rounded into: the output's exponent range
-// with acc_frac_bits fraction bits (e8m13 for Hopper FP8, spec/mma.md §2).
+// with acc_frac_bits fraction bits (e8m13 for Hopper FP8, docs/mma.md, "The block-FMA model").
 Format accumulator_format(const MmaModel& m);
 // The largest exponent of a finite output value (127 fp32, 15 fp16).
 int output_emax(const MmaModel& m);
 // (-1)^negative * magnitude * 2^scale_exp into the output, through the one
 // rounding core.
 float round_block_sum(const MmaModel& m, const Format& acc, bool negative, u128 magnitude, int scale_exp);
-// FP16 output: C is first rounded to FP16 with RNE (spec/mma.md §2).
+// FP16 output: C is first rounded to FP16 with RNE (docs/mma.md, "The block-FMA model").
 float c_in_output(const MmaModel& m, float c);
 // x + y in FP32 through the core (RNE by default): promotion's accumulator.
 float add32(float x, float y, const RoundingSpec& rs = RoundingSpec{});

@@ -1,4 +1,4 @@
-// The MMA presets as data (spec/mma.md §1: each unit's block size, extra
+// The MMA presets as data (docs/mma.md, "Per-GPU parameters and their evidence": each unit's block size, extra
 // alignment bits, final rounding and clamp, with the evidence for it), the
 // names, and the checks every model passes.
 #include <cctype>
@@ -19,7 +19,7 @@ using namespace mma_internal;
 
 namespace {
 
-// --- presets (spec/mma.md §1) ---------------------------------------------
+// --- presets (docs/mma.md, "Per-GPU parameters and their evidence") ---------------------------------------------
 
 MmaModel block_model(std::string name, Format in, Format out, int n, int neab, Rounding final_rounding, int min_exp,
                      std::string evidence, bool verified = true) {
@@ -33,7 +33,7 @@ MmaModel block_model(std::string name, Format in, Format out, int n, int neab, R
   m.extra_bits = neab;
   m.final_rounding = final_rounding;
   m.min_exp = min_exp;
-  // p_out = 23 (FP32) or 10 (FP16), plus neab if neab < 0 (spec/mma.md §2).
+  // p_out = 23 (FP32) or 10 (FP16), plus neab if neab < 0 (docs/mma.md, "The block-FMA model").
   m.acc_frac_bits = out.man_bits + (neab < 0 ? neab : 0);
   m.verified = verified;
   m.evidence = std::move(evidence);
@@ -93,13 +93,13 @@ std::vector<MmaModel> build_presets() {
         block_model(gpu + "-e4m3-fp32", e4m3, fp32, 32, -10, rz, -133, "KM, DSI, DS3, EMU; golden H100/E4M3 (C=0)"));
     p.push_back(
         block_model(gpu + "-e5m2-fp32", e5m2, fp32, 32, -10, rz, -133, "KM, DSI, DS3, EMU; golden H100/E5M2 (C=0)"));
-    // FP8 with FP16 output: no public model explains the GPU (spec/mma.md
+    // FP8 with FP16 output: no public model explains the GPU (docs/mma.md
     // §6 Q2). This is the §2 model with RNE to FP16; docs/mma.md records how
     // many golden rows it matches.
     p.push_back(block_model(gpu + "-e4m3-fp16", e4m3, fp16, 32, 2, rn, -21,
-                            "unverified: spec/mma.md Q2, few golden rows match", false));
+                            "unverified: docs/mma.md, Open questions Q2, few golden rows match", false));
     p.push_back(block_model(gpu + "-e5m2-fp16", e5m2, fp16, 32, 2, rn, -21,
-                            "unverified: spec/mma.md Q2, few golden rows match", false));
+                            "unverified: docs/mma.md, Open questions Q2, few golden rows match", false));
   }
   // B200 (KM data for fp16/bf16/tf32; FP8 is an unverified wide-window fit).
   p.push_back(block_model("b200-fp16-fp32", fp16, fp32, 16, 2, rz, -133, "KM data 5000/5000"));
@@ -107,9 +107,9 @@ std::vector<MmaModel> build_presets() {
   p.push_back(block_model("b200-bf16-fp32", bf16, fp32, 16, 2, rz, -133, "KM data 5000/5000"));
   p.push_back(block_model("b200-tf32-fp32", tf32, fp32, 8, 2, rz, -133, "KM data 5000/5000"));
   p.push_back(block_model("b200-e4m3-fp32", e4m3, fp32, 32, 8, rn, -133,
-                          "unverified fit (spec/mma.md §1, Q8): neab >= 8, RNE", false));
+                          "unverified fit (docs/mma.md, Per-GPU parameters and their evidence, Q8): neab >= 8, RNE", false));
   p.push_back(block_model("b200-e5m2-fp32", e5m2, fp32, 32, 8, rn, -133,
-                          "unverified fit (spec/mma.md §1, Q8): neab >= 8, RNE", false));
+                          "unverified fit (docs/mma.md, Per-GPU parameters and their evidence, Q8): neab >= 8, RNE", false));
   // CPU matrix units (docs/mma.md, "CPU matrix units"): the Intel SDM's
   // pseudo-code for TDPBF16PS and VDPBF16PS (FP32 FMAs, RNE, DAZ and FTZ;
   // AMX: two interleaved chains per 32 elements of K, then C += (even + odd)),
@@ -161,7 +161,7 @@ MmaModel mma_preset(std::string_view name) {
     std::string suffix = key.substr(colon + 1);
     key.resize(colon);
     const std::string_view prefix = "promote";
-    // ":promote" alone is CUTLASS's default interval, 4 k32 instructions = 128 (spec/mma.md §2.1).
+    // ":promote" alone is CUTLASS's default interval, 4 k32 instructions = 128 (docs/mma.md, "FP8 accumulation in libraries").
     if (suffix == prefix) suffix.append("128");
     bool ok = suffix.size() > prefix.size() && suffix.compare(0, prefix.size(), prefix) == 0 &&
               suffix.size() - prefix.size() <= 6;

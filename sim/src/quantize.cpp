@@ -323,7 +323,7 @@ uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s) {
   if (rule == E8m0Rule::floor) {
     if (std::isnan(amax) || std::isinf(amax)) return 0xFF;
     if (amax == 0.0f) return 0x00;
-    // floor(log2 amax) from the exponent bits (spec/formats.md §8, never log2f).
+    // floor(log2 amax) from the exponent bits (docs/formats.md §8, never log2f).
     const uint32_t b = bits_of(amax) & 0x7FFFFFFFu;
     const int field = int(b >> 23);
     const int e = field != 0 ? field - 127 : (31 - std::countl_zero(b & 0x7FFFFFu)) - 149;
@@ -422,7 +422,7 @@ void hadamard_transform(std::span<float> x, TensorShape shape, Axis axis, uint32
         for (int j = 0; j < 16; ++j) acc[j] += coef[i][j] * t[i];
       for (int j = 0; j < 16; ++j) {
         // 0.25 and the sign are exact. A NaN result is the default NaN
-        // (spec/formats.md §7), whatever sign the host's inf - inf or NaN
+        // (docs/formats.md §7), whatever sign the host's inf - inf or NaN
         // propagation gave it.
         const float v = out_sign[j] * acc[j];
         acc[j] = v != v ? nan : v;

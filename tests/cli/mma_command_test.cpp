@@ -1,7 +1,7 @@
-// `fpsim mma` and the golden-data files (docs/cli.md, spec/mma.md §7), driven
+// `fpsim mma` and the golden-data files (docs/cli.md, tests/data/gpu-golden/README.md), driven
 // in-process. The expected results are exact sums worked out by hand: every
 // product and partial sum below is exactly representable in FP32 (and FP16),
-// so V100's block FMA (spec/mma.md §1: n = 4, RZ) adds them without rounding.
+// so V100's block FMA (docs/mma.md, "Per-GPU parameters and their evidence": n = 4, RZ) adds them without rounding.
 // Bit patterns: 0.5 = 0x3f000000, 1 = 0x3f800000, 1.5 = 0x3fc00000,
 // 2 = 0x40000000, 3 = 0x40400000, 4 = 0x40800000; the sign bit is 0x80000000.
 #include "mma_command.hpp"
@@ -107,7 +107,7 @@ TEST_F(MmaCommand, WithoutCTheAccumulatorIsZero) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out,
             "01000000100000000000000000000000\n"    // 4
-            "00000000000000000000000000000000\n"    // 3 - 1 + 1 - 3 = exact zero: +0 (spec/mma.md §2)
+            "00000000000000000000000000000000\n"    // 3 - 1 + 1 - 3 = exact zero: +0 (docs/mma.md, "The block-FMA model")
             "00111111100000000000000000000000\n");  // 1
 }
 
@@ -214,7 +214,7 @@ TEST_F(MmaCommand, HistogramBucketsAndMaxReport) {
 
 TEST_F(MmaCommand, NaNMismatchAndNaNPayloads) {
   MmaOptions o = options();
-  // Row 1 becomes inf * 0 = NaN (spec/mma.md §2: 0*inf among the products -> NaN).
+  // Row 1 becomes inf * 0 = NaN (docs/mma.md, "The block-FMA model": 0*inf among the products -> NaN).
   o.a = file("a_nan.txt",
              "7f800000 40000000 3f000000 00000000\n"
              "3fc00000 bf800000 3e800000 40400000\n"
@@ -241,7 +241,7 @@ TEST_F(MmaCommand, NaNMismatchAndNaNPayloads) {
 
 TEST_F(MmaCommand, SignOfZeroIsAMismatchOfZeroUlps) {
   MmaOptions o = options();
-  o.c.reset();  // row 2 is then an exact zero, +0 (spec/mma.md §2)
+  o.c.reset();  // row 2 is then an exact zero, +0 (docs/mma.md, "The block-FMA model")
   o.expect = file("kernel.txt",
                   "01000000100000000000000000000000\n"
                   "10000000000000000000000000000000\n"  // -0
@@ -449,7 +449,7 @@ TEST(MmaList, EveryPresetWithItsMarkerAndDescription) {
       if (l.starts_with(name + " ")) return l;
     return std::string("(missing)");
   };
-  // The B200 FP8 fit is unverified (spec/mma.md §1 and Q8); V100 fp16 is
+  // The B200 FP8 fit is unverified (docs/mma.md, "Per-GPU parameters and their evidence" and Q8); V100 fp16 is
   // matched by the golden data (§7).
   EXPECT_TRUE(contains(line_of("b200-e4m3-fp32"), " unverified ")) << line_of("b200-e4m3-fp32");
   EXPECT_TRUE(contains(line_of("b200-e5m2-fp32"), " unverified ")) << line_of("b200-e5m2-fp32");

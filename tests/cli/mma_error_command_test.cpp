@@ -73,7 +73,7 @@ TEST(MmaError, Fp32FmaSequentialSmallKHasTinyError) {
 
 // One FP8 product (≤ 8 significant bits) or one bf16 product (≤ 16 bits) fits
 // the block's 13-bit (Hopper FP8) or 25-bit (bf16) window: with c = 0 the
-// block returns it exactly (spec/mma.md §2: products exact; §1 kept bits).
+// block returns it exactly (docs/mma.md, "The block-FMA model": products exact; §1 kept bits).
 TEST(MmaError, SingleLowPrecisionProductsAreExact) {
   for (const char* model : {"h100-e4m3-fp32", "h100-e5m2-fp32", "h100-bf16-fp32", "a100-fp16-fp32"}) {
     const MmaErrorReport r = mma_error_report(options(model, 1, 100));
@@ -83,7 +83,7 @@ TEST(MmaError, SingleLowPrecisionProductsAreExact) {
   }
 }
 
-// DS3 (spec/mma.md §5): promotion into an FP32 accumulator every 128
+// DS3 (docs/mma.md, "Facts to reproduce"): promotion into an FP32 accumulator every 128
 // elements shrinks the error of FP8 GEMM at K = 4096.
 TEST(MmaError, PromotionReducesErrorForH100E4m3AtK4096) {
   for (const char* dist : {"normal", "uniform01"}) {

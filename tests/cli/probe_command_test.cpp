@@ -1,5 +1,5 @@
 // `fpsim probe`: the contract of docs/cli.md, driven in-process. Expected
-// parameters are the presets' own (spec/mma.md §1).
+// parameters are the presets' own (docs/mma.md, "Per-GPU parameters and their evidence").
 #include "probe_command.hpp"
 
 #include <gtest/gtest.h>
@@ -45,7 +45,7 @@ TEST(ProbeCommand, PrintsTheTableTheFitAndTheRandomCheck) {
   EXPECT_TRUE(contains(r.out, "\nH3   block size (HPEC)"));
   EXPECT_TRUE(contains(r.out, "n = 4\n"));
   EXPECT_TRUE(contains(r.out, "\nF9   guard bit "));
-  // The fit: V100 is n = 4, no extra bit, RZ (spec/mma.md §1).
+  // The fit: V100 is n = 4, no extra bit, RZ (docs/mma.md, "Per-GPU parameters and their evidence").
   EXPECT_TRUE(contains(r.out, "\nfitted: kind=block_fma in=fp16xfp16 out=fp32 n=4 neab=0 align=truncate round=rtz "));
   EXPECT_TRUE(contains(r.out, "\n  block_size          4          observed: N1\n"));
   EXPECT_TRUE(contains(r.out, "\n  min_exp             none       unobservable: "));

@@ -243,7 +243,7 @@ void expect_recipe(const std::string& name, const Expected& e) {
 }
 
 // A GEMM whose two operands are plain casts to `f` (16-bit and wider casts
-// overflow to inf: spec §1 saturates FP8/FP4 casts only), FP32 accumulation.
+// overflow to inf: docs/training.md, "Common rules", saturates FP8/FP4 casts only), FP32 accumulation.
 Gemm cast_gemm(const Format& f, const Format& output) {
   const std::optional<Overflow> overflow =
       std::strcmp(f.name, "fp32") == 0 ? std::nullopt : std::optional<Overflow>(Overflow::ieee);

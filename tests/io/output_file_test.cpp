@@ -1,5 +1,5 @@
 // fpsim::io::OutputFile and write_output_file: the contract in
-// fpsim/io/output_file.hpp (design.md, "Writing files"), one case per kind of
+// fpsim/io/output_file.hpp (docs/architecture.md, "Writing files"), one case per kind of
 // path, the error messages to the letter, and what is left on disk after a
 // success, a failure and a discard.
 #include "fpsim/io/output_file.hpp"

@@ -157,7 +157,7 @@ TEST(FastOracleNamed, ContractExamples) {
   EXPECT_EQ(run(RefOp::fma, "fp16", rne, 0x0000, 0x7C00, 0x7E00), (RefResult{0x7E00, flag::invalid}));
   EXPECT_EQ(run(RefOp::add, "fp16", rne, 0x7D00, 0x3C00), (RefResult{0x7E00, flag::invalid}));
   EXPECT_EQ(run(RefOp::add, "fp16", rne, 0xFE00, 0x3C00), (RefResult{0x7E00, 0}));
-  // spec §9.15: fp32 fma(1+2^-23, 1-2^-23, -1) = -2^-46.
+  // docs/formats.md §9.15: fp32 fma(1+2^-23, 1-2^-23, -1) = -2^-46.
   EXPECT_EQ(run(RefOp::fma, "fp32", rne, 0x3F800001, 0x3F7FFFFE, 0xBF800000), (RefResult{0xA8800000, 0}));
   // daz: a subnormal operand reads as zero and raises flushed only.
   RefSpec daz{};

@@ -1,5 +1,5 @@
 // sim/ and reference/ keep separate transcriptions of the format table
-// (design.md, "reference/"): a wrong entry cannot hide in both, because this
+// (docs/architecture.md, "reference/"): a wrong entry cannot hide in both, because this
 // test compares them row by row.
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // Pins the MPFR quantization oracle (fpsim_ref::ref_quantize and friends) to
-// facts it does not compute itself: spec/formats.md §8 and §9 items 9, 10 and
+// facts it does not compute itself: docs/formats.md §8 and §9 items 9, 10 and
 // 13, TE's compute_scale_from_amax examples, worked examples derived by hand
 // from docs/quantization.md (each derivation is in a comment next to its
 // numbers), the Random123 Philox4x32-10 known-answer vectors and the
@@ -73,7 +73,7 @@ struct ElemEmax {
   const char* element;
   int emax;
 };
-// spec/formats.md §8: emax_elem = 8 e4m3, 15 e5m2, 2 e2m3, 4 e3m2, 2 e2m1, 0 MXINT8.
+// docs/formats.md §8: emax_elem = 8 e4m3, 15 e5m2, 2 e2m3, 4 e3m2, 2 e2m1, 0 MXINT8.
 constexpr ElemEmax kMxElements[] = {{"e4m3", 8}, {"e5m2", 15}, {"e2m3", 2}, {"e3m2", 4}, {"e2m1", 2}, {"int8", 0}};
 
 // ------------------------------------------------------------ element facts

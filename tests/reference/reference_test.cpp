@@ -1,5 +1,5 @@
 // Pins the MPFR reference to facts it does not compute itself: the literal
-// numbers of spec/formats.md (§1 table, §9 regressions), the contract
+// numbers of docs/formats.md (§1 table, §9 regressions), the contract
 // docs/conversion-semantics.md, and Berkeley TestFloat vectors.
 #include "fpsim_ref/reference.hpp"
 
@@ -55,7 +55,7 @@ struct TableRow {
   double max_finite, min_normal, min_subnormal;  // 0: none
 };
 
-// The literal numbers of spec/formats.md §1.
+// The literal numbers of docs/formats.md §1.
 const TableRow kTable[] = {
     {"fp64", 64, 11, 52, 1023, std::ldexp(2 - p2(-52), 1023), p2(-1022), p2(-1074)},
     {"fp32", 32, 8, 23, 127, std::ldexp(2 - p2(-23), 127), p2(-126), p2(-149)},

@@ -1,5 +1,5 @@
 // Named arithmetic cases whose expected values follow from IEEE 754 and the
-// spec by hand (spec/formats.md §9.15 among them), and the properties the
+// spec by hand (docs/formats.md §9.15 among them), and the properties the
 // one-rounding design promises: fused means one rounding, modes are per call
 // (threads with different modes do not interfere), stochastic rounding never
 // moves an exact result.
@@ -34,7 +34,7 @@ RoundingSpec mode(Rounding r) {
   return rs;
 }
 
-// spec/formats.md §9.15: (1 + 2^-23)(1 - 2^-23) = 1 - 2^-46 exactly, so the
+// docs/formats.md §9.15: (1 + 2^-23)(1 - 2^-23) = 1 - 2^-46 exactly, so the
 // fused result is -2^-46; rounding the product first gives 1 and then 0.
 TEST(Arith, FusedMultiplyAddRoundsOnce) {
   const uint32_t a = 0x3F800001;  // 1 + 2^-23

@@ -9,7 +9,7 @@
 // __NV_NOSAT -> Overflow::ieee) and run over the same inputs; the two codes
 // must be equal bit for bit. Flags are not compared (NVIDIA has none).
 //
-// Where NVIDIA's choice differs from spec/formats.md, fpsim is not weakened:
+// Where NVIDIA's choice differs from docs/formats.md, fpsim is not weakened:
 // each such difference is a named class below (DocumentedDifference), with
 // NVIDIA's value and fpsim's value for exactly those inputs and the spec
 // section that decides it; the sweeps assert both values for every input of
@@ -238,7 +238,7 @@ const std::vector<uint64_t>& f64_specials() {
     for (const double d : {1e300, -1e300, 1e-300, -1e-300, 3.0, -3.0, 6.0, 1.0,
                            // fp32 max, just above it, halfway to 2^128, 2^128
                            3.4028234663852886e38, 3.4028235e38 * (1 + 0x1p-30), 0x1.ffffffp127, 0x1p128,
-                           // spec/formats.md §9.4 double-rounding regressions
+                           // docs/formats.md §9.4 double-rounding regressions
                            -431.99999999999994, 1.0 + 0x1p-8 + 0x1p-40, 0x1p-1074, 0x1p-150, 0x1p-149 * 1.5}) {
       r.push_back(std::bit_cast<uint64_t>(d));
       r.push_back(std::bit_cast<uint64_t>(-d));
@@ -409,7 +409,7 @@ Rounding rounding_of(cudaRoundMode m) {
 // fp8 from f32/f16/bf16 sources. NVIDIA's host __nv_cvt_float_to_fp8 replaces
 // any NaN by the positive all-ones NaN 0x7FFFFFFF before converting (and the
 // f16/bf16 paths widen to float first), so the NaN sign is dropped and e5m2
-// gets the all-ones payload 0x7F. spec/formats.md §7: conversions return the
+// gets the all-ones payload 0x7F. docs/formats.md §7: conversions return the
 // target's default NaN (e4m3 0x7F, e5m2 0x7E) with the input's sign (§9.13:
 // fp32 -NaN -> e4m3 0xFF).
 Rule fp8_nan_rule_narrow_source(const Format& src, const Format& fp8) {
@@ -597,7 +597,7 @@ TEST(NvidiaE8m0, E8m0ToBf16rawAllCodes) {
 // fp6 (e2m3, e3m2) and fp4 (e2m1). The host code accepts cudaRoundNearest
 // and cudaRoundZero; there is no saturation parameter (the formats have no
 // inf and no NaN: out-of-range and +-inf always give +-max, NaN gives +max,
-// spec/formats.md §4). fpsim runs with the default (ieee) overflow policy,
+// docs/formats.md §4). fpsim runs with the default (ieee) overflow policy,
 // under which these formats saturate by themselves.
 
 constexpr cudaRoundMode kFp6Modes[] = {cudaRoundNearest, cudaRoundZero};

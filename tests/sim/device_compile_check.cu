@@ -1,4 +1,4 @@
-// The scalar core's headers compile as CUDA device code (design.md: the same
+// The scalar core's headers compile as CUDA device code (docs/architecture.md: the same
 // headers serve the CPU and the GPU through FPSIM_HD). Compiled by nvcc in a
 // CTest when the toolkit is present; nothing here runs.
 #include "fpsim/arith.hpp"

@@ -1,7 +1,7 @@
 // The format table: decoding and re-encoding every code, special-value
 // classification, the spec table's properties, names and the Philox
 // known-answer vectors. Expected values are literal facts from
-// spec/formats.md §1 and §9.6/§9.8, never computed by the code under test.
+// docs/formats.md §1 and §9.6/§9.8, never computed by the code under test.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -57,7 +57,7 @@ struct TableRow {
   double max_finite, min_normal, min_subnormal;
 };
 
-// spec/formats.md §1, the table, transcribed.
+// docs/formats.md §1, the table, transcribed.
 TEST(FormatTable, PropertiesMatchTheSpecTable) {
   const TableRow rows[] = {
       {"fp32", (2 - std::ldexp(1, -23)) * std::ldexp(1, 127), std::ldexp(1, -126), std::ldexp(1, -149)},

@@ -1,6 +1,6 @@
 // Real tensor-core outputs (tests/data/gpu-golden/, from Khattak & Mikaitis'
 // MATLAB-tensor-core model_validation/, BSD-2-Clause) through the matching
-// presets: every file must match bit for bit (spec/mma.md §5, §7), except
+// presets: every file must match bit for bit (docs/mma.md, "Facts to reproduce", §7), except
 // FP8 inputs with FP16 output, which no public model explains (§6 Q2): there
 // the count our best model reaches is pinned and documented in docs/mma.md.
 #include <gtest/gtest.h>
@@ -95,7 +95,7 @@ TEST_P(GpuGolden, EveryRowMatchesThroughTheSimdGemm) {
                                << r.first_mismatch;
 }
 
-// spec/mma.md §7: K = 4 for V100 fp16 and for tf32, 8 for A100 fp16/bf16, 16
+// tests/data/gpu-golden/README.md: K = 4 for V100 fp16 and for tf32, 8 for A100 fp16/bf16, 16
 // for H100 fp16/bf16, 32 for FP8.
 INSTANTIATE_TEST_SUITE_P(
     Files, GpuGolden,
@@ -122,7 +122,7 @@ TEST(GpuGoldenFp8, FP32OutputRunsIgnoredTheCFile) {
   EXPECT_EQ(run_case(g, true).matched, 0u);
 }
 
-// spec/mma.md §6 Q2, an open question: FP8 inputs with FP16 output. Our best
+// docs/mma.md, "Open questions" Q2, an open question: FP8 inputs with FP16 output. Our best
 // model (the §2 model, n = 32, neab = 2, RNE to FP16, C rounded to FP16 and
 // USED — unlike the FP32-output runs) matches 3120/5000 (E4M3) and 3356/5000
 // (E5M2); with C = 0 it matches 7 and 4 rows, the "about 10" of the spec.

@@ -1,8 +1,8 @@
-// The probe suite (spec/mma.md §4) run against the MMA model: for every
+// The probe suite (docs/mma.md, "The probe table") run against the MMA model: for every
 // preset and for parameter sets no preset has, the probes must recover every
 // parameter they call observable, and every parameter they call
 // unobservable must really make no difference. Expected decisions of the
-// spec's own probes come from the spec's table (spec/mma.md §4), not from
+// spec's own probes come from the spec's table (docs/mma.md, "The probe table"), not from
 // the code under test.
 #include <gtest/gtest.h>
 
@@ -169,7 +169,7 @@ TEST(MmaProbePresets, RecoverEveryObservableParameterOfEveryPreset) {
 
 TEST(MmaProbePresets, ObserveWhatTheGpuFitsRestOn) {
   // The parameters the golden data pin down must not hide behind
-  // "unobservable" (spec/mma.md §1).
+  // "unobservable" (docs/mma.md, "Per-GPU parameters and their evidence").
   for (const char* name : {"v100-fp16-fp32", "a100-bf16-fp32", "h100-fp16-fp16", "h100-e4m3-fp32", "b200-tf32-fp32"}) {
     SCOPED_TRACE(name);
     const ProbeReport r = probe_preset(name);
@@ -329,7 +329,7 @@ TEST(MmaProbeTarget, RespectsMaxK) {
   for (int k : r.random_ks) EXPECT_LE(k, 32);
 }
 
-// --- the spec's own decisions (spec/mma.md §4 table) -----------------------------
+// --- the spec's own decisions (docs/mma.md, "The probe table" table) -----------------------------
 
 TEST(MmaProbeSpecTable, FhmpProbes) {
   const ProbeReport v = probe_preset("v100-fp16-fp32"), a = probe_preset("a100-fp16-fp32"),
@@ -419,7 +419,7 @@ TEST(MmaProbeSpecTable, EveryProbeRunsWithItsMirror) {
   for (const ProbeOutcome& o : r.outcomes)
     if (o.observed.find("mirrored") != std::string::npos) ++mirrored;
   EXPECT_GE(mirrored, 25);
-  EXPECT_EQ(r.find("O1")->observed, "+inf | mirrored -inf");  // RZ overflow -> inf (spec Q5)
+  EXPECT_EQ(r.find("O1")->observed, "+inf | mirrored -inf");  // RZ overflow -> inf (docs/mma.md, "Open questions" Q5)
   EXPECT_EQ(r.fitted.min_exp, -133);
 }
 

@@ -1,4 +1,4 @@
-// Invariants of the MMA model (issue 5; spec/mma.md §2), as RapidCheck
+// Invariants of the MMA model (issue 5; docs/mma.md, "The block-FMA model"), as RapidCheck
 // properties. Each oracle is independent of the model: the host's own FP32
 // fma, exact double products, and the model's own symmetry.
 #include <gtest/gtest.h>
@@ -77,13 +77,13 @@ RC_GTEST_PROP(MmaProperty, OneProductBlocksWithWideAlignmentAndRneEqualFmaChain,
   for (int i = 0; i < k; ++i) want = std::fmaf(a[size_t(i)], b[size_t(i)], want);
   const float got = mma_dot(m, a, b, c);
   if (want == 0.0f) {
-    RC_ASSERT(got == 0.0f);  // the model's exact zero is +0 (spec/mma.md §2, Q6); fmaf may give -0
+    RC_ASSERT(got == 0.0f);  // the model's exact zero is +0 (docs/mma.md, "The block-FMA model", Q6); fmaf may give -0
   } else {
     RC_ASSERT(std::bit_cast<uint32_t>(got) == std::bit_cast<uint32_t>(want));
   }
 }
 
-// Products are exact (spec/mma.md §1): one product with C = 0 whose exact
+// Products are exact (docs/mma.md, "Per-GPU parameters and their evidence"): one product with C = 0 whose exact
 // value (a double) fits the block's kept bits comes back unchanged, in every
 // FP32-output preset. The product is kept in [2^-100, 2^100] so that neither
 // the min_exp clamp nor the output range can touch it.
@@ -104,7 +104,7 @@ RC_GTEST_PROP(MmaProperty, SingleProductsAreExact, ()) {
 }
 
 // Negating every input negates the result under RZ and RNE (both are
-// symmetric); an exact zero sum is +0 either way (spec/mma.md §2).
+// symmetric); an exact zero sum is +0 either way (docs/mma.md, "The block-FMA model").
 RC_GTEST_PROP(MmaProperty, NegatingAllInputsNegatesTheResult, ()) {
   const auto presets = block_presets();
   const MmaModel& m = *presets[*rc::gen::inRange<size_t>(0, presets.size())];
@@ -125,7 +125,7 @@ RC_GTEST_PROP(MmaProperty, NegatingAllInputsNegatesTheResult, ()) {
   }
 }
 
-// Special values (spec/mma.md §2), over random block-FMA presets and K:
+// Special values (docs/mma.md, "The block-FMA model"), over random block-FMA presets and K:
 // inputs with a few NaN / ±inf sprinkled in (and zeros, so 0·inf occurs);
 // the expected class is worked out here from the rule itself: any NaN or
 // 0·inf is NaN; +inf and -inf together (products and C) are NaN; otherwise

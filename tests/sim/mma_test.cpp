@@ -1,6 +1,6 @@
-// The MMA model's hand-derived cases (spec/mma.md §1-§3). Every expected
+// The MMA model's hand-derived cases (docs/mma.md, "Per-GPU parameters and their evidence"-§3). Every expected
 // value is worked out in the comment beside it from the spec's definitions or
-// from the hardware papers' probe decisions (spec/mma.md §4), never taken
+// from the hardware papers' probe decisions (docs/mma.md, "The probe table"), never taken
 // from the code.
 #include <gtest/gtest.h>
 
@@ -35,7 +35,7 @@ TEST(MmaPresets, EveryGpuAndInputOfTheSpecIsNamedGpuInputOutput) {
     const std::string g = gpu;
     EXPECT_TRUE(names.count(g + "-fp16-fp32")) << g;
     EXPECT_TRUE(names.count(g + "-fp16-fp16")) << g;
-    if (g == "v100") continue;  // V100 tensor cores take fp16 only (spec/mma.md §1)
+    if (g == "v100") continue;  // V100 tensor cores take fp16 only (docs/mma.md, "Per-GPU parameters and their evidence")
     EXPECT_TRUE(names.count(g + "-bf16-fp32")) << g;
     EXPECT_TRUE(names.count(g + "-tf32-fp32")) << g;
     if (g == "a100") continue;  // no FP8 on Ampere
@@ -44,14 +44,14 @@ TEST(MmaPresets, EveryGpuAndInputOfTheSpecIsNamedGpuInputOutput) {
   }
   for (const char* cpu : {"fp32-sequential", "fp32-fma-sequential", "fp32-pairwise", "fp32-fma-blocked"})
     EXPECT_TRUE(names.count(cpu)) << cpu;
-  // The B200 FP8 fit and FP8 -> FP16 are marked unverified (spec/mma.md §1, Q2, Q8).
+  // The B200 FP8 fit and FP8 -> FP16 are marked unverified (docs/mma.md, "Per-GPU parameters and their evidence", Q2, Q8).
   EXPECT_FALSE(mma_preset("b200-e4m3-fp32").verified);
   EXPECT_FALSE(mma_preset("h100-e4m3-fp16").verified);
   EXPECT_TRUE(mma_preset("h100-e4m3-fp32").verified);
 }
 
 TEST(MmaPresets, ParametersAreTheSpecTable) {
-  // spec/mma.md §1, row by row for the three GPUs with golden data.
+  // docs/mma.md, "Per-GPU parameters and their evidence", row by row for the three GPUs with golden data.
   const MmaModel v = mma_preset("V100-FP16-FP32");  // names are case-insensitive
   EXPECT_EQ(v.block_size, 4);
   EXPECT_EQ(v.extra_bits, 0);
@@ -76,7 +76,7 @@ TEST(MmaPresets, ParametersAreTheSpecTable) {
 TEST(MmaPresets, PromotionSuffixAndBadNames) {
   EXPECT_EQ(mma_preset("h100-e4m3-fp32:promote128").promotion_interval, 128);
   EXPECT_EQ(mma_preset("h100-e4m3-fp32:promote128").name, "h100-e4m3-fp32:promote128");
-  EXPECT_EQ(mma_preset("h100-e4m3-fp32:promote").promotion_interval, 128);  // CUTLASS's default (spec §2.1)
+  EXPECT_EQ(mma_preset("h100-e4m3-fp32:promote").promotion_interval, 128);  // CUTLASS's default (docs/mma.md, "FP8 accumulation in libraries")
   EXPECT_EQ(mma_preset("h100-e4m3-fp32").promotion_interval, 0);            // presets are the instruction
   try {
     mma_preset("h900-fp16-fp32");
@@ -105,7 +105,7 @@ TEST(MmaInputs, ValuesOutsideTheInputFormatAreRefusedWithTheirIndex) {
   EXPECT_NO_THROW(dot("h100-e4m3-fp32", {kInf}, {1.0f}, 0.0f));  // specials are always accepted
 }
 
-// spec/mma.md §2: special values are resolved over the whole dot product.
+// docs/mma.md, "The block-FMA model": special values are resolved over the whole dot product.
 TEST(MmaSpecials, NanInfAndTheirCombinations) {
   const uint32_t nan = 0x7FFFFFFF;  // NVIDIA's canonical NaN (PTX ISA)
   EXPECT_EQ(bits(dot("h100-bf16-fp32", {kNaN, 1}, {1, 1}, 0)), nan);
@@ -126,21 +126,21 @@ TEST(MmaSpecials, NanInfAndTheirCombinations) {
 }
 
 TEST(MmaSpecials, ExactZeroIsPositiveAndOverflowUnderRzIsInf) {
-  EXPECT_EQ(bits(dot("h100-bf16-fp32", {1}, {1}, -1)), 0u);     // 1 - 1 = +0 (spec §2, Q6)
+  EXPECT_EQ(bits(dot("h100-bf16-fp32", {1}, {1}, -1)), 0u);     // 1 - 1 = +0 (docs/mma.md, "Open questions" Q6)
   EXPECT_EQ(bits(dot("h100-bf16-fp32", {0}, {5}, -0.0f)), 0u);  // nothing to sum: +0
-  // 2^127 + 2^127 = 2^128 >= 2^(emax+1): inf even under RZ (spec §2, Q5).
+  // 2^127 + 2^127 = 2^128 >= 2^(emax+1): inf even under RZ (docs/mma.md, "Open questions" Q5).
   EXPECT_EQ(dot("h100-bf16-fp32", {0x1p127f, 0x1p127f}, {1, 1}, 0), kInf);
   EXPECT_EQ(dot("h100-bf16-fp32", {-0x1p127f, -0x1p127f}, {1, 1}, 0), -kInf);
 }
 
-// spec/mma.md §4 F9 (guard bit): 1·1 - (1 - 2^-24) gives 2^-23 without extra
+// docs/mma.md, "The probe table" F9 (guard bit): 1·1 - (1 - 2^-24) gives 2^-23 without extra
 // alignment bits (V100) and 2^-24 with one (A100, neab = 1).
 TEST(MmaProbeDecisions, GuardBitF9) {
   EXPECT_EQ(dot("v100-fp16-fp32", {1}, {1}, -(1.0f - 0x1p-24f)), 0x1p-23f);
   EXPECT_EQ(dot("a100-fp16-fp32", {1}, {1}, -(1.0f - 0x1p-24f)), 0x1p-24f);
 }
 
-// spec/mma.md §4 F5: a_i = 0.5, b_i = 2^-24 (i < 4), c = 1: the four 2^-25
+// docs/mma.md, "The probe table" F5: a_i = 0.5, b_i = 2^-24 (i < 4), c = 1: the four 2^-25
 // terms survive alignment only with neab = 2: 1 (neab <= 1), 1 + 2^-23 (neab = 2).
 TEST(MmaProbeDecisions, FP32LevelSumF5) {
   const std::vector<float> a(4, 0.5f), b(4, 0x1p-24f);
@@ -149,7 +149,7 @@ TEST(MmaProbeDecisions, FP32LevelSumF5) {
   EXPECT_EQ(mma_dot(mma_preset("h100-fp16-fp32"), a, b, 1.0f), 1.0f + 0x1p-23f);
 }
 
-// Hopper FP8 keeps 13 fraction bits, truncated (spec/mma.md §1, "FP22"):
+// Hopper FP8 keeps 13 fraction bits, truncated (docs/mma.md, "Per-GPU parameters and their evidence", "FP22"):
 // 1 + 2^-13 survives, 1 + 2^-14 does not. 2^-14 = 2^-7·2^-7 and
 // 2^-13 = 2^-6·2^-7 are products of e4m3 values (2^-7 is subnormal).
 TEST(MmaHopperFp8, ThirteenFractionBitsTruncated) {
@@ -158,7 +158,7 @@ TEST(MmaHopperFp8, ThirteenFractionBitsTruncated) {
   EXPECT_EQ(dot("h100-e4m3-fp32", {-1, -0x1p-6f}, {1, 0x1p-7f}, 0), -(1.0f + 0x1p-13f));
 }
 
-// Promotion (spec/mma.md §2.1): K = 64 with 1·1 first and 63 products of
+// Promotion (docs/mma.md, "FP8 accumulation in libraries"): K = 64 with 1·1 first and 63 products of
 // 2^-14. Fast accumulation: every 2^-14 falls below the 13 kept bits of a
 // block holding 1 -> 1. Promotion every 32: the second chunk is a fresh
 // chain, 32·2^-14 = 2^-9 exactly, added in FP32 -> 1 + 2^-9.
@@ -173,7 +173,7 @@ TEST(MmaHopperFp8, PromotionEvery32RecoversWhatFastAccumulationLoses) {
   EXPECT_EQ(D[0], 1.0f + 0x1p-9f);
   // Specials are resolved over the whole dot product under promotion too:
   // 0·inf in the second chunk, or +inf and -inf products in different
-  // chunks, give the canonical NaN (spec/mma.md §2).
+  // chunks, give the canonical NaN (docs/mma.md, "The block-FMA model").
   std::vector<float> s = a;
   s[40] = std::numeric_limits<float>::infinity();
   std::vector<float> z = b;
@@ -183,7 +183,7 @@ TEST(MmaHopperFp8, PromotionEvery32RecoversWhatFastAccumulationLoses) {
   EXPECT_EQ(bits(mma_dot(mma_preset("h100-e4m3-fp32:promote32"), s, b, 0)), 0x7FFFFFFFu);
 }
 
-// FP16 output: C is first rounded to FP16 with RNE (spec/mma.md §2).
+// FP16 output: C is first rounded to FP16 with RNE (docs/mma.md, "The block-FMA model").
 TEST(MmaFp16Output, CIsRoundedToFp16First) {
   EXPECT_EQ(dot("v100-fp16-fp16", {0}, {0}, 1.0f + 0x1p-11f), 1.0f);  // tie -> even
   EXPECT_EQ(dot("v100-fp16-fp16", {0}, {0}, 1.0f + 0x1p-11f + 0x1p-20f), 1.0f + 0x1p-10f);
@@ -209,7 +209,7 @@ TEST(MmaFp32Models, OrdersAreDistinguishable) {
   EXPECT_EQ(mma_dot(mma_preset("fp32-fma-sequential"), a, b, 1.0f), 1.0f);
 }
 
-// spec/mma.md §3: exact sums, then wrap or clamp once.
+// docs/mma.md, "INT8 MMA": exact sums, then wrap or clamp once.
 TEST(MmaInt8, ExactThenWrapOrClampOnce) {
   const std::vector<int16_t> a{127, 127}, b{127, 127};  // 2·16129 = 32258
   const int32_t c = std::numeric_limits<int32_t>::max() - 32257;  // sum = 2^31

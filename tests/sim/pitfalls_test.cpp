@@ -1,4 +1,4 @@
-// spec/formats.md §9: every conversion pitfall as a named regression test.
+// docs/formats.md §9: every conversion pitfall as a named regression test.
 // Expected values are the spec's literal numbers (origins in the spec's
 // "Origins" line); rne and ieee unless the name says otherwise.
 #include <gtest/gtest.h>

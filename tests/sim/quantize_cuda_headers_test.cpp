@@ -6,7 +6,7 @@
 //   fp32(amax / max_elem), __NV_SATFINITE, cudaRoundPosInf) — the
 //   cvt.rp.satfinite.ue8m0x2.f32 route TE's MXFP8 kernels take.
 // - MX floor: the OCP code is the truncated (cudaRoundZero) E8M0 code of amax
-//   minus emax_elem, clamped at code 0 (spec/formats.md §8).
+//   minus emax_elem, clamped at code 0 (docs/formats.md §8).
 // - Elements: MX elements == __nv_cvt_float_to_fp8/fp6/fp4 of x * 2^-k (exact
 //   in FP32 for the inputs used), NVFP4 block scales == __nv_cvt_float_to_fp8
 //   (fp32(fp32(amax / 6) * S_enc), __NV_SATFINITE, __NV_E4M3) and NVFP4

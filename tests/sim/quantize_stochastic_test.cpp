@@ -1,4 +1,4 @@
-// Stochastic rounding inside the quantizers (spec/recipes.md §1: seed = run
+// Stochastic rounding inside the quantizers (docs/training.md, "Common rules": seed = run
 // seed, stream = tensor id, step = training step, index = element index):
 // the element index is the Philox counter, so results are reproducible and
 // do not depend on how the work is split; the probability of rounding up is

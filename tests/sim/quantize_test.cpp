@@ -1,5 +1,5 @@
 // The quantizers' named traps and hand-derived cases (docs/quantization.md;
-// spec/formats.md §8, §9 items 9, 10, 13). Every expected value below is
+// docs/formats.md §8, §9 items 9, 10, 13). Every expected value below is
 // worked out by hand in the comment beside it, never taken from the code.
 #include <gtest/gtest.h>
 
@@ -25,7 +25,7 @@ QuantScheme mx(const char* name, E8m0Rule rule = E8m0Rule::floor) {
 }
 
 // Trap: floor(log2 amax) taken from a float log2. log2f(pred(2^k)) rounds to
-// k, one too many; the exponent bits give k - 1 (spec §9 item 9).
+// k, one too many; the exponent bits give k - 1 (docs/formats.md §9 item 9).
 TEST(QuantizeTrap, FloorLog2JustBelowPowersOfTwoIsFromExponentBits) {
   const QuantScheme s = mx("mxfp8-e4m3");  // emax_elem = 8
   for (int k = -149; k <= 127; ++k) {
@@ -63,7 +63,7 @@ TEST(QuantizeTrap, ClampedScaleIsTheOneDividedBy) {
   EXPECT_EQ(dequantize(q2)[0], std::ldexp(1.0f, -125));
 }
 
-// Trap: OCP floor clips block maxima (spec §9 item 10, microxcaling#4).
+// Trap: OCP floor clips block maxima (docs/formats.md §9 item 10, microxcaling#4).
 // Block max 957: floor(log2 957) = 9, k = 9 - 8 = 1: scale 2 (code 128),
 // 957 / 2 = 478.5 saturates to 448 (0x7E), decodes 896. Ceil: fp32(957/448)
 // = 2.136... rounds up to 4 (code 129): 957 / 4 = 239.25 -> 240 (0x77:
@@ -91,7 +91,7 @@ TEST(QuantizeTrap, E5m2FloorSaturatesJustBelowAPowerOfTwo) {
   EXPECT_EQ(q.elements[0], 0x7B);
 }
 
-// E8M0 ties (spec §9 item 9): amax / 448 = 3.0 and 6.0 exactly.
+// E8M0 ties (docs/formats.md §9 item 9): amax / 448 = 3.0 and 6.0 exactly.
 // rne: 3.0 lies between 2 (code 128) and 4 (code 129): tie to the even code,
 // 2.0; 6.0 between 4 (129) and 8 (130): 8.0. rup: 3.0 -> 4.0, 4.0 -> 4.0.
 TEST(QuantizeTrap, E8m0TiesGoToTheEvenCode) {
@@ -111,7 +111,7 @@ TEST(QuantizeTrap, E8m0TiesGoToTheEvenCode) {
   EXPECT_EQ(e8m0_scale_code(0.0f, E8m0Rule::ceil, s), 0x00);
 }
 
-// Sign of zero (spec §9 item 13): -0 stays -0 in every scheme; -1e-30 in a
+// Sign of zero (docs/formats.md §9 item 13): -0 stays -0 in every scheme; -1e-30 in a
 // block whose max is 1 rounds to -0 (e4m3 0x80, e2m1 0x8) and counts as an
 // underflow.
 TEST(QuantizeTrap, SignOfZeroSurvives) {

@@ -1,6 +1,6 @@
 // Stochastic rounding: observed frequencies of rounding away from zero match
 // the exact probabilities computed by the MPFR reference, and results do not
-// depend on threads (spec/formats.md §2, §9.11).
+// depend on threads (docs/formats.md §2, §9.11).
 //
 // Statistics: each input is rounded with 10^6 counter-based draws (element
 // indices 0..10^6-1, the input's number as the Philox stream). The count of

@@ -1,5 +1,5 @@
 // fpsim_ref exact dot products: the ground truth for MMA error analysis
-// (design.md, "reference/"; docs/mma.md, "Error against the exact dot
+// (docs/architecture.md, "reference/"; docs/mma.md, "Error against the exact dot
 // product").
 //
 // exact_dot(a, b, c) is sum_i a[i]*b[i] + c with no rounding at all: every
@@ -9,7 +9,7 @@
 // that value once, with the reference's own conversion core, into any
 // reference format and mode, and measures approximations against it.
 //
-// Special values follow IEEE 754 evaluated exactly (spec/mma.md §2 uses the
+// Special values follow IEEE 754 evaluated exactly (docs/mma.md, "The block-FMA model" uses the
 // same rule for the models): the result is NaN when any a[i], b[i] or c is
 // NaN, when a product is 0 * inf, or when +inf and -inf both occur among the
 // products and c; otherwise it is +inf or -inf when one occurs. Finite inputs

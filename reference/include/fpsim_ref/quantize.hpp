@@ -1,5 +1,5 @@
 // fpsim_ref quantizers: the independent MPFR oracle for scaled quantization
-// (docs/quantization.md; spec/formats.md §8, spec/recipes.md §2).
+// (docs/quantization.md; docs/formats.md §8, docs/training.md, "Recipe definitions and their sources").
 //
 // Plain types only: this header never names a sim/ type, and the
 // implementation (src/quantize.cpp) never includes sim/. Every scale and every
@@ -35,7 +35,7 @@ struct RefQuantScheme {
   // (per_tensor ignores them).
   size_t block_rows = 1;
   size_t block_cols = 32;
-  // mx: "floor" | "ceil" | "rne" (spec/formats.md §8).
+  // mx: "floor" | "ceil" | "rne" (docs/formats.md §8).
   std::string e8m0_rule = "floor";
   // per_tensor, fp32_block: multiplier rounded down to a power of two.
   bool pow2_scales = false;

@@ -1,7 +1,7 @@
 // fpsim_ref: the independent MPFR oracle for fpsim's conversions.
 //
 // Everything here is computed from exact values with MPFR/GMP and the
-// reference's own transcription of the format table (spec/formats.md §1); it
+// reference's own transcription of the format table (docs/formats.md §1); it
 // never includes sim/. It is slow on purpose only where that keeps it obviously
 // right. The contract it implements is docs/conversion-semantics.md.
 //

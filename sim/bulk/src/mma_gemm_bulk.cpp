@@ -1,7 +1,7 @@
 // The tensor-core model's GEMM in SIMD (see mma_gemm_bulk.hpp), bit-identical
 // to fpsim::mma_dot, the definition in sim/src/mma_dot.cpp (docs/mma.md).
 //
-// One block-FMA step (spec/mma.md §2) in double lanes, one lane per output
+// One block-FMA step (docs/mma.md, "The block-FMA model") in double lanes, one lane per output
 // column:
 //   Operands are decoded once into planes: the value v (DAZ applied) and the
 //   exponent e = max(floor_log2|v|, emin_in); a zero has e = kZeroExpD, so it
@@ -28,7 +28,7 @@
 //   from the definition (fpsim::mma_block_fma); a non-finite block result
 //   sends its whole element to fpsim::mma_dot, as do rows and columns holding
 //   NaN or inf.
-// Promotion (spec/mma.md §2.1): each chunk of promotion_interval elements is
+// Promotion (docs/mma.md, "FP8 accumulation in libraries"): each chunk of promotion_interval elements is
 // a chain from +0 whose result is added into an FP32 accumulator (starting at
 // C) with the hardware's FP32 addition: IEEE RNE on finite operands, as the
 // core's add (inf + inf of one sign stays inf; a NaN cannot arise because a
@@ -360,7 +360,7 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
       for (int j = 0; j < N; ++j) {
         const float c = C[size_t(i) * size_t(N) + size_t(j)];
         double c_out = c;
-        if (!out_fp32 && std::isfinite(c)) {  // FP16 output: C first rounded to FP16 with RNE (spec/mma.md §2)
+        if (!out_fp32 && std::isfinite(c)) {  // FP16 output: C first rounded to FP16 with RNE (docs/mma.md, "The block-FMA model")
           Flags ignored;
           c_out = to_double(from_float(c, m.output, RoundingSpec{}, ignored), m.output);
         }

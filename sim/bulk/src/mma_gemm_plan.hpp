@@ -11,7 +11,7 @@
 namespace fpsim::bulk::detail {
 
 // The exponent of a zero operand or carry: far below any real term, so it
-// never sets a block's alignment exponent (spec/mma.md §2: zero pairs
+// never sets a block's alignment exponent (docs/mma.md, "The block-FMA model": zero pairs
 // contribute no exponent), and ea + eb stays exact in double.
 constexpr double kZeroExpD = -1048576.0;
 

@@ -1,5 +1,5 @@
-// Correctly rounded arithmetic in every format (design.md, "Arithmetic";
-// spec/formats.md §3): add, sub, mul, fma, div, sqrt, the IEEE 754
+// Correctly rounded arithmetic in every format (docs/architecture.md, "Arithmetic";
+// docs/formats.md §3): add, sub, mul, fma, div, sqrt, the IEEE 754
 // comparisons and minimum/maximum(Number). Each operation decodes its
 // operands exactly, forms the exact result on integer significands (sign,
 // unbounded exponent, 128-bit significand + sticky) and hands it to the one
@@ -420,7 +420,7 @@ FPSIM_NOINLINE FPSIM_HD inline uint64_t general_sqrt(uint64_t a, const Format& f
 // ---- operations on codes ---------------------------------------------------
 // Each takes its operands' codes and formats, the result format, the
 // rounding spec and the flags to raise; `index` is the element index that
-// keys stochastic rounding (spec/formats.md §2). The fast path and the
+// keys stochastic rounding (docs/formats.md §2). The fast path and the
 // definition give the same codes and flags (docs/arithmetic-semantics.md).
 
 FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t add(uint64_t a, const Format& fa, uint64_t b, const Format& fb,

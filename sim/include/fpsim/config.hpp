@@ -1,5 +1,5 @@
 // Portability macros for the scalar core: the same headers compile for the
-// host and, through FPSIM_HD, for CUDA device code (design.md, "The parts").
+// host and, through FPSIM_HD, for CUDA device code (docs/architecture.md, "The parts").
 #pragma once
 
 #if defined(__CUDACC__)
@@ -37,7 +37,7 @@
 
 namespace fpsim {
 
-// 128-bit unsigned integer: the wide significand of Unpacked (spec/formats.md
+// 128-bit unsigned integer: the wide significand of Unpacked (docs/formats.md
 // §3: >= 64 bits, 128 for fma). GCC, Clang and NVCC all provide it on 64-bit
 // targets.
 __extension__ typedef unsigned __int128 u128;

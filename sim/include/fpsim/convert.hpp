@@ -1,6 +1,6 @@
 // Conversions between any two formats and from/to the host's float and
 // double: unpack exactly, then the one rounding core. Nothing rounds twice
-// (spec/formats.md §3).
+// (docs/formats.md §3).
 #pragma once
 
 #include <bit>
@@ -15,7 +15,7 @@
 
 namespace fpsim {
 
-// Unpacks a code, applying daz (spec/formats.md §5): a subnormal input reads
+// Unpacks a code, applying daz (docs/formats.md §5): a subnormal input reads
 // as zero and raises `flushed`.
 FPSIM_HD constexpr Unpacked unpack_input(uint64_t code, const Format& from, const RoundingSpec& rs, Flags& fl) {
   Unpacked u = unpack(code, from);
@@ -45,7 +45,7 @@ FPSIM_HD inline uint64_t from_double(double x, const Format& to, const RoundingS
 }
 
 // The exact value of a code as a double (every format's values are doubles,
-// spec/formats.md §1.1), NaN and inf included.
+// docs/formats.md §1.1), NaN and inf included.
 FPSIM_HD inline double to_double(uint64_t code, const Format& from) {
   Flags ignored;
   constexpr Format target = formats::fp64;

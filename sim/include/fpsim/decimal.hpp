@@ -1,4 +1,4 @@
-// Exact parsing of decimal and hexadecimal number text (design.md: nothing
+// Exact parsing of decimal and hexadecimal number text (docs/architecture.md: nothing
 // rounds twice). The parser never rounds: it returns the exact value as an
 // Unpacked, and fpsim::round then gives the correctly rounded result in every
 // mode, format and overflow/subnormal policy (docs/conversion-semantics.md).

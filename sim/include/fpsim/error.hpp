@@ -1,4 +1,4 @@
-// Typed exceptions (design.md, "Errors"): library code throws these and never
+// Typed exceptions (docs/architecture.md, "Errors"): library code throws these and never
 // aborts on user input. Every subclass but IoError is bad input or usage (the
 // CLI's exit status 2); IoError is a failure to read or write a file (exit
 // status 1, docs/cli.md).

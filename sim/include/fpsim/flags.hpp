@@ -1,4 +1,4 @@
-// Exception flags in Berkeley TestFloat's encoding (spec/formats.md §6),
+// Exception flags in Berkeley TestFloat's encoding (docs/formats.md §6),
 // plus fpsim's two informational flags.
 #pragma once
 

@@ -1,4 +1,4 @@
-// A number format is data, not code (design.md, "The core of sim/"): widths,
+// A number format is data, not code (docs/architecture.md, "The core of sim/"): widths,
 // bias and a specials policy. Every property below is derived from those
 // fields; nothing outside the format table names a particular format.
 #pragma once
@@ -9,7 +9,7 @@
 
 namespace fpsim {
 
-// How a format spends its top codes (spec/formats.md §1 and §1.1).
+// How a format spends its top codes (docs/formats.md §1 and §1.1).
 enum class Specials : uint8_t {
   ieee,            // exponent all ones: inf (M = 0) and NaN (M != 0)
   fn,              // no inf; exponent and mantissa all ones is NaN
@@ -81,7 +81,7 @@ struct Format {
     }
     return magnitude_mask();
   }
-  // The default NaN (spec/formats.md §7) with the given sign where NaNs are signed.
+  // The default NaN (docs/formats.md §7) with the given sign where NaNs are signed.
   FPSIM_HD constexpr uint64_t nan_code(bool negative) const {
     const uint64_t sign = (negative && has_signed_nan()) ? sign_mask() : 0;
     switch (specials) {
@@ -132,7 +132,7 @@ struct Format {
   }
 };
 
-// The built-in formats of spec/formats.md §1, as named rows.
+// The built-in formats of docs/formats.md §1, as named rows.
 namespace formats {
 // clang-format off
 //                                  name        bits E   M   bias  specials                  sign  shift

@@ -1,5 +1,5 @@
 // Host-side naming of formats and rounding modes: the built-in table with its
-// aliases (spec/formats.md §1), the user grammar eXmY[fn|fnuz][bN] (§1.1),
+// aliases (docs/formats.md §1), the user grammar eXmY[fn|fnuz][bN] (§1.1),
 // rounding-mode names (§2) and each format's derived properties.
 #pragma once
 
@@ -25,7 +25,7 @@ Format parse_format(std::string_view name);
 std::vector<std::string_view> format_aliases(const Format& f);
 
 // "rne" ... "sr", "sr<R>". Throws OptionError; "nearest" is rejected because
-// it means ties-away elsewhere (spec/formats.md §2).
+// it means ties-away elsewhere (docs/formats.md §2).
 void parse_rounding(std::string_view name, RoundingSpec& spec);
 std::string rounding_name(const RoundingSpec& spec);
 

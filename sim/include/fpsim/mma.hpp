@@ -1,10 +1,10 @@
 // The tensor-core (MMA) model: D = A·B + C as real matrix units compute it
-// (spec/mma.md). A model is a parameter set, not code: block size, extra
+// (docs/mma.md). A model is a parameter set, not code: block size, extra
 // alignment bits, alignment rounding, final rounding, the alignment-exponent
 // clamp, input and output formats. Named presets reproduce real GPUs
-// (spec/mma.md §1); plain FP32 accumulation in stated fixed orders is a
+// (docs/mma.md, "Per-GPU parameters and their evidence"); plain FP32 accumulation in stated fixed orders is a
 // model too (CPU-style kernels). INT8 MMA is exact integer arithmetic
-// (spec/mma.md §3).
+// (docs/mma.md, "INT8 MMA").
 //
 // mma_dot, the definition, ends every block in the one rounding core
 // (fpsim/round.hpp). mma_gemm's fast path rounds normal-range rtz/rne block
@@ -22,7 +22,7 @@
 
 namespace fpsim {
 
-// How a model accumulates (spec/mma.md §2 and docs/mma.md).
+// How a model accumulates (docs/mma.md, "The block-FMA model").
 enum class MmaKind : uint8_t {
   block_fma,            // KM's block FMA: n exact products + C aligned to the largest exponent, one rounding
   fp32_sequential,      // d = c; d = RN32(d + RN32(a_k*b_k)) for k = 0, 1, ...
@@ -33,7 +33,7 @@ enum class MmaKind : uint8_t {
                         // order, p = RN32(chain0 + chain1 + ...), then d = RN32(d + p), d starting at c
 };
 
-// Alignment rounding of each shifted term inside a block (spec/mma.md §2:
+// Alignment rounding of each shifted term inside a block (docs/mma.md, "The block-FMA model":
 // truncation on every studied NVIDIA GPU; rne kept for probes and what-ifs).
 enum class AlignRounding : uint8_t { truncate, rne };
 
@@ -43,7 +43,7 @@ struct MmaModel {
   Format input_a = formats::fp16;  // operands enter already rounded to these formats
   Format input_b = formats::fp16;
   Format output = formats::fp32;   // fp32 or fp16 (D, and C for block_fma)
-  // block_fma parameters (spec/mma.md §1-§2):
+  // block_fma parameters (docs/mma.md, "Per-GPU parameters and their evidence" and "The block-FMA model"):
   int block_size = 4;          // n: products fused per block (also the block of fp32_fma_blocked)
   int chains = 1;              // fp32_fma_blocked: interleaved fma chains per block (AMX: 2)
   int extra_bits = 0;          // neab: extra alignment bits (negative: fewer than 23 kept)
@@ -57,17 +57,17 @@ struct MmaModel {
   // false: results below the output's normal range flush to signed zero (fp32_* kinds: every
   // step's result: FTZ, IEEE tininess after rounding)
   bool subnormal_outputs = true;
-  bool overflow_to_inf = true;    // a block sum >= 2^(emax+1) gives inf even under rtz (spec/mma.md Q5)
-  // Library-level FP8 promotion (spec/mma.md §2.1): every promotion_interval
+  bool overflow_to_inf = true;    // a block sum >= 2^(emax+1) gives inf even under rtz (docs/mma.md, "Open questions" Q5)
+  // Library-level FP8 promotion (docs/mma.md, "FP8 accumulation in libraries"): every promotion_interval
   // K elements the chain's partial sum is added into a true FP32 accumulator
   // with RNE; 0 is fast accumulation (one chain over all of K).
   int promotion_interval = 0;
   bool verified = true;        // false: a fit the spec marks unverified (B200 FP8, FP8 -> FP16)
-  std::string evidence;        // where the parameters come from (spec/mma.md §1 "evidence")
+  std::string evidence;        // where the parameters come from (docs/mma.md, "Per-GPU parameters and their evidence")
 };
 
 // Every preset: <gpu>-<input>-<output> for v100, a100, ada, l40s, h100, h200
-// and b200 (spec/mma.md §1), the CPU matrix units amx-bf16-fp32 and
+// and b200 (docs/mma.md, "Per-GPU parameters and their evidence"), the CPU matrix units amx-bf16-fp32 and
 // avx512-bf16-fp32 (docs/mma.md, "CPU matrix units"), then the fp32-* CPU
 // accumulation models.
 std::span<const MmaModel> mma_presets();
@@ -76,7 +76,7 @@ std::span<const MmaModel> mma_presets();
 // promotion_interval (e.g. "h100-e4m3-fp32:promote128"; ":promote" alone is
 // 128, CUTLASS's default). Presets describe the instruction, so they all use
 // fast accumulation (promotion_interval = 0): promotion is the library's
-// choice (spec/mma.md §2.1). Throws OptionError listing the known names.
+// choice (docs/mma.md, "FP8 accumulation in libraries"). Throws OptionError listing the known names.
 MmaModel mma_preset(std::string_view name);
 
 // Throws OptionError when the parameter set cannot be evaluated (e.g. an
@@ -86,7 +86,7 @@ void validate_mma_model(const MmaModel& m);
 // One dot product d = sum_k a[k]*b[k] + c under the model, K = a.size().
 // Inputs must be values of the model's input formats (NaN and ±inf always
 // accepted); c must be an FP32 value (for FP16 output it is first rounded to
-// FP16 with RNE, as the GPUs do, spec/mma.md §2). The result is the output
+// FP16 with RNE, as the GPUs do, docs/mma.md, "The block-FMA model"). The result is the output
 // format's value widened to float. Throws OptionError on size mismatch or
 // an input that is not a value of its format (naming the index).
 float mma_dot(const MmaModel& m, std::span<const float> a, std::span<const float> b, float c);
@@ -97,11 +97,11 @@ float mma_dot(const MmaModel& m, std::span<const float> a, std::span<const float
 void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, std::span<const float> B,
               std::span<const float> C, std::span<float> D);
 
-// One block-FMA step (spec/mma.md §2 BFMA): at most block_size products plus
+// One block-FMA step (docs/mma.md, "The definition, step by step"): at most block_size products plus
 // c (an output-format value as float). Exposed for probes and tests.
 float mma_block_fma(const MmaModel& m, std::span<const float> a, std::span<const float> b, float c);
 
-// INT8 MMA (spec/mma.md §3): s8/u8 × s8/u8 -> s32, exact products and sums
+// INT8 MMA (docs/mma.md, "INT8 MMA"): s8/u8 × s8/u8 -> s32, exact products and sums
 // (C included), then wrap modulo 2^32 or clamp once (satfinite).
 enum class IntOperand : uint8_t { s8, u8 };
 enum class IntOverflow : uint8_t { wrap, saturate };

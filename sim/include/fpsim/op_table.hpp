@@ -1,5 +1,5 @@
 // Generated lookup tables for binary operations on formats of at most 8 bits
-// (design.md: 8-bit formats may use lookup tables when that is faster, as
+// (docs/architecture.md: 8-bit formats may use lookup tables when that is faster, as
 // long as the tables are generated from the core and tested against it).
 // A BinaryOpTable is filled at construction by calling fpsim::arith for every
 // pair of codes; nothing in it is written by hand. Only deterministic

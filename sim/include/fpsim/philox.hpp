@@ -1,7 +1,7 @@
 // Philox4x32-10 counter-based generator (Salmon et al., "Parallel random
 // numbers: as easy as 1, 2, 3", SC 2011). Stateless: the same (key, counter)
 // gives the same block on any thread, so rounding never depends on order
-// (spec/formats.md §2, RNG decision).
+// (docs/formats.md §2, RNG decision).
 #pragma once
 
 #include <array>

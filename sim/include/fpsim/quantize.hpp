@@ -2,7 +2,7 @@
 // scaling), MX blocks with E8M0 scales, NVFP4 (ue4m3 block scale x FP32 tensor
 // scale), FP32 block scales (DeepSeek 1x128 / 128x128) and the random
 // Hadamard transform. The normative contract, operation by operation, is
-// docs/quantization.md (spec/formats.md §8, spec/recipes.md §2).
+// docs/quantization.md (docs/formats.md §8, docs/training.md, "Recipe definitions and their sources").
 //
 // These are the scalar definitions: every rounding goes through the one
 // rounding core (fpsim/arith.hpp, fpsim/convert.hpp). sim/bulk's
@@ -46,11 +46,11 @@ struct BlockShape {
 enum class ScaleKind : uint8_t {
   per_tensor,  // one FP32 multiplier s = fmt_max / amax (TE Float8CurrentScaling), or a given s (delayed)
   mx,          // E8M0 block scales, OCP MX v1.0 §6
-  nvfp4,       // ue4m3 block scales x one FP32 tensor scale (spec/recipes.md §2 nvfp4)
+  nvfp4,       // ue4m3 block scales x one FP32 tensor scale (docs/training.md, "Recipe definitions and their sources" nvfp4)
   fp32_block,  // FP32 block multipliers s = fmt_max / amax_block (DeepSeek-V3 §3.3, TE Float8BlockScaling)
 };
 
-// How an MX block's E8M0 scale is chosen (spec/formats.md §8).
+// How an MX block's E8M0 scale is chosen (docs/formats.md §8).
 enum class E8m0Rule : uint8_t {
   floor,  // 2^(floor(log2 amax) - emax_elem): OCP MX §6.3, microxcaling
   ceil,   // e8m0 rup of fp32(amax / max_elem): CUDA cvt.rp.satfinite.ue8m0x2.f32, TE MXFP8
@@ -76,7 +76,7 @@ struct QuantScheme {
   // row-major element index is the counter) and overflow policy (saturate by
   // default: TE and OCP MX clip). ftz / daz / tininess apply as in the core.
   RoundingSpec rounding{Rounding::rne, Overflow::saturate};
-  // Random Hadamard transform (NVFP4, spec/recipes.md §2): applied to the
+  // Random Hadamard transform (NVFP4, docs/training.md, "Recipe definitions and their sources"): applied to the
   // input along the block's long axis before the scales are computed.
   bool hadamard = false;
   uint32_t hadamard_seed = 0;
@@ -84,7 +84,7 @@ struct QuantScheme {
   bool error_stats = true;
 };
 
-// What quantization did to a tensor (spec/recipes.md §3 item 6).
+// What quantization did to a tensor (docs/training.md, "Runner metrics" item 6).
 struct QuantStats {
   float amax = 0.0f;           // max |x| over the non-NaN inputs (after the Hadamard transform)
   uint64_t elements = 0;
@@ -116,7 +116,7 @@ struct QuantizedTensor {
 // The largest finite element value the scale rules aim at: the format's max
 // finite, except MX int8 (MXINT8, 127/64: code * 2^-6).
 double element_max(const QuantScheme& s);
-// emax_elem of spec/formats.md §8 (floor(log2 element_max)).
+// emax_elem of docs/formats.md §8 (floor(log2 element_max)).
 int element_emax(const QuantScheme& s);
 // The value of one element code (MX int8: code * 2^-6), exact.
 double element_value(const QuantScheme& s, uint8_t code);
@@ -145,10 +145,10 @@ float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon)
 // fp32(2688 / amax_t), at most FLT_MAX; 1 when amax_t is 0 or the quotient is 0.
 float nvfp4_encode_scale(float amax_t);
 
-// The E8M0 code of an MX block scale for block amax `amax` (spec/formats.md §8).
+// The E8M0 code of an MX block scale for block amax `amax` (docs/formats.md §8).
 uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s);
 
-// The random Hadamard transform on 16-element vectors (spec/recipes.md §2
+// The random Hadamard transform on 16-element vectors (docs/training.md, "Recipe definitions and their sources"
 // nvfp4): each 16-element tile t along `axis` becomes t * (1/4) S H16
 // (inverse: t * (1/4) H16 S), S = diag of signs drawn from `seed`, evaluated
 // in FP32 in the fixed order of docs/quantization.md §6.
@@ -157,7 +157,7 @@ void hadamard_transform(std::span<float> x, TensorShape shape, Axis axis, uint32
 // The 16 signs (+1 / -1) of S for a seed.
 std::vector<int> hadamard_signs(uint32_t seed);
 
-// Delayed scaling (TE DelayedScaling, spec/recipes.md §2 fp8-delayed): the
+// Delayed scaling (TE DelayedScaling, docs/training.md, "Recipe definitions and their sources" fp8-delayed): the
 // multiplier for step t comes from the amax history of steps < t.
 enum class AmaxAlgo : uint8_t { max, most_recent };
 class DelayedScaling {

@@ -1,4 +1,4 @@
-// Echoing outside input in messages (design.md "Errors": every message names
+// Echoing outside input in messages (docs/architecture.md "Errors": every message names
 // the offending input). Input comes from files, pipes and command lines and
 // may hold anything: an escape sequence that would drive the terminal, a NUL
 // byte that would end a C string early, a megabyte-long line. Every message

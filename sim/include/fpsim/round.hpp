@@ -1,4 +1,4 @@
-// The one rounding core (design.md; spec/formats.md §3): every conversion,
+// The one rounding core (docs/architecture.md; docs/formats.md §3): every conversion,
 // arithmetic operation, quantizer and MMA output step ends here. An exact
 // Unpacked value is rounded once, at the target's precision and exponent
 // range (subnormal positions included); overflow is decided on the rounded
@@ -56,7 +56,7 @@ FPSIM_HD constexpr Sig kept_bits(Sig sig, int shift) {
   return shift >= sig_width<Sig>() ? Sig{0} : sig >> shift;
 }
 
-// Stochastic rounding (spec/formats.md §2; the stream in
+// Stochastic rounding (docs/formats.md §2; the stream in
 // docs/conversion-semantics.md, "sr"): true when the value rounds away from
 // zero. f, the exact discarded fraction of an ulp, is sig's bits below
 // `shift` read as a binary fraction.
@@ -126,7 +126,7 @@ FPSIM_HD constexpr uint64_t signed_code(const Format& f, bool negative, uint64_t
   return (negative ? f.sign_mask() : 0) | magnitude_code;
 }
 
-// The result of a finite overflow (spec/formats.md §4).
+// The result of a finite overflow (docs/formats.md §4).
 FPSIM_HD constexpr uint64_t overflow_result(const Format& f, const RoundingSpec& rs, bool negative, Flags& fl) {
   fl.raise(Flags::overflow | Flags::inexact);
   bool mode_gives_max = false;
@@ -225,7 +225,7 @@ FPSIM_HD constexpr uint64_t round_finite_to_float(bool negative, int32_t e, Sig 
   kept >>= carry;
   kept_quantum += carry;
 
-  // Tininess (spec/formats.md §6): before rounding, or after rounding to
+  // Tininess (docs/formats.md §6): before rounding, or after rounding to
   // precision M+1 with unbounded exponent, in the same mode (for sr: in the
   // direction drawn).
   bool tiny = e < emin;
@@ -291,7 +291,7 @@ FPSIM_HD constexpr uint64_t round(const Unpacked& x, const Format& f, const Roun
     case ValueClass::quiet_nan:
       if (f.has_nan()) return f.nan_code(x.sign);
       // No NaN encoding: +max with the sign dropped, as CUDA 13.0's
-      // cuda_fp4.hpp / cuda_fp6.hpp do (spec/formats.md §4).
+      // cuda_fp4.hpp / cuda_fp6.hpp do (docs/formats.md §4).
       fl.raise(Flags::invalid);
       return f.max_code();
     case ValueClass::inf: {

@@ -1,5 +1,5 @@
 // How one rounding is done: mode, overflow policy, subnormal handling,
-// tininess and the stochastic-rounding key (spec/formats.md §2-§6). Passed
+// tininess and the stochastic-rounding key (docs/formats.md §2-§6). Passed
 // explicitly to every call: there is no global rounding state (§3 rule 5).
 #pragma once
 

@@ -1,4 +1,4 @@
-// The exact currency between steps (design.md): sign, class, the exponent of
+// The exact currency between steps (docs/architecture.md): sign, class, the exponent of
 // the leading bit and a 128-bit significand with that bit at position 127,
 // plus a sticky bit for anything below it. For a finite non-zero value:
 //   value = (-1)^sign * sig * 2^(exp - 127),  sig >= 2^127.

@@ -1,6 +1,6 @@
 // Where a write to a path lands: the path itself, or the end of the chain of
 // symlinks it names (as realpath would resolve the final component). Writers
-// replace that file, so a link stays a link (design.md, "Writing files").
+// replace that file, so a link stays a link (docs/architecture.md, "Writing files").
 #pragma once
 
 #include <sys/stat.h>

@@ -1,7 +1,7 @@
 // The new content of a regular file (or of a file still to be created),
 // written beside it and published by one rename() (a new file: by linking
 // the unnamed temporary under its name), so that readers see the old file or
-// the whole new one (design.md, "Writing files").
+// the whole new one (docs/architecture.md, "Writing files").
 #pragma once
 
 #include <string>

@@ -1,4 +1,4 @@
-// The probe suite of spec/mma.md §4 and the fit of an MmaModel from its
+// The probe suite of docs/mma.md, "The probe table" and the fit of an MmaModel from its
 // answers (docs/mma.md "Probes").
 //
 // Every probe is a small set of exact values: products a_k*b_k and C, in
@@ -293,7 +293,7 @@ std::string kept_text(const char* relation, int kept) {
   return s;
 }
 
-// The order in which probe ids are reported (spec/mma.md §4 procedure).
+// The order in which probe ids are reported (docs/mma.md, "The probe table" procedure).
 const char* const kOrder[] = {"F1", "F2", "F3", "S1", "S2", "S3", "S4", "S5",  "Z1", "N1",  "N2",  "N3", "C1", "H3",
                               "T3", "K1", "H1", "H2", "W1", "A1", "F5", "F6",  "F9", "F10", "F12", "T2", "D1", "H5",
                               "F7", "T1", "F8", "E1", "H6", "H4", "F4", "F11", "P1", "H7",  "M1",  "O1", "R1"};
@@ -543,7 +543,7 @@ class Suite {
                   : "unexpected value");
   }
 
-  // --- special values (spec/mma.md §2) ---------------------------------------------
+  // --- special values (docs/mma.md, "The block-FMA model") ---------------------------------------------
 
   void probe_specials() {
     const float nan = std::numeric_limits<float>::quiet_NaN();
@@ -559,8 +559,8 @@ class Suite {
       if (!r) return;
       const bool ok = same_kind(r->r, expected) && same_kind(r->m, expected_mirrored);
       add(id, property, inputs, observed(*r, 0),
-          ok ? std::string("as spec/mma.md §2 (").append(describe(expected)).append(")")
-             : std::string("differs from spec/mma.md §2 (expected ").append(describe(expected)).append(")"));
+          ok ? std::string("as docs/mma.md, The block-FMA model (").append(describe(expected)).append(")")
+             : std::string("differs from docs/mma.md, The block-FMA model (expected ").append(describe(expected)).append(")"));
     };
     one("S1", "NaN operand", {nan}, {1.0f}, 0.0f, "a0=NaN, b0=1", nan, nan);
     const bool inf_a = fa_.has_inf(), inf_b = fb_.has_inf();
@@ -577,7 +577,7 @@ class Suite {
       not_run("S4", "0 * inf", "not applicable: the input formats have no inf");
     }
     one("S5", "NaN C", {1.0f}, {1.0f}, nan, "a0=b0=1, c=NaN", nan, nan);
-    // Z1 (spec/mma.md Q6): the sign of an exact zero sum.
+    // Z1 (docs/mma.md, "Open questions" Q6): the sign of an exact zero sum.
     Case z;
     z.a = {-1.0f};
     z.b = {1.0f};
@@ -1213,7 +1213,7 @@ class Suite {
       return;
     }
     // Any min_exp at or below every exponent a term can have never raises
-    // Emax = max(max E_t, min_exp) (spec/mma.md §2): products have
+    // Emax = max(max E_t, min_exp) (docs/mma.md, "The block-FMA model"): products have
     // E >= emin_a + emin_b, C (through its FP32 encoding) E >= -126, an fp16
     // C E >= -24.
     const int Lp = fa_.emin() + fb_.emin();
@@ -1442,7 +1442,7 @@ class Suite {
         ovf_obs_ ? (ovf_ ? "inf (overflow_to_inf)" : "largest finite (IEEE directed rounding)") : "unexpected");
   }
 
-  // --- the spec's probes (spec/mma.md §4), in the measured precision -------------------
+  // --- the spec's probes (docs/mma.md, "The probe table"), in the measured precision -------------------
 
   int p() const { return F_ + 1; }
 
@@ -1916,7 +1916,7 @@ class Suite {
     m.input_a = fa_;
     m.input_b = fb_;
     m.output = fo_;
-    m.evidence = "fitted by the probe suite (spec/mma.md §4)";
+    m.evidence = "fitted by the probe suite (docs/mma.md, The probe table)";
     m.subnormal_inputs = sub_in_;
     m.subnormal_outputs = sub_out_;
     auto param = [&](const char* name, std::string value, bool obs, std::string note) {

@@ -1,4 +1,4 @@
-// The training runner's typed errors (design.md, "Errors"). Both are bad
+// The training runner's typed errors (docs/architecture.md, "Errors"). Both are bad
 // input (the CLI's exit status 2); file failures are fpsim::IoError (1).
 #pragma once
 

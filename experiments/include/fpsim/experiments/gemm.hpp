@@ -1,5 +1,5 @@
 // GEMM: the one place where a precision recipe acts on a matmul
-// (docs/training.md, "GEMM"; design.md experiments/). A GemmPolicy names each
+// (docs/training.md, "GEMM"; docs/architecture.md experiments/). A GemmPolicy names each
 // operand's quantizer, the accumulation and the output format; a layer calls
 // gemm() with the policy of its (layer, role) and never looks at a recipe.
 //

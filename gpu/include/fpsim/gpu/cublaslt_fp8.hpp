@@ -6,7 +6,7 @@
 // gpu/src/cublaslt_fp8_gemm.cu) exists only in a CUDA build (FPSIM_HAVE_GPU)
 // and opens libcublasLt at run time, so the fpsim binary loads without it.
 //
-// Candidates (docs/mma.md, spec §2.1 "FP8 accumulation at library level"):
+// Candidates (docs/mma.md, "FP8 accumulation in libraries"):
 // the h100-e4m3-fp32 preset (one 13-bit block-FMA chain over all of K: fast
 // accumulation) and the same with promotion every P K-elements (acc32 =
 // RN32(acc32 + chain), the chain restarting at 0) for P = 32 … 512; when the

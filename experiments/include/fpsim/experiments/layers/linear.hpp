@@ -1,7 +1,7 @@
 // Linear layer y = x·wᵀ + b (docs/training.md, "Layers"), llm.c style: one
 // forward and one backward function over flat row-major arrays. All three
 // matmuls go through gemm() with the caller's sites, so a recipe acts on this
-// layer only through those policies (design.md, experiments/).
+// layer only through those policies (docs/architecture.md, experiments/).
 //
 // Formats (PyTorch autocast, docs/training.md "Which format each op writes"):
 // y is written by the fprop GEMM in fprop.policy.output; dx and dw are the

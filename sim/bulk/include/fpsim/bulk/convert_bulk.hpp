@@ -3,7 +3,7 @@
 // fpsim::to_float. Bit-identical to the scalar core, codes and flags alike
 // (tests/sim/convert_bulk_test.cpp, tests/sim/bulk_exhaustive_check.cpp).
 //
-// Layering (design.md): only sim/bulk includes Highway; nothing in the scalar
+// Layering (docs/architecture.md): only sim/bulk includes Highway; nothing in the scalar
 // core includes this header. This header itself includes no Highway.
 #pragma once
 

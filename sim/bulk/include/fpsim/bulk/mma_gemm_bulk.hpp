@@ -13,7 +13,7 @@
 // or inf, goes to the scalar definition. How one block is computed lane-wise
 // is written out in sim/bulk/src/mma_gemm_bulk.cpp and docs/mma.md.
 //
-// Layering (design.md): only sim/bulk includes Highway; this header does not.
+// Layering (docs/architecture.md): only sim/bulk includes Highway; this header does not.
 #pragma once
 
 #include <span>

@@ -14,7 +14,7 @@
 // always are), MXINT8, nvfp4 with exact arithmetic, daz, integer or
 // unsigned elements, user formats the rounding kernel does not cover.
 //
-// Layering (design.md): only sim/bulk includes Highway; this header does not.
+// Layering (docs/architecture.md): only sim/bulk includes Highway; this header does not.
 #pragma once
 
 #include <span>

@@ -1,4 +1,4 @@
-// One helper writes every output file (design.md, "Writing files";
+// One helper writes every output file (docs/architecture.md, "Writing files";
 // docs/library.md, "Reading and writing files").
 //
 // The contract, for `path`:

@@ -1,6 +1,6 @@
 // Anything that computes D = A·B + C for a given K, seen one dot product at a
 // time: the MMA model, a real CPU matrix unit (AMX, AVX512-BF16) and, later,
-// a GPU kernel. The probe suite (spec/mma.md §4) is written once against
+// a GPU kernel. The probe suite (docs/mma.md, "The probe table") is written once against
 // this interface (issue 5).
 #pragma once
 

@@ -1,4 +1,4 @@
-// The feature-detection suite of spec/mma.md §4, written once against
+// The feature-detection suite of docs/mma.md, "The probe table", written once against
 // MmaTarget: the same probes run on the MMA model (ModelTarget), a real CPU
 // matrix unit or a GPU kernel. From the answers it fits an MmaModel
 // parameter set and checks the fit against the target on random vectors.
@@ -27,7 +27,7 @@ struct ProbeOptions {
   int max_scan_k = 256;        // block-boundary scans place their probe term at k < max_scan_k
 };
 
-// One probe: spec/mma.md §4 ids (F1-F12, H1-H7, T1-T3, W1, R1) and the
+// One probe: docs/mma.md, "The probe table" ids (F1-F12, H1-H7, T1-T3, W1, R1) and the
 // suite's own fitting probes (N1, N2, N3, C1 structure; K1, A1 widths; D1, E1
 // roundings; M1 clamp; O1 overflow; P1 product rounding; S1-S5 special
 // values; Z1 zero sign).
@@ -64,7 +64,7 @@ struct ProbeReport {
   bool observable(std::string_view name) const;
 };
 
-// Runs the suite (spec/mma.md §4 procedure: F1-F3 and special values ->
+// Runs the suite (docs/mma.md, "The probe table" procedure: F1-F3 and special values ->
 // block structure (H3/T3) -> widths (H1/H2/W1) -> roundings (H5/H6/T1) ->
 // H7 -> R1 -> random vectors), fits the model and checks it. Throws what the
 // target throws (fpsim::Error).
