@@ -5,6 +5,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <random>
 #include <string>
 
 #include "device_mma_common.hpp"
@@ -99,6 +100,39 @@ std::string unit_vector_self_test(const MmaConfig& c, DotRunner run, int k) {
           .append(": D=" + std::to_string(got) + " want " + std::to_string(want));
   }
   if (wrong > 3) failed.append("; " + std::to_string(wrong) + " unit-vector products wrong in all");
+  return failed;
+}
+
+std::string integer_tile_self_test(const MmaConfig& c, int rows, int k, uint32_t seed, const TileRunner& run) {
+  constexpr int cols = 8;
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> small(-3, 3);
+  std::vector<int> ia(static_cast<size_t>(rows) * k), ib(static_cast<size_t>(k) * cols),
+      ic(static_cast<size_t>(rows) * cols);
+  for (int& v : ia) v = small(rng);
+  for (int& v : ib) v = small(rng);
+  for (int& v : ic) v = small(rng);
+  const Format in = input_format(c), out = output_format(c);
+  std::vector<uint32_t> a(ia.size()), b(ib.size()), cc(ic.size());
+  for (size_t i = 0; i < ia.size(); ++i) a[i] = operand_code(std::bit_cast<uint32_t>(float(ia[i])), in, "a", i);
+  for (size_t i = 0; i < ib.size(); ++i) b[i] = operand_code(std::bit_cast<uint32_t>(float(ib[i])), in, "b", i);
+  for (size_t i = 0; i < ic.size(); ++i)
+    cc[i] = c.accumulator == MmaAccumulator::fp32 ? std::bit_cast<uint32_t>(float(ic[i]))
+                                                   : operand_code(std::bit_cast<uint32_t>(float(ic[i])), out, "c", i);
+  const std::vector<uint32_t> d = run(a, b, cc);
+  std::string failed;
+  int wrong = 0;
+  for (int row = 0; row < rows; ++row)
+    for (int col = 0; col < cols; ++col) {
+      int want = ic[row * cols + col];
+      for (int j = 0; j < k; ++j) want += ia[row * k + j] * ib[j * cols + col];
+      const float got = std::bit_cast<float>(accumulator_value(d[row * cols + col], c));
+      if (got != static_cast<float>(want) && wrong++ < 3)
+        failed.append(failed.empty() ? "" : "; ")
+            .append("tile D(" + std::to_string(row) + "," + std::to_string(col) + ") = " + std::to_string(got) +
+                    " want " + std::to_string(want));
+    }
+  if (wrong > 3) failed.append("; " + std::to_string(wrong) + " of " + std::to_string(rows * cols) + " tile elements wrong");
   return failed;
 }
 

@@ -6,6 +6,7 @@
 #include <cuda_runtime.h>
 
 #include <cstdint>
+#include <functional>
 #include <span>
 #include <string>
 #include <vector>
@@ -51,6 +52,16 @@ float distinct_value(int j);
 using DotRunner = std::vector<uint32_t> (*)(const MmaConfig&, int, std::span<const uint32_t>,
                                             std::span<const uint32_t>, std::span<const uint32_t>);
 std::string unit_vector_self_test(const MmaConfig& c, DotRunner run, int k);
+
+// The tile half of every layout self-test: A (rows × k), B (k × 8) and C
+// (rows × 8) of random integers in [-3, 3] (exact in every input format;
+// each partial sum an integer small enough for fp16 and the 13-bit FP8
+// accumulator) through `run` (operand codes in, accumulator codes of D out,
+// row-major), compared element by element with the exact integer product:
+// every fragment slot of A, B, C and D. Returns "" or what failed.
+using TileRunner = std::function<std::vector<uint32_t>(const std::vector<uint32_t>& a, const std::vector<uint32_t>& b,
+                                                       const std::vector<uint32_t>& c)>;
+std::string integer_tile_self_test(const MmaConfig& c, int rows, int k, uint32_t seed, const TileRunner& run);
 
 // Device buffers, kept between calls and grown as needed: the probe suite
 // asks for one dot product at a time, thousands of times, and a cudaMalloc

@@ -255,36 +255,11 @@ std::string mma_sync_layout_self_test(const MmaConfig& c) {
   const int ki = instruction_k(c);
   std::string failed = unit_vector_self_test(c, mma_sync_dot_batch, ki);
   if (failed.empty()) failed = unit_vector_self_test(c, mma_sync_dot_batch, 3 * ki - 1);
-  // A full tile of small integers in [-3, 3] (exact in every input format;
-  // every partial sum is an integer of at most 9·32 + 3 in magnitude, exact
-  // in fp16 and in the 13-bit FP8 accumulator) against its exact product.
-  const int k = ki;
-  std::mt19937 rng(20261206);
-  std::uniform_int_distribution<int> small(-3, 3);
-  std::vector<int> ia(16 * k), ib(k * 8), ic(16 * 8);
-  for (int& v : ia) v = small(rng);
-  for (int& v : ib) v = small(rng);
-  for (int& v : ic) v = small(rng);
-  const Format in = input_format(c), out = output_format(c);
-  std::vector<uint32_t> a(ia.size()), b(ib.size()), cc(ic.size());
-  for (size_t i = 0; i < ia.size(); ++i) a[i] = operand_code(std::bit_cast<uint32_t>(float(ia[i])), in, "a", i);
-  for (size_t i = 0; i < ib.size(); ++i) b[i] = operand_code(std::bit_cast<uint32_t>(float(ib[i])), in, "b", i);
-  for (size_t i = 0; i < ic.size(); ++i)
-    cc[i] = c.accumulator == MmaAccumulator::fp32 ? std::bit_cast<uint32_t>(float(ic[i]))
-                                                   : operand_code(std::bit_cast<uint32_t>(float(ic[i])), out, "c", i);
-  const std::vector<uint32_t> d = launch(c, a, b, cc, 16 * 8, 1, 1, true);
-  int wrong = 0;
-  for (int row = 0; row < 16; ++row)
-    for (int col = 0; col < 8; ++col) {
-      int want = ic[row * 8 + col];
-      for (int j = 0; j < k; ++j) want += ia[row * k + j] * ib[j * 8 + col];
-      const float got = std::bit_cast<float>(accumulator_value(d[row * 8 + col], c));
-      if (got != static_cast<float>(want) && wrong++ < 4)
-        failed.append(failed.empty() ? "" : "; ")
-            .append("tile D(" + std::to_string(row) + "," + std::to_string(col) + ") = " + std::to_string(got) +
-                    " want " + std::to_string(want));
-    }
-  if (wrong > 4) failed.append("; " + std::to_string(wrong) + " tile elements wrong in all");
+  // A full 16×k tile (one instruction): every fragment slot of A, B, C and D.
+  if (failed.empty())
+    failed = integer_tile_self_test(c, 16, ki, 20261206, [&](const auto& a, const auto& b, const auto& cc) {
+      return launch(c, a, b, cc, 16 * 8, 1, 1, true);
+    });
   return failed;
 }
 

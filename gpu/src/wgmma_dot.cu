@@ -302,43 +302,14 @@ size_t config_index(const MmaConfig& c) {
   return static_cast<size_t>(c.input) * 2 + static_cast<size_t>(c.accumulator);
 }
 
-std::string describe(float got, float want) { return "D=" + std::to_string(got) + " want " + std::to_string(want); }
-
-// A full 64×2k A, 2k×8 B and 64×8 C of small integers in [-3, 3] (exact in
-// every input format; every partial sum an integer of at most 9·64 + 3 in
-// magnitude, exact in fp16 and in the narrower FP8 accumulator) against the
-// exact product, element by element: every accumulator row and column, every
-// core matrix of both images, two chained instructions.
+// A full 64×2k A, 2k×8 B and 64×8 C (integer_tile_self_test): every
+// accumulator row and column, every core matrix of both images, two chained
+// instructions.
 std::string tile_test(const MmaConfig& c, int convention) {
-  const int ki = instruction_k(c), chunks = 2, k = chunks * ki;
-  std::mt19937 rng(20261207);
-  std::uniform_int_distribution<int> small(-3, 3);
-  std::vector<int> ia(wl::m * k), ib(k * wl::n), ic(wl::m * wl::n);
-  for (int& v : ia) v = small(rng);
-  for (int& v : ib) v = small(rng);
-  for (int& v : ic) v = small(rng);
-  const Format in = input_format(c), out = output_format(c);
-  std::vector<uint32_t> a(ia.size()), b(ib.size()), cc(ic.size());
-  for (size_t i = 0; i < ia.size(); ++i) a[i] = operand_code(std::bit_cast<uint32_t>(float(ia[i])), in, "a", i);
-  for (size_t i = 0; i < ib.size(); ++i) b[i] = operand_code(std::bit_cast<uint32_t>(float(ib[i])), in, "b", i);
-  for (size_t i = 0; i < ic.size(); ++i)
-    cc[i] = c.accumulator == MmaAccumulator::fp32 ? std::bit_cast<uint32_t>(float(ic[i]))
-                                                  : operand_code(std::bit_cast<uint32_t>(float(ic[i])), out, "c", i);
-  const std::vector<uint32_t> d = launch(c, convention, a, b, cc, wl::m * wl::n, 1, chunks, true);
-  std::string failed;
-  int wrong = 0;
-  for (int row = 0; row < wl::m; ++row)
-    for (int col = 0; col < wl::n; ++col) {
-      int want = ic[row * wl::n + col];
-      for (int j = 0; j < k; ++j) want += ia[row * k + j] * ib[j * wl::n + col];
-      const float got = std::bit_cast<float>(accumulator_value(d[row * wl::n + col], c));
-      if (got != static_cast<float>(want) && wrong++ < 3)
-        failed.append(failed.empty() ? "" : "; ")
-            .append("tile D(" + std::to_string(row) + "," + std::to_string(col) + "): ")
-            .append(describe(got, static_cast<float>(want)));
-    }
-  if (wrong > 3) failed.append("; " + std::to_string(wrong) + " of 512 tile elements wrong");
-  return failed;
+  const int chunks = 2, k = chunks * instruction_k(c);
+  return integer_tile_self_test(c, wl::m, k, 20261207, [&](const auto& a, const auto& b, const auto& cc) {
+    return launch(c, convention, a, b, cc, wl::m * wl::n, 1, chunks, true);
+  });
 }
 
 }  // namespace
