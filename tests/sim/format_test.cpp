@@ -112,6 +112,23 @@ TEST(FormatTable, SpecialsAreClassifiedAsTheSpecSays) {
     for (uint64_t c = 0; c < f.code_count(); ++c) EXPECT_FALSE(f.is_nan_code(c) || f.is_inf_code(c));
 }
 
+// Format identity: the built-in formats are pairwise different encodings,
+// and a user format with fp32's fields under another name is binary32.
+TEST(FormatIdentity, SameEncodingIgnoresOnlyNameAndContainer) {
+  for (const Format& f : builtin_formats())
+    for (const Format& g : builtin_formats()) EXPECT_EQ(f.same_encoding(g), &f == &g) << f.name << " vs " << g.name;
+  const Format renamed = {"my_float", 32, 8, 23, 127, Specials::ieee, true, 7};
+  EXPECT_TRUE(is_binary32(renamed));
+  EXPECT_TRUE(is_binary32(parse_format("e8m23")));
+  EXPECT_FALSE(is_binary32(formats::tf32));
+  Format other_bias = formats::fp32;
+  other_bias.bias = 126;
+  EXPECT_FALSE(is_binary32(other_bias));
+  Format fn = formats::fp32;
+  fn.specials = Specials::fn;
+  EXPECT_FALSE(is_binary32(fn));
+}
+
 TEST(FormatNames, AliasesAndCaseResolveToTheBuiltins) {
   EXPECT_STREQ(parse_format("E4M3FN").name, "e4m3");
   EXPECT_STREQ(parse_format("float8_e4m3fn").name, "e4m3");

@@ -271,9 +271,7 @@ struct FastLayout {
   FPSIM_HD static constexpr Format format() {
     return Format{"", uint8_t(E + M + (Signed ? 1 : 0)), E, M, Bias, S, Signed, 0};
   }
-  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) {
-    return f.man_bits == M && f.exp_bits == E && f.bias == Bias && f.specials == S && f.has_sign == Signed;
-  }
+  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) { return f.same_encoding(format()); }
 };
 
 // The layouts of fp32, fp16, bf16, e4m3 and e5m2 (format.hpp).
@@ -304,8 +302,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr int fast_instance(const Format& f) {
 // Whether two formats have the same layout (the same-format shorthands pass
 // one object three times, which the first test settles at compile time).
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool same_layout(const Format& x, const Format& y) {
-  return &x == &y || (x.man_bits == y.man_bits && x.exp_bits == y.exp_bits && x.bias == y.bias &&
-                      x.specials == y.specials && x.has_sign == y.has_sign);
+  return &x == &y || x.same_encoding(y);
 }
 
 // The instance the operation runs in: that of `out` when every operand has

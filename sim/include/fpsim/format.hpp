@@ -130,6 +130,15 @@ struct Format {
   FPSIM_HD constexpr bool is_subnormal_code(uint64_t code) const {
     return has_subnormals() && ((code & magnitude_mask()) >> man_bits) == 0 && (code & man_mask()) != 0;
   }
+
+  // Format identity: whether `o` has the same codes with the same values
+  // (every field but the name and the container shift). The one test the
+  // library uses to recognise a layout (fp32's, a fast-path instance's, a
+  // scheme's element format) instead of matching fields where it is needed.
+  FPSIM_HD constexpr bool same_encoding(const Format& o) const {
+    return bits == o.bits && exp_bits == o.exp_bits && man_bits == o.man_bits && bias == o.bias &&
+           specials == o.specials && has_sign == o.has_sign;
+  }
 };
 
 // The built-in formats of docs/formats.md §1, as named rows.
@@ -154,5 +163,8 @@ inline constexpr Format ue4m3    = {"ue4m3",     8,  4,  3,    7, Specials::fn, 
 inline constexpr Format int8     = {"int8",      8,  0,  0,    0, Specials::integer,        true,  0};
 // clang-format on
 }  // namespace formats
+
+// Whether f encodes IEEE binary32 (fp32's codes and values, whatever its name).
+FPSIM_HD constexpr bool is_binary32(const Format& f) { return f.same_encoding(formats::fp32); }
 
 }  // namespace fpsim
