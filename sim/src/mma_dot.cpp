@@ -27,7 +27,7 @@ namespace mma_internal {
 // True when x (finite) is a value of format f.
 bool is_value_of(float x, const Format& f) {
   if (!std::isfinite(x)) return true;
-  if (f.bits == 32 && f.exp_bits == 8 && f.man_bits == 23) return true;
+  if (is_binary32(f)) return true;
   Flags ignored;
   RoundingSpec rz;
   rz.rounding = Rounding::rtz;
@@ -161,7 +161,7 @@ static float block_fma_finite(const MmaModel& m, const Format& acc, std::span<co
     int exp;
     u128 sig;  // in units of 2^(exp - 23 - frac)
   };
-  Term terms[129];
+  Term terms[kMaxBlockSize + 1];  // a block's products and C (validate_mma_model bounds block_size)
   int count = 0;
   const int frac = m.input_a.man_bits + m.input_b.man_bits;  // product fraction bits
   for (size_t k = 0; k < a.size(); ++k) {
@@ -193,7 +193,7 @@ static float block_fma(const MmaModel& m, const Format& acc, std::span<const flo
 
 // FP16 output: C is first rounded to FP16 with RNE (docs/mma.md, "The block-FMA model").
 float c_in_output(const MmaModel& m, float c) {
-  if (m.output.exp_bits == 8 && m.output.man_bits == 23) return c;
+  if (is_binary32(m.output)) return c;
   Flags ignored;
   const uint64_t code = from_float(c, m.output, RoundingSpec{}, ignored);
   return float(to_double(code, m.output));
@@ -261,7 +261,7 @@ static float fp32_dot(const MmaModel& m, std::span<const float> a, std::span<con
     case MmaKind::fp32_fma_blocked: {
       float d = c;
       const size_t n = size_t(m.block_size), chains = size_t(m.chains);
-      float chain[16];
+      float chain[kMaxChains];  // validate_mma_model bounds chains
       for (size_t k0 = 0; k0 < a.size(); k0 += n) {
         std::fill(chain, chain + chains, 0.0f);
         for (size_t k = k0; k < std::min(a.size(), k0 + n); ++k)

@@ -16,9 +16,6 @@ namespace fpsim::mma_internal {
 
 __extension__ typedef __int128 i128;
 
-// min_exp of a model without an alignment clamp (FP32 output on V100, the
-// fp32-* kinds; docs/mma.md, "Per-GPU parameters and their evidence").
-inline constexpr int kNoClamp = -1024;
 // The exponent a zero operand gets in the fast path: far below any real
 // term, so it never sets the block's alignment exponent and always shifts
 // out (docs/mma.md, "The block-FMA model": "zero pairs contribute no exponent").

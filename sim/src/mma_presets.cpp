@@ -203,18 +203,19 @@ void validate_mma_model(const MmaModel& m) {
     msg.append(m.name).append("': ").append(why);
     throw OptionError(msg);
   };
-  const bool out_fp32 = m.output.exp_bits == 8 && m.output.man_bits == 23 && m.output.specials == Specials::ieee;
-  const bool out_fp16 = m.output.exp_bits == 5 && m.output.man_bits == 10 && m.output.specials == Specials::ieee;
+  const bool out_fp32 = is_binary32(m.output);
+  const bool out_fp16 = m.output.same_encoding(formats::fp16);
   if (!out_fp32 && !out_fp16) fail("the output format must be fp32 or fp16");
   for (const Format* f : {&m.input_a, &m.input_b})
     if (f->is_integer() || f->is_scale() || f->exp_bits > 8 || f->man_bits > 23)
       fail(std::string("input format ") + f->name + " is not a float format of at most FP32's range and precision");
-  if (m.block_size < 1 || m.block_size > 128) fail("block_size must be 1..128");
+  if (m.block_size < 1 || m.block_size > kMaxBlockSize)
+    fail("block_size must be 1.." + std::to_string(kMaxBlockSize));
   if (m.promotion_interval < 0) fail("promotion_interval must be >= 0");
   if (m.promotion_interval > 0 && (m.kind != MmaKind::block_fma || !out_fp32))
     fail("promotion applies to block-FMA models with FP32 output");
-  if (m.chains < 1 || m.chains > 16 || (m.chains > 1 && m.kind != MmaKind::fp32_fma_blocked))
-    fail("chains must be 1..16, and above 1 only for fp32_fma_blocked");
+  if (m.chains < 1 || m.chains > kMaxChains || (m.chains > 1 && m.kind != MmaKind::fp32_fma_blocked))
+    fail("chains must be 1.." + std::to_string(kMaxChains) + ", and above 1 only for fp32_fma_blocked");
   if (m.kind != MmaKind::block_fma) {
     if (!out_fp32) fail("the fp32-* accumulation models have FP32 output");
     return;
@@ -224,7 +225,8 @@ void validate_mma_model(const MmaModel& m) {
   if (m.extra_bits < -23 || m.extra_bits > 96) fail("extra_bits must be -23..96");
   if (m.acc_frac_bits < 1 || m.acc_frac_bits > m.output.man_bits)
     fail(std::string("acc_frac_bits must be 1..").append(std::to_string(m.output.man_bits)));
-  if (m.min_exp < kNoClamp || m.min_exp > 1024) fail("min_exp must be -1024..1024");
+  if (m.min_exp < kNoClamp || m.min_exp > -kNoClamp)
+    fail("min_exp must be " + std::to_string(kNoClamp) + ".." + std::to_string(-kNoClamp));
   switch (m.final_rounding) {
     case Rounding::rtz:
     case Rounding::rne:

@@ -105,6 +105,32 @@ TEST(MmaInputs, ValuesOutsideTheInputFormatAreRefusedWithTheirIndex) {
   EXPECT_NO_THROW(dot("h100-e4m3-fp32", {kInf}, {1.0f}, 0.0f));  // specials are always accepted
 }
 
+// The validation limits, at their edges: a model at each limit is accepted
+// and evaluated (the definition's fixed arrays are sized by the same
+// constants), one past it is refused.
+TEST(MmaValidation, LimitsAreEnforcedAtTheirEdges) {
+  MmaModel m = mma_preset("h100-fp16-fp32");
+  m.block_size = kMaxBlockSize;
+  EXPECT_NO_THROW(validate_mma_model(m));
+  const std::vector<float> ones(size_t(kMaxBlockSize) * 2, 1.0f);
+  EXPECT_EQ(mma_dot(m, ones, ones, 0.5f), float(2 * kMaxBlockSize) + 0.5f);
+  m.block_size = kMaxBlockSize + 1;
+  EXPECT_THROW(validate_mma_model(m), OptionError);
+  m.block_size = 4;
+  m.min_exp = kNoClamp;
+  EXPECT_NO_THROW(validate_mma_model(m));
+  m.min_exp = kNoClamp - 1;
+  EXPECT_THROW(validate_mma_model(m), OptionError);
+  m.min_exp = -kNoClamp + 1;
+  EXPECT_THROW(validate_mma_model(m), OptionError);
+  MmaModel amx = mma_preset("amx-bf16-fp32");
+  amx.chains = kMaxChains;
+  EXPECT_NO_THROW(validate_mma_model(amx));
+  EXPECT_EQ(mma_dot(amx, ones, ones, 0.0f), float(2 * kMaxBlockSize));
+  amx.chains = kMaxChains + 1;
+  EXPECT_THROW(validate_mma_model(amx), OptionError);
+}
+
 // docs/mma.md, "The block-FMA model": special values are resolved over the whole dot product.
 TEST(MmaSpecials, NanInfAndTheirCombinations) {
   const uint32_t nan = 0x7FFFFFFF;  // NVIDIA's canonical NaN (PTX ISA)

@@ -37,6 +37,15 @@ enum class MmaKind : uint8_t {
 // truncation on every studied NVIDIA GPU; rne kept for probes and what-ifs).
 enum class AlignRounding : uint8_t { truncate, rne };
 
+// The limits validate_mma_model enforces, which also size the definition's
+// fixed arrays (one block's terms, fp32_fma_blocked's chains).
+// min_exp of a model without an alignment clamp (FP32 output on V100, the
+// fp32-* kinds; docs/mma.md, "Per-GPU parameters and their evidence"); a
+// clamp must lie in [kNoClamp, -kNoClamp].
+inline constexpr int kNoClamp = -1024;
+inline constexpr int kMaxBlockSize = 128;  // block_size: 1..kMaxBlockSize
+inline constexpr int kMaxChains = 16;      // chains: 1..kMaxChains
+
 struct MmaModel {
   std::string name = "custom";
   MmaKind kind = MmaKind::block_fma;
@@ -49,7 +58,7 @@ struct MmaModel {
   int extra_bits = 0;          // neab: extra alignment bits (negative: fewer than 23 kept)
   AlignRounding align_rounding = AlignRounding::truncate;
   Rounding final_rounding = Rounding::rtz;  // rtz, rne, rup or rdn
-  int min_exp = -1024;         // clamp on the alignment exponent (-1024: none)
+  int min_exp = kNoClamp;      // clamp on the alignment exponent (kNoClamp: none)
   int acc_frac_bits = 23;      // fraction bits of the block result: 23 fp32, 10 fp16, 13 Hopper FP8
   // false: subnormal a_i, b_i read as zero (fp32_* kinds: every operand of every step, C and the
   // running sum included: DAZ)
