@@ -9,6 +9,7 @@ packages=("$@"
   librapidcheck-dev libgtest-dev libbenchmark-dev
   libhwy-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   python3-matplotlib python3-numpy
+  python3-dev python3-pybind11 pybind11-dev python3-pytest
 )
 missing=()
 for p in "${packages[@]}"; do
