@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 scripts/fetch_data.sh
 cmake --preset default >/dev/null
-cmake --build --preset default -j2 --target fpsim
+cmake --build --preset default -j2 --target fpsim fpsim_python  # the CLI and `import fpsim` (docs/python.md)
 fpsim=build/cli/fpsim
 "$fpsim" formats
 echo
