@@ -23,7 +23,8 @@
 
 namespace fpsim::probe::detail {
 
-// The model's own "no clamp" value of MmaModel::min_exp.
+// MmaModel::min_exp without a clamp: the value of kNoClamp in
+// sim/src/mma_internal.hpp, which the library does not export yet.
 inline constexpr int kNoClamp = -1024;
 
 // FP32 as the model states its parameters: the block sum is rounded to an

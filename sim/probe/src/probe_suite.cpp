@@ -1,9 +1,10 @@
 // The probe suite of docs/mma.md, "The probe table" and the fit of an
 // MmaModel from its answers (docs/mma.md "Probes"): the orchestration. The
 // phases live one family per file and say what they read in their
-// signatures (probe_phases.hpp); this file calls them in order, settles the
-// one decision that needs two phases (the sequential family's kind), and
-// puts the outcomes in the probe table's order.
+// signatures (probe_phases.hpp); this file calls them in order, settles in
+// the open what needs two phases (K1 beyond C's precision after D1, the
+// sequential family's kind after the roundings), and puts the outcomes in
+// the probe table's order.
 #include "fpsim/probe/probe_suite.hpp"
 
 #include <algorithm>

@@ -5,8 +5,9 @@
 // order, the spec's rows with their property and the function that builds
 // the layout and decides. The published inputs are written for an FP32
 // accumulator (p = 24); in another precision each probe keeps its shape in
-// units of 2^-p, and the spec's own operands are used only where p is FP32's
-// (docs/mma.md, "Adaptations of the published probes").
+// units of 2^-p, and the spec's own operands that assume p = 24 (lit) are
+// used only where p is FP32's (docs/mma.md, "Adaptations of the published
+// probes").
 #include <algorithm>
 #include <initializer_list>
 #include <string>
