@@ -10,7 +10,9 @@
 #include <bit>
 #include <cmath>
 #include <random>
+#include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fpsim/convert.hpp"
@@ -421,6 +423,26 @@ TEST(MmaProbeSpecTable, EveryProbeRunsWithItsMirror) {
   EXPECT_GE(mirrored, 25);
   EXPECT_EQ(r.find("O1")->observed, "+inf | mirrored -inf");  // RZ overflow -> inf (docs/mma.md, "Open questions" Q5)
   EXPECT_EQ(r.fitted.min_exp, -133);
+}
+
+// probe_ids() holds every id of docs/mma.md, "The probe table" once, and a
+// report lists its outcomes in that order, with no id outside it.
+TEST(MmaProbeSpecTable, OutcomesFollowTheProbeIds) {
+  const std::vector<std::string_view> ids = probe_ids();
+  EXPECT_EQ(std::set<std::string_view>(ids.begin(), ids.end()).size(), ids.size());
+  for (const char* id : {"F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9", "F10", "F11", "F12", "H1", "H2", "H3",
+                         "H4", "H5", "H6", "H7", "T1", "T2", "T3", "W1", "R1"})
+    EXPECT_NE(std::find(ids.begin(), ids.end(), id), ids.end()) << id;
+  for (const char* name : {"v100-fp16-fp32", "h100-e4m3-fp32", "amx-bf16-fp32", "fp32-sequential"}) {
+    const ProbeReport r = probe_preset(name);
+    size_t previous = 0;
+    for (const ProbeOutcome& o : r.outcomes) {
+      const auto it = std::find(ids.begin(), ids.end(), o.id);
+      ASSERT_NE(it, ids.end()) << o.id << " in " << name;
+      EXPECT_GE(size_t(it - ids.begin()), previous) << o.id << " in " << name;
+      previous = size_t(it - ids.begin());
+    }
+  }
 }
 
 TEST(MmaProbeOptions, RejectsANegativeVectorCount) {

@@ -27,10 +27,10 @@ struct ProbeOptions {
   int max_scan_k = 256;        // block-boundary scans place their probe term at k < max_scan_k
 };
 
-// One probe: docs/mma.md, "The probe table" ids (F1-F12, H1-H7, T1-T3, W1, R1) and the
-// suite's own fitting probes (N1, N2, N3, C1 structure; K1, A1 widths; D1, E1
-// roundings; M1 clamp; O1 overflow; P1 product rounding; S1-S5 special
-// values; Z1 zero sign).
+// One probe: an id of probe_ids(), the published probes of docs/mma.md,
+// "The probe table" (F, H, T, W, R) and the suite's own fitting probes (N
+// and C structure, K and A widths, D and E roundings, M clamp, O overflow, P
+// product rounding, S special values, Z zero sign).
 struct ProbeOutcome {
   std::string id;
   std::string property;
@@ -63,6 +63,10 @@ struct ProbeReport {
   const FittedParameter* parameter(std::string_view name) const;
   bool observable(std::string_view name) const;
 };
+
+// Every probe id, in the order run_probes reports them (docs/mma.md, "The
+// probe table" procedure); generated from the suite's one probe table.
+std::vector<std::string_view> probe_ids();
 
 // Runs the suite (docs/mma.md, "The probe table" procedure: F1-F3 and special values ->
 // block structure (H3/T3) -> widths (H1/H2/W1) -> roundings (H5/H6/T1) ->
