@@ -18,14 +18,11 @@
 
 #include "fpsim/convert.hpp"
 #include "fpsim/format.hpp"
+#include "fpsim/mma.hpp"  // kNoClamp
 #include "fpsim/probe/mma_target.hpp"
 #include "fpsim/probe/probe_suite.hpp"
 
 namespace fpsim::probe::detail {
-
-// MmaModel::min_exp without a clamp: the value of kNoClamp in
-// sim/src/mma_internal.hpp, which the library does not export yet.
-inline constexpr int kNoClamp = -1024;
 
 // FP32 as the model states its parameters: the block sum is rounded to an
 // FP32-sized accumulator (kept = 23 + neab, docs/mma.md, "The block-FMA
