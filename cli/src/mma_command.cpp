@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <bit>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <iostream>
@@ -12,9 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "code_text.hpp"
 #include "command_errors.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
+#include "fpsim/format_table.hpp"
 #include "fpsim/io/output_file.hpp"
 #include "fpsim/mma.hpp"
 #include "fpsim/quoted_text.hpp"
@@ -25,23 +26,11 @@ namespace fpsim::cli {
 
 namespace {
 
-std::string hex8(uint32_t w) {
-  static const char digits[] = "0123456789abcdef";
-  std::string s(8, '0');
-  for (int i = 7; i >= 0; --i, w >>= 4) s[size_t(i)] = digits[w & 15];
-  return s;
-}
+// An FP32 word as the golden files write A and B: 8 hex digits, no 0x.
+std::string hex8(uint32_t w) { return format_hex_code(w, formats::fp32).substr(2); }
 
 // The exact value of an FP32 word: the shortest decimal that reads back to it.
-std::string decimal(uint32_t w) {
-  const float x = std::bit_cast<float>(w);
-  if (std::isnan(x)) return std::signbit(x) ? "-nan" : "nan";
-  if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
-  (void)ec;
-  return std::string(buf, end);
-}
+std::string decimal(uint32_t w) { return shortest_float_decimal(std::bit_cast<float>(w), NanSign::shown); }
 
 bool is_nan_word(uint32_t w) { return (w & 0x7fffffffu) > 0x7f800000u; }
 

@@ -1,5 +1,6 @@
 #include "mma_files.hpp"
 
+#include "code_text.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/io/input_file.hpp"
 #include "fpsim/quoted_text.hpp"
@@ -13,13 +14,6 @@ std::string line_of(const std::string& name, size_t line) {
 }
 
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-int hex_digit_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // The lines of `text` without their '\n' and a trailing '\r'; blank lines at
 // the end are dropped. Line i of the result is line i + 1 of the file.
@@ -45,15 +39,10 @@ std::vector<std::string_view> content_lines(std::string_view text) {
 
 // An FP32 encoding: 1 to 8 hex digits, optionally after 0x.
 bool parse_hex_word(std::string_view token, uint32_t& word) {
-  if (token.size() >= 2 && token[0] == '0' && (token[1] == 'x' || token[1] == 'X')) token.remove_prefix(2);
-  if (token.empty() || token.size() > 8) return false;
-  uint32_t v = 0;
-  for (char c : token) {
-    const int d = hex_digit_value(c);
-    if (d < 0) return false;
-    v = (v << 4) | uint32_t(d);
-  }
-  word = v;
+  const std::string_view digits = without_0x(token);
+  uint64_t v = 0;
+  if (digits.size() > 8 || !read_hex_digits(digits, v)) return false;
+  word = uint32_t(v);
   return true;
 }
 

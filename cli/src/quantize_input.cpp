@@ -15,10 +15,6 @@ namespace fpsim::cli {
 
 namespace {
 
-bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-bool starts_with_0x(std::string_view s) { return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'); }
-
 std::string where(const std::string& name, size_t line, size_t column) {
   std::string s = name;
   s.append(" line ").append(std::to_string(line));
@@ -30,16 +26,12 @@ std::string where(const std::string& name, size_t line, size_t column) {
 
 float parse_quantize_value(std::string_view token, bool bits) {
   if (bits) {
-    std::string_view digits = token;
-    if (starts_with_0x(digits)) digits.remove_prefix(2);
-    bool ok = digits.size() == 8;
-    for (char c : digits) ok = ok && is_hex_digit(c);
-    if (!ok)
+    const std::string_view digits = without_0x(token);
+    uint64_t value = 0;
+    if (digits.size() != 8 || !read_hex_digits(digits, value))
       throw ParseError(
           quoted_text(token).append(" is not an FP32 bit pattern (--bits: 8 hex digits, optionally after 0x)"));
-    uint32_t value = 0;
-    std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
-    return std::bit_cast<float>(value);
+    return std::bit_cast<float>(uint32_t(value));
   }
   Flags flags;
   const uint64_t code = round(parse_input_number(token, "--bits"), formats::fp32, RoundingSpec{}, flags);
