@@ -32,6 +32,13 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
+std::string input_position(std::string_view name, size_t line, size_t column) {
+  std::string s(name);
+  s.append(" line ").append(std::to_string(line));
+  if (column) s.append(", column ").append(std::to_string(column));
+  return s;
+}
+
 std::string_view without_0x(std::string_view text) {
   if (text.size() >= 2 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X')) text.remove_prefix(2);
   return text;

@@ -37,6 +37,10 @@ Unpacked parse_input_number(std::string_view text, std::string_view bits_option)
 // Trims spaces, tabs and a trailing carriage return.
 std::string_view trim(std::string_view s);
 
+// Where a parser found bad input: "NAME line 3", or "NAME line 3, column 7"
+// (lines and columns from 1; column 0: the line as a whole).
+std::string input_position(std::string_view name, size_t line, size_t column = 0);
+
 // ---- writing ----------------------------------------------------------------
 
 // Hex output is fpsim::format_hex_code (fpsim/format_table.hpp).

@@ -16,7 +16,6 @@
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
-#include "fpsim/io/output_file.hpp"
 #include "fpsim/mma.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "mma_files.hpp"
@@ -277,22 +276,12 @@ Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, c
   return r;
 }
 
-void emit(const std::string& text, const std::string& path, std::ostream& out) {
-  if (path == "-") {
-    out << text;
-    out.flush();
-    if (!out) throw_stdout_failure();
-  } else {
-    io::write_output_file(path, text);
-  }
-}
-
 // Returns the exit status (0, or 1 for a failed comparison); throws on errors.
 int run_or_throw(const MmaOptions& o, std::ostream& out) {
   if (o.list) {
     if (!o.model.empty() || o.k || o.a || o.b || o.c || o.out || o.expect || o.max_report || o.any_nan)
       throw OptionError("--list takes no other options");
-    emit(list_text(), "-", out);
+    write_command_output(list_text(), "-", out);
     return 0;
   }
   if (o.model.empty()) throw OptionError("--model PRESET is required (fpsim mma --list shows the presets)");
@@ -333,11 +322,11 @@ int run_or_throw(const MmaOptions& o, std::ostream& out) {
 
   const std::vector<uint32_t> d = compute(m, o, in);
   if (!o.expect) {
-    emit(binary_words_text(d), o.out.value_or("-"), out);
+    write_command_output(binary_words_text(d), o.out.value_or("-"), out);
     return 0;
   }
   const Comparison r = compare(m, o, in, d, expected);
-  emit(r.text, "-", out);
+  write_command_output(r.text, "-", out);
   return r.failed ? 1 : 0;
 }
 

@@ -9,10 +9,6 @@ namespace fpsim::cli {
 
 namespace {
 
-std::string line_of(const std::string& name, size_t line) {
-  return std::string(name).append(" line ").append(std::to_string(line));
-}
-
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
 
 // The lines of `text` without their '\n' and a trailing '\r'; blank lines at
@@ -71,9 +67,7 @@ std::vector<std::vector<uint32_t>> parse_hex_rows(std::string_view text, const s
       const std::string_view token = line.substr(start, i - start);
       uint32_t word = 0;
       if (!parse_hex_word(token, word))
-        throw ParseError(line_of(name, li + 1)
-                             .append(", column ")
-                             .append(std::to_string(start + 1))
+        throw ParseError(input_position(name, li + 1, start + 1)
                              .append(" (value ")
                              .append(std::to_string(row.size() + 1))
                              .append("): ")
@@ -83,7 +77,7 @@ std::vector<std::vector<uint32_t>> parse_hex_rows(std::string_view text, const s
     }
     if (k == 0 && !rows.empty()) k = int(rows.front().size());
     if (row.empty() || (k > 0 && row.size() != size_t(k)))
-      throw ParseError(line_of(name, li + 1)
+      throw ParseError(input_position(name, li + 1)
                            .append(": ")
                            .append(expected_values(k))
                            .append(", got ")
@@ -111,7 +105,7 @@ std::vector<uint32_t> parse_binary_words(std::string_view text, const std::strin
     uint32_t word = 0;
     for (size_t i = 0; i < line.size(); ++i) {
       if (line[i] != '0' && line[i] != '1')
-        throw ParseError(line_of(name, li + 1)
+        throw ParseError(input_position(name, li + 1)
                              .append(": ")
                              .append(expected)
                              .append(", got ")
@@ -124,7 +118,7 @@ std::vector<uint32_t> parse_binary_words(std::string_view text, const std::strin
       word = (word << 1) | uint32_t(line[i] - '0');
     }
     if (line.size() != 32)
-      throw ParseError(line_of(name, li + 1)
+      throw ParseError(input_position(name, li + 1)
                            .append(": ")
                            .append(expected)
                            .append(", got ")
@@ -166,9 +160,9 @@ void require_same_rows(const std::string& name, size_t rows, const std::string& 
       .append(std::to_string(reference_rows))
       .append(" (every file holds one row per dot product; ");
   if (rows < reference_rows)
-    what.append(line_of(name, rows + 1)).append(" is missing)");
+    what.append(input_position(name, rows + 1)).append(" is missing)");
   else
-    what.append("the rows from ").append(line_of(name, reference_rows + 1)).append(" on are extra)");
+    what.append("the rows from ").append(input_position(name, reference_rows + 1)).append(" on are extra)");
   throw ParseError(what);
 }
 

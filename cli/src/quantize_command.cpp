@@ -20,7 +20,6 @@
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim/io/input_file.hpp"
-#include "fpsim/io/output_file.hpp"
 #include "fpsim/quantize.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "json_number.hpp"
@@ -355,13 +354,7 @@ void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ost
   Result r{o, q.scheme.hadamard ? rotated : input.values, q, run_dequantize(plan.engine, q), q.scheme.block};
   if (q.scheme.kind == ScaleKind::per_tensor) r.block = BlockShape{shape.rows, shape.cols};
   const std::string text = o.json ? json_text(r) : csv_text(r);
-  if (o.out == "-") {
-    out << text;
-    out.flush();
-    if (!out) throw_stdout_failure();
-  } else {
-    io::write_output_file(o.out, text);
-  }
+  write_command_output(text, o.out, out);
 }
 
 }  // namespace

@@ -13,17 +13,6 @@
 
 namespace fpsim::cli {
 
-namespace {
-
-std::string where(const std::string& name, size_t line, size_t column) {
-  std::string s = name;
-  s.append(" line ").append(std::to_string(line));
-  if (column) s.append(", column ").append(std::to_string(column));
-  return s;
-}
-
-}  // namespace
-
 float parse_quantize_value(std::string_view token, bool bits) {
   if (bits) {
     const std::string_view digits = without_0x(token);
@@ -57,7 +46,7 @@ QuantizeInput read_quantize_input(std::istream& in, const std::string& name, boo
       if (c == '#') break;
       if (c == ',') {
         if (count == 0 || pending_comma)
-          throw ParseError(where(name, line_number, i + 1).append(": empty value before the comma"));
+          throw ParseError(input_position(name, line_number, i + 1).append(": empty value before the comma"));
         pending_comma = i + 1;
         ++i;
         continue;
@@ -68,13 +57,13 @@ QuantizeInput read_quantize_input(std::istream& in, const std::string& name, boo
       try {
         input.values.push_back(parse_quantize_value(token, bits));
       } catch (const Error& e) {
-        throw ParseError(where(name, line_number, start + 1).append(": ").append(e.what()));
+        throw ParseError(input_position(name, line_number, start + 1).append(": ").append(e.what()));
       }
       ++count;
       pending_comma = 0;
     }
     if (pending_comma)
-      throw ParseError(where(name, line_number, pending_comma).append(": empty value after the comma"));
+      throw ParseError(input_position(name, line_number, pending_comma).append(": empty value after the comma"));
     if (count) input.lines.push_back({line_number, count});
   }
   if (in.bad()) throw IoError(std::string("cannot read ").append(name));
@@ -128,7 +117,7 @@ TensorShape quantize_input_shape(const std::optional<std::string>& shape_option,
   const QuantizeInputLine& first = input.lines.front();
   for (const QuantizeInputLine& l : input.lines)
     if (l.count != first.count)
-      throw ParseError(where(name, l.line_number, 0)
+      throw ParseError(input_position(name, l.line_number, 0)
                            .append(" has ")
                            .append(std::to_string(l.count))
                            .append(l.count == 1 ? " value, line " : " values, line ")
