@@ -172,10 +172,96 @@ struct Comparison {
   size_t failed = 0;
 };
 
+// The mismatches of a comparison, counted: distances in the output format's
+// ULPs, and (FP16 output only) those of expected values that are not FP16
+// values, counted in FP32 ULPs.
+struct MismatchTally {
+  std::vector<size_t> histogram = std::vector<size_t>(kTopBucket + 1, 0);
+  std::vector<size_t> fp32_histogram = std::vector<size_t>(kTopBucket + 1, 0);
+  size_t failed = 0, nan = 0, zero_sign = 0, fp32_counted = 0;
+
+  // Counts the mismatch of expected `e` and `got`; returns its verdict.
+  std::string count(uint32_t e, uint32_t got, const MmaModel& m) {
+    ++failed;
+    const bool e_nan = is_nan_word(e), g_nan = is_nan_word(got);
+    if (e_nan || g_nan) {
+      ++nan;
+      return e_nan && g_nan ? "NaN payload differs" : "NaN mismatch";
+    }
+    const UlpDistance u = ulp_distance(e, got, m.output);
+    if (u.ulps == 0) {
+      ++zero_sign;
+      return "0 ulp (the sign of zero differs)";
+    }
+    const bool in_output_ulps = std::string_view(u.unit) == m.output.name;
+    ++(in_output_ulps ? histogram : fp32_histogram)[size_t(bucket_of(u.ulps))];
+    std::string verdict = std::to_string(u.ulps).append(u.ulps == 1 ? " ulp (" : " ulps (").append(u.unit).append(")");
+    if (!in_output_ulps) {
+      ++fp32_counted;
+      verdict.append(", counted in fp32: the expected value is not an ").append(m.output.name).append(" value");
+    }
+    return verdict;
+  }
+};
+
+// Row i's mismatch in full: both words, the verdict and the operands.
+std::string mismatch_text(size_t i, uint32_t e, uint32_t g, const std::string& verdict, const Operands& in) {
+  return std::string("row ")
+      .append(std::to_string(i + 1))
+      .append(": expected 0x")
+      .append(hex8(e))
+      .append(" (")
+      .append(decimal(e))
+      .append("), got 0x")
+      .append(hex8(g))
+      .append(" (")
+      .append(decimal(g))
+      .append("), ")
+      .append(verdict)
+      .append("\n  a ")
+      .append(row_words(in.a[i]))
+      .append("\n  b ")
+      .append(row_words(in.b[i]))
+      .append("\n  c ")
+      .append(hex8(in.c[i]))
+      .append("\n");
+}
+
+// The ULP histograms of the tallied mismatches.
+std::string histograms_text(const MismatchTally& tally, const MmaModel& m) {
+  std::string t;
+  const auto buckets = [&t](const std::vector<size_t>& h) {
+    int top = -1;
+    for (int b = 0; b <= kTopBucket; ++b)
+      if (h[size_t(b)]) top = b;
+    for (int b = 0; b <= top; ++b)
+      t.append("  ").append(bucket_label(b)).append(": ").append(std::to_string(h[size_t(b)])).append("\n");
+  };
+  const auto mismatches = [](size_t n) { return std::to_string(n).append(n == 1 ? " mismatch" : " mismatches"); };
+  if (tally.failed > tally.fp32_counted) {
+    t.append("ULP histogram of the ")
+        .append(mismatches(tally.failed - tally.fp32_counted))
+        .append(" (")
+        .append(m.output.name)
+        .append(" ulps):\n");
+    if (tally.zero_sign) t.append("  0 (sign of zero): ").append(std::to_string(tally.zero_sign)).append("\n");
+    buckets(tally.histogram);
+    t.append("  NaN: ").append(std::to_string(tally.nan)).append("\n");
+  }
+  if (tally.fp32_counted) {
+    t.append("ULP histogram of the ")
+        .append(mismatches(tally.fp32_counted))
+        .append(" whose expected value is not an ")
+        .append(m.output.name)
+        .append(" value (fp32 ulps):\n");
+    buckets(tally.fp32_histogram);
+  }
+  return t;
+}
+
 Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, const std::vector<uint32_t>& got,
                    const std::vector<uint32_t>& expected) {
-  Comparison r;
-  std::string& t = r.text;
+  std::string t;
   t.append("fpsim mma: model ")
       .append(m.name)
       .append(", K=")
@@ -186,94 +272,27 @@ Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, c
       .append(", expected ")
       .append(*o.expect)
       .append("\n");
-  // Distances in the output format's ULPs, and (FP16 output only) those of
-  // expected values that are not FP16 values, counted in FP32 ULPs.
-  std::vector<size_t> histogram(kTopBucket + 1, 0), fp32_histogram(kTopBucket + 1, 0);
-  size_t nan_failures = 0, zero_sign_failures = 0, fp32_counted = 0;
+  MismatchTally tally;
   const size_t max_report = o.max_report.value_or(kDefaultMaxReport);
   for (size_t i = 0; i < got.size(); ++i) {
     const uint32_t e = expected[i], g = got[i];
-    const bool e_nan = is_nan_word(e), g_nan = is_nan_word(g);
-    if (e == g || (o.any_nan && e_nan && g_nan)) continue;
-    ++r.failed;
-    std::string verdict;
-    if (e_nan || g_nan) {
-      ++nan_failures;
-      verdict = e_nan && g_nan ? "NaN payload differs" : "NaN mismatch";
-    } else {
-      const UlpDistance u = ulp_distance(e, g, m.output);
-      if (u.ulps == 0) {
-        ++zero_sign_failures;
-        verdict = "0 ulp (the sign of zero differs)";
-      } else {
-        const bool in_output_ulps = std::string_view(u.unit) == m.output.name;
-        ++(in_output_ulps ? histogram : fp32_histogram)[size_t(bucket_of(u.ulps))];
-        verdict = std::to_string(u.ulps).append(u.ulps == 1 ? " ulp (" : " ulps (").append(u.unit).append(")");
-        if (!in_output_ulps) {
-          ++fp32_counted;
-          verdict.append(", counted in fp32: the expected value is not an ").append(m.output.name).append(" value");
-        }
-      }
-    }
-    if (r.failed > max_report) continue;
-    t.append("row ")
-        .append(std::to_string(i + 1))
-        .append(": expected 0x")
-        .append(hex8(e))
-        .append(" (")
-        .append(decimal(e))
-        .append("), got 0x")
-        .append(hex8(g))
-        .append(" (")
-        .append(decimal(g))
-        .append("), ")
-        .append(verdict)
-        .append("\n  a ")
-        .append(row_words(in.a[i]))
-        .append("\n  b ")
-        .append(row_words(in.b[i]))
-        .append("\n  c ")
-        .append(hex8(in.c[i]))
-        .append("\n");
+    if (e == g || (o.any_nan && is_nan_word(e) && is_nan_word(g))) continue;
+    const std::string verdict = tally.count(e, g, m);
+    if (tally.failed <= max_report) t.append(mismatch_text(i, e, g, verdict, in));
   }
-  if (r.failed > max_report) {
-    const size_t hidden = r.failed - max_report;
+  if (tally.failed > max_report) {
+    const size_t hidden = tally.failed - max_report;
     t.append("(")
         .append(std::to_string(hidden))
         .append(hidden == 1 ? " more mismatch" : " more mismatches")
         .append(" not shown; --max-report N shows more)\n");
   }
-  const auto buckets = [&t](const std::vector<size_t>& h) {
-    int top = -1;
-    for (int b = 0; b <= kTopBucket; ++b)
-      if (h[size_t(b)]) top = b;
-    for (int b = 0; b <= top; ++b)
-      t.append("  ").append(bucket_label(b)).append(": ").append(std::to_string(h[size_t(b)])).append("\n");
-  };
-  const auto mismatches = [](size_t n) { return std::to_string(n).append(n == 1 ? " mismatch" : " mismatches"); };
-  if (r.failed > fp32_counted) {
-    t.append("ULP histogram of the ")
-        .append(mismatches(r.failed - fp32_counted))
-        .append(" (")
-        .append(m.output.name)
-        .append(" ulps):\n");
-    if (zero_sign_failures) t.append("  0 (sign of zero): ").append(std::to_string(zero_sign_failures)).append("\n");
-    buckets(histogram);
-    t.append("  NaN: ").append(std::to_string(nan_failures)).append("\n");
-  }
-  if (fp32_counted) {
-    t.append("ULP histogram of the ")
-        .append(mismatches(fp32_counted))
-        .append(" whose expected value is not an ")
-        .append(m.output.name)
-        .append(" value (fp32 ulps):\n");
-    buckets(fp32_histogram);
-  }
-  t.append(std::to_string(got.size() - r.failed))
+  t.append(histograms_text(tally, m));
+  t.append(std::to_string(got.size() - tally.failed))
       .append(" passed, ")
-      .append(std::to_string(r.failed))
+      .append(std::to_string(tally.failed))
       .append(" failed\n");
-  return r;
+  return {t, tally.failed};
 }
 
 // Returns the exit status (0, or 1 for a failed comparison); throws on errors.
