@@ -6,6 +6,7 @@
 #include <string>
 
 #include "fpsim/error.hpp"
+#include "fpsim/io/output_file.hpp"
 
 namespace fpsim::cli {
 
@@ -24,5 +25,15 @@ void throw_stdout_failure() {
 }
 
 bool stdout_failure_thrown() { return thrown; }
+
+void write_command_output(const std::string& text, const std::string& path, std::ostream& out) {
+  if (path != "-") {
+    io::write_output_file(path, text);
+    return;
+  }
+  out << text;
+  out.flush();
+  if (!out) throw_stdout_failure();
+}
 
 }  // namespace fpsim::cli

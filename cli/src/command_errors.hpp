@@ -2,7 +2,8 @@
 // "fpsim COMMAND: ..." on stderr, 1 for a failure of the system (an IoError:
 // a file, stdout, threads), 2 for every other fpsim::Error (usage, bad
 // input). Output lost on stdout is reported once: by the command that
-// notices it while writing, or else by run_fpsim's final flush.
+// notices it while writing (write_command_output), or else by run_fpsim's
+// final flush.
 #pragma once
 
 #include <ostream>
@@ -37,5 +38,10 @@ std::string stdout_failure_message(int errnum);
 
 // Whether throw_stdout_failure() ran in this process.
 bool stdout_failure_thrown();
+
+// A command's whole output: `text` to `out` when `path` is "-" (a failed
+// write is throw_stdout_failure), else to the file `path`, which appears
+// whole (io::write_output_file; docs/cli.md "Output files").
+void write_command_output(const std::string& text, const std::string& path, std::ostream& out);
 
 }  // namespace fpsim::cli

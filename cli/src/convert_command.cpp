@@ -1,7 +1,6 @@
 #include "convert_command.hpp"
 
 #include <CLI/CLI.hpp>
-#include <cstdio>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -22,6 +21,10 @@ namespace fpsim::cli {
 
 namespace {
 
+// What each output line shows (--print).
+enum class Print { hex, dec, both };
+constexpr NamedValue<Print> kPrintNames[] = {{"hex", Print::hex}, {"dec", Print::dec}, {"both", Print::both}};
+
 struct Plan {
   Format to{};
   Format from{};
@@ -35,8 +38,7 @@ struct Plan {
 Plan make_plan(const ConvertOptions& o) {
   Plan p;
   p.to = parse_format(o.to);
-  if (o.print != "hex" && o.print != "dec" && o.print != "both")
-    throw OptionError("--print " + quoted_text(o.print) + ": expected hex, dec or both");
+  const Print print = parse_named_value("--print", o.print, kPrintNames);
   // Before 0.2, --in and --out were convert's encodings; they are files now,
   // as in every other command. Old scripts get told instead of reading a
   // file named "hex".
@@ -55,8 +57,8 @@ Plan make_plan(const ConvertOptions& o) {
     throw OptionError("--from " + quoted_text(o.from) +
                       " applies to --bits input only (decimal input is rounded directly into --to)");
   p.from = parse_format(o.from.empty() ? std::string("f32") : o.from);
-  p.hex_out = o.print != "dec";
-  p.dec_out = o.print != "hex";
+  p.hex_out = print != Print::dec;
+  p.dec_out = print != Print::hex;
   p.flags = o.flags;
   parse_rounding(o.rounding, p.spec);
   p.spec.overflow = parse_overflow(o.overflow);
@@ -80,11 +82,7 @@ std::string convert_one(const Plan& p, std::string_view text, uint64_t index) {
   std::string line;
   if (p.hex_out) line = format_hex_code(code, p.to);
   if (p.dec_out) line += (line.empty() ? "" : " ") + format_decimal_value(code, p.to);
-  if (p.flags) {
-    char buf[8];
-    std::snprintf(buf, sizeof buf, " %02x", fl.bits);
-    line += buf;
-  }
+  if (p.flags) line += " " + flags_hex(fl.bits);
   return line;
 }
 

@@ -1,5 +1,5 @@
 // "45s", "3m07s", "2h05m": a duration for progress lines (fpsim train,
-// fpsim sweep); "?" when unknown or negative.
+// fpsim sweep, fpsim verify); "?" when unknown or negative.
 #pragma once
 
 #include <cmath>

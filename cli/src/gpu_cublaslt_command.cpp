@@ -6,7 +6,6 @@
 #include <bit>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -19,8 +18,10 @@
 
 #include "command_errors.hpp"
 #include "fpsim/error.hpp"
+#include "fpsim/format_table.hpp"
 #include "fpsim/gpu/cublaslt_fp8.hpp"
 #include "gpu_command.hpp"
+#include "json_number.hpp"
 #include "option_values.hpp"
 #ifdef FPSIM_HAVE_GPU
 #include "fpsim/gpu/device_info.hpp"
@@ -44,17 +45,8 @@ struct CublasLtOptions {
   int threads = 0;
 };
 
-// JSON has no inf or NaN: those become strings.
-ordered_json json_number(double v) {
-  if (std::isfinite(v)) return v;
-  return std::isnan(v) ? "nan" : (v < 0 ? "-inf" : "inf");
-}
-
-std::string hex32(float x) {
-  char buf[16];
-  std::snprintf(buf, sizeof buf, "0x%08x", std::bit_cast<uint32_t>(x));
-  return buf;
-}
+// A float's bit pattern, "0x3f800000".
+std::string hex32(float x) { return format_hex_code(std::bit_cast<uint32_t>(x), formats::fp32); }
 
 std::string distribution_text(const std::string& d) {
   if (d == "sym") return "random sign, exponent uniform in [-3, 3], random 3-bit mantissa (|x| in [0.125, 15])";

@@ -3,7 +3,6 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <bit>
-#include <charconv>
 #include <cmath>
 #include <cstdint>
 #include <iostream>
@@ -12,10 +11,11 @@
 #include <string_view>
 #include <vector>
 
+#include "code_text.hpp"
 #include "command_errors.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
-#include "fpsim/io/output_file.hpp"
+#include "fpsim/format_table.hpp"
 #include "fpsim/mma.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "mma_files.hpp"
@@ -25,23 +25,11 @@ namespace fpsim::cli {
 
 namespace {
 
-std::string hex8(uint32_t w) {
-  static const char digits[] = "0123456789abcdef";
-  std::string s(8, '0');
-  for (int i = 7; i >= 0; --i, w >>= 4) s[size_t(i)] = digits[w & 15];
-  return s;
-}
+// An FP32 word as the golden files write A and B: 8 hex digits, no 0x.
+std::string hex8(uint32_t w) { return format_hex_code(w, formats::fp32).substr(2); }
 
 // The exact value of an FP32 word: the shortest decimal that reads back to it.
-std::string decimal(uint32_t w) {
-  const float x = std::bit_cast<float>(w);
-  if (std::isnan(x)) return std::signbit(x) ? "-nan" : "nan";
-  if (std::isinf(x)) return x < 0 ? "-inf" : "inf";
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, x);
-  (void)ec;
-  return std::string(buf, end);
-}
+std::string decimal(uint32_t w) { return shortest_float_decimal(std::bit_cast<float>(w), NanSign::shown); }
 
 bool is_nan_word(uint32_t w) { return (w & 0x7fffffffu) > 0x7f800000u; }
 
@@ -184,10 +172,96 @@ struct Comparison {
   size_t failed = 0;
 };
 
+// The mismatches of a comparison, counted: distances in the output format's
+// ULPs, and (FP16 output only) those of expected values that are not FP16
+// values, counted in FP32 ULPs.
+struct MismatchTally {
+  std::vector<size_t> histogram = std::vector<size_t>(kTopBucket + 1, 0);
+  std::vector<size_t> fp32_histogram = std::vector<size_t>(kTopBucket + 1, 0);
+  size_t failed = 0, nan = 0, zero_sign = 0, fp32_counted = 0;
+
+  // Counts the mismatch of expected `e` and `got`; returns its verdict.
+  std::string count(uint32_t e, uint32_t got, const MmaModel& m) {
+    ++failed;
+    const bool e_nan = is_nan_word(e), g_nan = is_nan_word(got);
+    if (e_nan || g_nan) {
+      ++nan;
+      return e_nan && g_nan ? "NaN payload differs" : "NaN mismatch";
+    }
+    const UlpDistance u = ulp_distance(e, got, m.output);
+    if (u.ulps == 0) {
+      ++zero_sign;
+      return "0 ulp (the sign of zero differs)";
+    }
+    const bool in_output_ulps = std::string_view(u.unit) == m.output.name;
+    ++(in_output_ulps ? histogram : fp32_histogram)[size_t(bucket_of(u.ulps))];
+    std::string verdict = std::to_string(u.ulps).append(u.ulps == 1 ? " ulp (" : " ulps (").append(u.unit).append(")");
+    if (!in_output_ulps) {
+      ++fp32_counted;
+      verdict.append(", counted in fp32: the expected value is not an ").append(m.output.name).append(" value");
+    }
+    return verdict;
+  }
+};
+
+// Row i's mismatch in full: both words, the verdict and the operands.
+std::string mismatch_text(size_t i, uint32_t e, uint32_t g, const std::string& verdict, const Operands& in) {
+  return std::string("row ")
+      .append(std::to_string(i + 1))
+      .append(": expected 0x")
+      .append(hex8(e))
+      .append(" (")
+      .append(decimal(e))
+      .append("), got 0x")
+      .append(hex8(g))
+      .append(" (")
+      .append(decimal(g))
+      .append("), ")
+      .append(verdict)
+      .append("\n  a ")
+      .append(row_words(in.a[i]))
+      .append("\n  b ")
+      .append(row_words(in.b[i]))
+      .append("\n  c ")
+      .append(hex8(in.c[i]))
+      .append("\n");
+}
+
+// The ULP histograms of the tallied mismatches.
+std::string histograms_text(const MismatchTally& tally, const MmaModel& m) {
+  std::string t;
+  const auto buckets = [&t](const std::vector<size_t>& h) {
+    int top = -1;
+    for (int b = 0; b <= kTopBucket; ++b)
+      if (h[size_t(b)]) top = b;
+    for (int b = 0; b <= top; ++b)
+      t.append("  ").append(bucket_label(b)).append(": ").append(std::to_string(h[size_t(b)])).append("\n");
+  };
+  const auto mismatches = [](size_t n) { return std::to_string(n).append(n == 1 ? " mismatch" : " mismatches"); };
+  if (tally.failed > tally.fp32_counted) {
+    t.append("ULP histogram of the ")
+        .append(mismatches(tally.failed - tally.fp32_counted))
+        .append(" (")
+        .append(m.output.name)
+        .append(" ulps):\n");
+    if (tally.zero_sign) t.append("  0 (sign of zero): ").append(std::to_string(tally.zero_sign)).append("\n");
+    buckets(tally.histogram);
+    t.append("  NaN: ").append(std::to_string(tally.nan)).append("\n");
+  }
+  if (tally.fp32_counted) {
+    t.append("ULP histogram of the ")
+        .append(mismatches(tally.fp32_counted))
+        .append(" whose expected value is not an ")
+        .append(m.output.name)
+        .append(" value (fp32 ulps):\n");
+    buckets(tally.fp32_histogram);
+  }
+  return t;
+}
+
 Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, const std::vector<uint32_t>& got,
                    const std::vector<uint32_t>& expected) {
-  Comparison r;
-  std::string& t = r.text;
+  std::string t;
   t.append("fpsim mma: model ")
       .append(m.name)
       .append(", K=")
@@ -198,104 +272,27 @@ Comparison compare(const MmaModel& m, const MmaOptions& o, const Operands& in, c
       .append(", expected ")
       .append(*o.expect)
       .append("\n");
-  // Distances in the output format's ULPs, and (FP16 output only) those of
-  // expected values that are not FP16 values, counted in FP32 ULPs.
-  std::vector<size_t> histogram(kTopBucket + 1, 0), fp32_histogram(kTopBucket + 1, 0);
-  size_t nan_failures = 0, zero_sign_failures = 0, fp32_counted = 0;
+  MismatchTally tally;
   const size_t max_report = o.max_report.value_or(kDefaultMaxReport);
   for (size_t i = 0; i < got.size(); ++i) {
     const uint32_t e = expected[i], g = got[i];
-    const bool e_nan = is_nan_word(e), g_nan = is_nan_word(g);
-    if (e == g || (o.any_nan && e_nan && g_nan)) continue;
-    ++r.failed;
-    std::string verdict;
-    if (e_nan || g_nan) {
-      ++nan_failures;
-      verdict = e_nan && g_nan ? "NaN payload differs" : "NaN mismatch";
-    } else {
-      const UlpDistance u = ulp_distance(e, g, m.output);
-      if (u.ulps == 0) {
-        ++zero_sign_failures;
-        verdict = "0 ulp (the sign of zero differs)";
-      } else {
-        const bool in_output_ulps = std::string_view(u.unit) == m.output.name;
-        ++(in_output_ulps ? histogram : fp32_histogram)[size_t(bucket_of(u.ulps))];
-        verdict = std::to_string(u.ulps).append(u.ulps == 1 ? " ulp (" : " ulps (").append(u.unit).append(")");
-        if (!in_output_ulps) {
-          ++fp32_counted;
-          verdict.append(", counted in fp32: the expected value is not an ").append(m.output.name).append(" value");
-        }
-      }
-    }
-    if (r.failed > max_report) continue;
-    t.append("row ")
-        .append(std::to_string(i + 1))
-        .append(": expected 0x")
-        .append(hex8(e))
-        .append(" (")
-        .append(decimal(e))
-        .append("), got 0x")
-        .append(hex8(g))
-        .append(" (")
-        .append(decimal(g))
-        .append("), ")
-        .append(verdict)
-        .append("\n  a ")
-        .append(row_words(in.a[i]))
-        .append("\n  b ")
-        .append(row_words(in.b[i]))
-        .append("\n  c ")
-        .append(hex8(in.c[i]))
-        .append("\n");
+    if (e == g || (o.any_nan && is_nan_word(e) && is_nan_word(g))) continue;
+    const std::string verdict = tally.count(e, g, m);
+    if (tally.failed <= max_report) t.append(mismatch_text(i, e, g, verdict, in));
   }
-  if (r.failed > max_report) {
-    const size_t hidden = r.failed - max_report;
+  if (tally.failed > max_report) {
+    const size_t hidden = tally.failed - max_report;
     t.append("(")
         .append(std::to_string(hidden))
         .append(hidden == 1 ? " more mismatch" : " more mismatches")
         .append(" not shown; --max-report N shows more)\n");
   }
-  const auto buckets = [&t](const std::vector<size_t>& h) {
-    int top = -1;
-    for (int b = 0; b <= kTopBucket; ++b)
-      if (h[size_t(b)]) top = b;
-    for (int b = 0; b <= top; ++b)
-      t.append("  ").append(bucket_label(b)).append(": ").append(std::to_string(h[size_t(b)])).append("\n");
-  };
-  const auto mismatches = [](size_t n) { return std::to_string(n).append(n == 1 ? " mismatch" : " mismatches"); };
-  if (r.failed > fp32_counted) {
-    t.append("ULP histogram of the ")
-        .append(mismatches(r.failed - fp32_counted))
-        .append(" (")
-        .append(m.output.name)
-        .append(" ulps):\n");
-    if (zero_sign_failures) t.append("  0 (sign of zero): ").append(std::to_string(zero_sign_failures)).append("\n");
-    buckets(histogram);
-    t.append("  NaN: ").append(std::to_string(nan_failures)).append("\n");
-  }
-  if (fp32_counted) {
-    t.append("ULP histogram of the ")
-        .append(mismatches(fp32_counted))
-        .append(" whose expected value is not an ")
-        .append(m.output.name)
-        .append(" value (fp32 ulps):\n");
-    buckets(fp32_histogram);
-  }
-  t.append(std::to_string(got.size() - r.failed))
+  t.append(histograms_text(tally, m));
+  t.append(std::to_string(got.size() - tally.failed))
       .append(" passed, ")
-      .append(std::to_string(r.failed))
+      .append(std::to_string(tally.failed))
       .append(" failed\n");
-  return r;
-}
-
-void emit(const std::string& text, const std::string& path, std::ostream& out) {
-  if (path == "-") {
-    out << text;
-    out.flush();
-    if (!out) throw_stdout_failure();
-  } else {
-    io::write_output_file(path, text);
-  }
+  return {t, tally.failed};
 }
 
 // Returns the exit status (0, or 1 for a failed comparison); throws on errors.
@@ -303,7 +300,7 @@ int run_or_throw(const MmaOptions& o, std::ostream& out) {
   if (o.list) {
     if (!o.model.empty() || o.k || o.a || o.b || o.c || o.out || o.expect || o.max_report || o.any_nan)
       throw OptionError("--list takes no other options");
-    emit(list_text(), "-", out);
+    write_command_output(list_text(), "-", out);
     return 0;
   }
   if (o.model.empty()) throw OptionError("--model PRESET is required (fpsim mma --list shows the presets)");
@@ -344,11 +341,11 @@ int run_or_throw(const MmaOptions& o, std::ostream& out) {
 
   const std::vector<uint32_t> d = compute(m, o, in);
   if (!o.expect) {
-    emit(binary_words_text(d), o.out.value_or("-"), out);
+    write_command_output(binary_words_text(d), o.out.value_or("-"), out);
     return 0;
   }
   const Comparison r = compare(m, o, in, d, expected);
-  emit(r.text, "-", out);
+  write_command_output(r.text, "-", out);
   return r.failed ? 1 : 0;
 }
 

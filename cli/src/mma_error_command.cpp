@@ -11,36 +11,24 @@
 #include <string_view>
 #include <vector>
 
+#include "code_text.hpp"
 #include "command_errors.hpp"
 #include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/philox.hpp"
 #include "fpsim/quoted_text.hpp"
 #include "fpsim_ref/dot.hpp"
+#include "json_number.hpp"
 #include "option_values.hpp"
 
 namespace fpsim::cli {
 
 namespace {
 
-std::string_view dist_name(MmaErrorDist d) {
-  switch (d) {
-    case MmaErrorDist::normal:
-      return "normal";
-    case MmaErrorDist::uniform:
-      return "uniform";
-    case MmaErrorDist::uniform01:
-      return "uniform01";
-  }
-  return "?";
-}
+constexpr NamedValue<MmaErrorDist> kDistNames[] = {
+    {"normal", MmaErrorDist::normal}, {"uniform", MmaErrorDist::uniform}, {"uniform01", MmaErrorDist::uniform01}};
 
-MmaErrorDist parse_dist(const std::string& s) {
-  if (s == "normal") return MmaErrorDist::normal;
-  if (s == "uniform") return MmaErrorDist::uniform;
-  if (s == "uniform01") return MmaErrorDist::uniform01;
-  throw OptionError(std::string("--dist ").append(quoted_text(s)).append(": expected normal, uniform or uniform01"));
-}
+std::string_view dist_name(MmaErrorDist d) { return name_of(d, kDistNames); }
 
 // x (a double) rounded once to format f with rne, as a float. Rounding the
 // double directly (not through float first) avoids a double rounding.
@@ -67,18 +55,11 @@ ErrorStats stats_of(std::vector<double> v) {
 
 // Four significant digits, scientific: the same text on every machine.
 std::string short_number(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
+  if (!std::isfinite(v)) return nonfinite_text(v, NanSign::hidden);
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v, std::chars_format::scientific, 3);
   (void)ec;
   return std::string(buf, end);
-}
-
-// JSON has no inf or NaN: those are the strings "inf", "-inf", "nan".
-nlohmann::ordered_json json_number(double v) {
-  if (std::isfinite(v)) return v;
-  return short_number(v);
 }
 
 std::string inputs_text(const MmaErrorReport& r) {
@@ -172,7 +153,7 @@ double mma_error_draw(MmaErrorDist dist, uint64_t seed, uint32_t trial, uint32_t
 
 MmaErrorReport mma_error_report(const MmaErrorOptions& o) {
   MmaErrorReport r;
-  r.dist = parse_dist(o.dist);
+  r.dist = parse_named_value("--dist", o.dist, kDistNames);
   if (o.k < 1 || o.k > kMmaErrorMaxK)
     throw OptionError(std::string("--k ")
                           .append(std::to_string(o.k))

@@ -1,5 +1,6 @@
 #include "mma_files.hpp"
 
+#include "code_text.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/io/input_file.hpp"
 #include "fpsim/quoted_text.hpp"
@@ -8,18 +9,7 @@ namespace fpsim::cli {
 
 namespace {
 
-std::string line_of(const std::string& name, size_t line) {
-  return std::string(name).append(" line ").append(std::to_string(line));
-}
-
 bool is_blank(char c) { return c == ' ' || c == '\t'; }
-
-int hex_digit_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
 
 // The lines of `text` without their '\n' and a trailing '\r'; blank lines at
 // the end are dropped. Line i of the result is line i + 1 of the file.
@@ -45,15 +35,10 @@ std::vector<std::string_view> content_lines(std::string_view text) {
 
 // An FP32 encoding: 1 to 8 hex digits, optionally after 0x.
 bool parse_hex_word(std::string_view token, uint32_t& word) {
-  if (token.size() >= 2 && token[0] == '0' && (token[1] == 'x' || token[1] == 'X')) token.remove_prefix(2);
-  if (token.empty() || token.size() > 8) return false;
-  uint32_t v = 0;
-  for (char c : token) {
-    const int d = hex_digit_value(c);
-    if (d < 0) return false;
-    v = (v << 4) | uint32_t(d);
-  }
-  word = v;
+  const std::string_view digits = without_0x(token);
+  uint64_t v = 0;
+  if (digits.size() > 8 || !read_hex_digits(digits, v)) return false;
+  word = uint32_t(v);
   return true;
 }
 
@@ -82,9 +67,7 @@ std::vector<std::vector<uint32_t>> parse_hex_rows(std::string_view text, const s
       const std::string_view token = line.substr(start, i - start);
       uint32_t word = 0;
       if (!parse_hex_word(token, word))
-        throw ParseError(line_of(name, li + 1)
-                             .append(", column ")
-                             .append(std::to_string(start + 1))
+        throw ParseError(input_position(name, li + 1, start + 1)
                              .append(" (value ")
                              .append(std::to_string(row.size() + 1))
                              .append("): ")
@@ -94,7 +77,7 @@ std::vector<std::vector<uint32_t>> parse_hex_rows(std::string_view text, const s
     }
     if (k == 0 && !rows.empty()) k = int(rows.front().size());
     if (row.empty() || (k > 0 && row.size() != size_t(k)))
-      throw ParseError(line_of(name, li + 1)
+      throw ParseError(input_position(name, li + 1)
                            .append(": ")
                            .append(expected_values(k))
                            .append(", got ")
@@ -122,7 +105,7 @@ std::vector<uint32_t> parse_binary_words(std::string_view text, const std::strin
     uint32_t word = 0;
     for (size_t i = 0; i < line.size(); ++i) {
       if (line[i] != '0' && line[i] != '1')
-        throw ParseError(line_of(name, li + 1)
+        throw ParseError(input_position(name, li + 1)
                              .append(": ")
                              .append(expected)
                              .append(", got ")
@@ -135,7 +118,7 @@ std::vector<uint32_t> parse_binary_words(std::string_view text, const std::strin
       word = (word << 1) | uint32_t(line[i] - '0');
     }
     if (line.size() != 32)
-      throw ParseError(line_of(name, li + 1)
+      throw ParseError(input_position(name, li + 1)
                            .append(": ")
                            .append(expected)
                            .append(", got ")
@@ -177,9 +160,9 @@ void require_same_rows(const std::string& name, size_t rows, const std::string& 
       .append(std::to_string(reference_rows))
       .append(" (every file holds one row per dot product; ");
   if (rows < reference_rows)
-    what.append(line_of(name, rows + 1)).append(" is missing)");
+    what.append(input_position(name, rows + 1)).append(" is missing)");
   else
-    what.append("the rows from ").append(line_of(name, reference_rows + 1)).append(" on are extra)");
+    what.append("the rows from ").append(input_position(name, reference_rows + 1)).append(" on are extra)");
   throw ParseError(what);
 }
 

@@ -43,6 +43,13 @@ Shard parse_shard(std::string_view option, std::string_view text) {
   return shard;
 }
 
+void throw_unknown_name(std::string_view option, std::string_view text, std::span<const std::string_view> names) {
+  std::string message = std::string(option).append(" ").append(quoted_text(text)).append(": expected ");
+  for (size_t i = 0; i < names.size(); ++i)
+    message.append(i == 0 ? "" : i + 1 == names.size() ? " or " : ", ").append(names[i]);
+  throw OptionError(message);
+}
+
 void check_path_option(std::string_view option, const std::string& path, const char* dash_means) {
   if (path.empty())
     throw OptionError(std::string(option).append(" '': expected a file name, or - for ").append(dash_means));

@@ -1,12 +1,15 @@
 // Option values read strictly, the same way in every subcommand
 // (docs/cli.md, "Options"). CLI11's own integer conversion reads "-5" as
 // 2^64 - 5 and saturates values that do not fit; these helpers refuse both,
-// and every refusal names the option and the text it was given.
+// and every refusal names the option and the text it was given. Named
+// choices (--print hex|dec|both) are read into enums once, from one table
+// per option.
 #pragma once
 
 #include <CLI/CLI.hpp>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -23,6 +26,38 @@ struct Shard {
   uint64_t index = 0, count = 1;
 };
 Shard parse_shard(std::string_view option, std::string_view text);
+
+// One choice of a named-choice option: the name on the command line and the
+// enum it stands for. A command lists an option's choices once, in a table
+// that parsing, the refusal and the printed name all read.
+template <typename Enum>
+struct NamedValue {
+  std::string_view name;
+  Enum value;
+};
+
+// Throws OptionError "--print 'octal': expected hex, dec or both".
+[[noreturn]] void throw_unknown_name(std::string_view option, std::string_view text,
+                                     std::span<const std::string_view> names);
+
+// The value `text` names (exactly) in `table`; throw_unknown_name otherwise.
+template <typename Enum, size_t N>
+Enum parse_named_value(std::string_view option, std::string_view text, const NamedValue<Enum> (&table)[N]) {
+  std::string_view names[N];
+  for (size_t i = 0; i < N; ++i) {
+    if (table[i].name == text) return table[i].value;
+    names[i] = table[i].name;
+  }
+  throw_unknown_name(option, text, names);
+}
+
+// The name of `value` in `table` ("?" when it has none).
+template <typename Enum, size_t N>
+std::string_view name_of(Enum value, const NamedValue<Enum> (&table)[N]) {
+  for (const NamedValue<Enum>& v : table)
+    if (v.value == value) return v.name;
+  return "?";
+}
 
 // Throws OptionError unless `path` is a file name or "-" (stdin / stdout).
 // An empty name is refused rather than read as "-".

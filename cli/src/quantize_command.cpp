@@ -2,7 +2,6 @@
 
 #include <CLI/CLI.hpp>
 #include <bit>
-#include <charconv>
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -21,9 +20,9 @@
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim/io/input_file.hpp"
-#include "fpsim/io/output_file.hpp"
 #include "fpsim/quantize.hpp"
 #include "fpsim/quoted_text.hpp"
+#include "json_number.hpp"
 #include "option_values.hpp"
 #include "quantize_input.hpp"
 
@@ -38,15 +37,14 @@ std::string shape_text(size_t r, size_t c) { return std::to_string(r).append("x"
 
 std::string scheme_label(const QuantizeOptions& o) { return std::string("scheme ").append(quoted_text(o.scheme)); }
 
-QuantScheme make_scheme(const QuantizeOptions& o) {
-  check_path_option("--in", o.in, "stdin");
-  check_path_option("--out", o.out, "stdout");
-  if (o.dequantize && o.stats_only) throw OptionError("--dequantize and --stats-only exclude each other");
-  if (o.engine != "scalar" && o.engine != "simd")
-    throw OptionError(std::string("--engine ").append(quoted_text(o.engine)).append(": expected scalar or simd"));
-  if (o.engine == "simd" && !quantize_simd_available())
-    throw OptionError("--engine simd: this build has no SIMD quantization engine (use --engine scalar)");
+// The scalar definitions (fpsim::quantize) or the SIMD path
+// (fpsim::bulk::quantize): bit-identical results
+// (tests/sim/quantize_bulk_test.cpp), so --engine only changes the speed.
+enum class Engine { scalar, simd };
+constexpr NamedValue<Engine> kEngineNames[] = {{"scalar", Engine::scalar}, {"simd", Engine::simd}};
 
+// The scheme with the options' overrides.
+QuantScheme make_scheme(const QuantizeOptions& o) {
   QuantScheme s = parse_quant_scheme(o.scheme);
   const bool fp32_scales = s.kind == ScaleKind::per_tensor || s.kind == ScaleKind::fp32_block;
   if (o.block) {
@@ -108,15 +106,30 @@ QuantScheme make_scheme(const QuantizeOptions& o) {
   return s;
 }
 
-// The scalar definitions or the SIMD path: bit-identical results
-// (tests/sim/quantize_bulk_test.cpp), so --engine only changes the speed.
-QuantizedTensor run_engine(const QuantizeOptions& o, std::span<const float> x, TensorShape shape,
-                           const QuantScheme& s) {
-  return o.engine == "scalar" ? fpsim::quantize(x, shape, s) : fpsim::bulk::quantize(x, shape, s);
+// What the options ask for, every option error found before any reading.
+struct Plan {
+  Engine engine = Engine::simd;
+  QuantScheme scheme;
+};
+
+Plan make_plan(const QuantizeOptions& o) {
+  check_path_option("--in", o.in, "stdin");
+  check_path_option("--out", o.out, "stdout");
+  if (o.dequantize && o.stats_only) throw OptionError("--dequantize and --stats-only exclude each other");
+  Plan p;
+  p.engine = parse_named_value("--engine", o.engine, kEngineNames);
+  if (p.engine == Engine::simd && !quantize_simd_available())
+    throw OptionError("--engine simd: this build has no SIMD quantization engine (use --engine scalar)");
+  p.scheme = make_scheme(o);
+  return p;
 }
 
-std::vector<float> run_dequantize(const QuantizeOptions& o, const QuantizedTensor& q) {
-  return o.engine == "scalar" ? fpsim::dequantize(q) : fpsim::bulk::dequantize(q);
+QuantizedTensor run_engine(Engine engine, std::span<const float> x, TensorShape shape, const QuantScheme& s) {
+  return engine == Engine::scalar ? fpsim::quantize(x, shape, s) : fpsim::bulk::quantize(x, shape, s);
+}
+
+std::vector<float> run_dequantize(Engine engine, const QuantizedTensor& q) {
+  return engine == Engine::scalar ? fpsim::dequantize(q) : fpsim::bulk::dequantize(q);
 }
 
 // --------------------------------------------------------------------------
@@ -124,20 +137,7 @@ std::vector<float> run_dequantize(const QuantizeOptions& o, const QuantizedTenso
 
 // The exact value of a float (or a double) as the shortest decimal that reads
 // back to the same double: exact in any reader of FP32 or FP64.
-std::string number_text(double v) {
-  if (std::isnan(v)) return "nan";
-  if (std::isinf(v)) return v < 0 ? "-inf" : "inf";
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  (void)ec;
-  return std::string(buf, end);
-}
-
-// JSON has no inf or NaN: those are the strings "inf", "-inf", "nan".
-nlohmann::ordered_json json_number(double v) {
-  if (std::isfinite(v)) return v;
-  return number_text(v);
-}
+std::string number_text(double v) { return shortest_decimal(v, NanSign::hidden); }
 
 float bits_float(uint32_t b) { return std::bit_cast<float>(b); }
 
@@ -331,7 +331,7 @@ std::string json_text(const Result& r) {
 }
 
 void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ostream& out) {
-  const QuantScheme scheme = make_scheme(o);  // option errors come before any reading
+  const Plan plan = make_plan(o);  // option errors come before any reading
   const bool from_stdin = o.in == "-";
   const std::string name = from_stdin ? std::string("stdin") : o.in;
   QuantizeInput input;
@@ -342,26 +342,19 @@ void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ost
     input = read_quantize_input(file, name, o.bits);
   }
   const TensorShape shape = quantize_input_shape(o.shape, input, name);
-  const QuantizedTensor q = run_engine(o, input.values, shape, scheme);
+  const QuantizedTensor q = run_engine(plan.engine, input.values, shape, plan.scheme);
   // With the Hadamard transform, elements, scales and statistics are in the
   // rotated domain: show the rotated input next to them (the same transform
-  // the library applies, docs/quantization.md §6).
+  // the library applies, along the axis the library picks: docs/quantization.md §6).
   std::vector<float> rotated;
   if (q.scheme.hadamard) {
     rotated = input.values;
-    const bool along_columns = q.scheme.kind != ScaleKind::per_tensor && q.scheme.block.rows > q.scheme.block.cols;
-    hadamard_transform(rotated, shape, along_columns ? Axis::rows : Axis::cols, q.scheme.hadamard_seed);
+    hadamard_transform(rotated, shape, detail::hadamard_axis(q.scheme), q.scheme.hadamard_seed);
   }
-  Result r{o, q.scheme.hadamard ? rotated : input.values, q, run_dequantize(o, q), q.scheme.block};
+  Result r{o, q.scheme.hadamard ? rotated : input.values, q, run_dequantize(plan.engine, q), q.scheme.block};
   if (q.scheme.kind == ScaleKind::per_tensor) r.block = BlockShape{shape.rows, shape.cols};
   const std::string text = o.json ? json_text(r) : csv_text(r);
-  if (o.out == "-") {
-    out << text;
-    out.flush();
-    if (!out) throw_stdout_failure();
-  } else {
-    io::write_output_file(o.out, text);
-  }
+  write_command_output(text, o.out, out);
 }
 
 }  // namespace

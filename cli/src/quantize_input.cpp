@@ -13,33 +13,14 @@
 
 namespace fpsim::cli {
 
-namespace {
-
-bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
-
-bool starts_with_0x(std::string_view s) { return s.size() >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X'); }
-
-std::string where(const std::string& name, size_t line, size_t column) {
-  std::string s = name;
-  s.append(" line ").append(std::to_string(line));
-  if (column) s.append(", column ").append(std::to_string(column));
-  return s;
-}
-
-}  // namespace
-
 float parse_quantize_value(std::string_view token, bool bits) {
   if (bits) {
-    std::string_view digits = token;
-    if (starts_with_0x(digits)) digits.remove_prefix(2);
-    bool ok = digits.size() == 8;
-    for (char c : digits) ok = ok && is_hex_digit(c);
-    if (!ok)
+    const std::string_view digits = without_0x(token);
+    uint64_t value = 0;
+    if (digits.size() != 8 || !read_hex_digits(digits, value))
       throw ParseError(
           quoted_text(token).append(" is not an FP32 bit pattern (--bits: 8 hex digits, optionally after 0x)"));
-    uint32_t value = 0;
-    std::from_chars(digits.data(), digits.data() + digits.size(), value, 16);
-    return std::bit_cast<float>(value);
+    return std::bit_cast<float>(uint32_t(value));
   }
   Flags flags;
   const uint64_t code = round(parse_input_number(token, "--bits"), formats::fp32, RoundingSpec{}, flags);
@@ -65,7 +46,7 @@ QuantizeInput read_quantize_input(std::istream& in, const std::string& name, boo
       if (c == '#') break;
       if (c == ',') {
         if (count == 0 || pending_comma)
-          throw ParseError(where(name, line_number, i + 1).append(": empty value before the comma"));
+          throw ParseError(input_position(name, line_number, i + 1).append(": empty value before the comma"));
         pending_comma = i + 1;
         ++i;
         continue;
@@ -76,13 +57,13 @@ QuantizeInput read_quantize_input(std::istream& in, const std::string& name, boo
       try {
         input.values.push_back(parse_quantize_value(token, bits));
       } catch (const Error& e) {
-        throw ParseError(where(name, line_number, start + 1).append(": ").append(e.what()));
+        throw ParseError(input_position(name, line_number, start + 1).append(": ").append(e.what()));
       }
       ++count;
       pending_comma = 0;
     }
     if (pending_comma)
-      throw ParseError(where(name, line_number, pending_comma).append(": empty value after the comma"));
+      throw ParseError(input_position(name, line_number, pending_comma).append(": empty value after the comma"));
     if (count) input.lines.push_back({line_number, count});
   }
   if (in.bad()) throw IoError(std::string("cannot read ").append(name));
@@ -136,7 +117,7 @@ TensorShape quantize_input_shape(const std::optional<std::string>& shape_option,
   const QuantizeInputLine& first = input.lines.front();
   for (const QuantizeInputLine& l : input.lines)
     if (l.count != first.count)
-      throw ParseError(where(name, l.line_number, 0)
+      throw ParseError(input_position(name, l.line_number, 0)
                            .append(" has ")
                            .append(std::to_string(l.count))
                            .append(l.count == 1 ? " value, line " : " values, line ")

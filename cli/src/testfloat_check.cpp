@@ -1,7 +1,5 @@
 #include "testfloat_check.hpp"
 
-#include <charconv>
-#include <cstdio>
 #include <istream>
 #include <ostream>
 
@@ -105,8 +103,7 @@ bool split_hex_words(std::string_view line, std::vector<uint64_t>& words) {
     size_t end = pos;
     while (end < line.size() && line[end] != ' ' && line[end] != '\t') ++end;
     uint64_t v = 0;
-    const auto [p, ec] = std::from_chars(line.data() + pos, line.data() + end, v, 16);
-    if (ec != std::errc() || p != line.data() + end) return false;
+    if (!read_hex_digits(line.substr(pos, end - pos), v)) return false;
     words.push_back(v);
     pos = end;
   }
@@ -149,16 +146,13 @@ TestFloatTally check_testfloat_vectors(std::istream& in, const TestFloatFunction
     }
     ++tally.failed;
     if (reported++ < max_reported) {
-      char flags_text[32];
-      std::snprintf(flags_text, sizeof flags_text, "%02x expected %02llx", got_flags,
-                    static_cast<unsigned long long>(words[n + 1]));
       report << "stdin line " << line_number << ": " << fn.name() << "(";
       for (size_t i = 0; i < n; ++i) report << (i ? ", " : "") << format_hex_code(words[i], fn.from);
       if (returns_code)
         report << ") = " << format_hex_code(got, fn.to) << " expected " << format_hex_code(words[n], fn.to);
       else
         report << ") = " << got << " expected " << words[n];
-      report << ", flags " << flags_text << '\n';
+      report << ", flags " << flags_hex(got_flags) << " expected " << flags_hex(uint32_t(words[n + 1])) << '\n';
     }
   }
   return tally;

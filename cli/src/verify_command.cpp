@@ -19,204 +19,20 @@
 #include <system_error>
 #include <thread>
 
+#include "code_text.hpp"
+#include "duration_text.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim/operation.hpp"
 #include "fpsim/quoted_text.hpp"
-#include "fpsim_ref/fast_oracle.hpp"
-#include "fpsim_ref/hw_oracle.hpp"
-#include "fpsim_ref/reference.hpp"
 #include "option_values.hpp"
+#include "verify_oracles.hpp"
 
 namespace fpsim::cli {
 
 namespace {
 
-// What the oracle expects for one case: one outcome, or (stochastic
-// rounding) either of two.
-struct Expected {
-  uint64_t code = 0;
-  uint32_t flags = 0;
-  bool has_second = false;
-  uint64_t code2 = 0;
-  uint32_t flags2 = 0;
-};
-
-// One verification setting: operation, formats and rounding spec.
-struct Setting {
-  Operation op;
-  Format from{};
-  Format to{};
-  RoundingSpec spec;
-  fpsim_ref::RefSpec ref_spec;
-  const fpsim_ref::RefFormat* ref_from = nullptr;
-  const fpsim_ref::RefFormat* ref_to = nullptr;
-};
-
-// sim's enums and the reference's list the same things in the same order.
-template <class A, class B>
-constexpr bool same_index(A a, B b) {
-  return int(a) == int(b);
-}
-static_assert(same_index(Rounding::rne, fpsim_ref::RefMode::rne) && same_index(Rounding::rna, fpsim_ref::RefMode::rna) &&
-              same_index(Rounding::rtz, fpsim_ref::RefMode::rtz) && same_index(Rounding::rup, fpsim_ref::RefMode::rup) &&
-              same_index(Rounding::rdn, fpsim_ref::RefMode::rdn) && same_index(Rounding::rto, fpsim_ref::RefMode::rto));
-static_assert(same_index(ArithOp::add, fpsim_ref::RefOp::add) && same_index(ArithOp::sub, fpsim_ref::RefOp::sub) &&
-              same_index(ArithOp::mul, fpsim_ref::RefOp::mul) && same_index(ArithOp::div, fpsim_ref::RefOp::div) &&
-              same_index(ArithOp::fma, fpsim_ref::RefOp::fma) && same_index(ArithOp::sqrt, fpsim_ref::RefOp::sqrt));
-static_assert(same_index(Comparison::eq, fpsim_ref::RefPredicate::eq) &&
-              same_index(Comparison::lt, fpsim_ref::RefPredicate::lt) &&
-              same_index(Comparison::le, fpsim_ref::RefPredicate::le) &&
-              same_index(Comparison::unordered, fpsim_ref::RefPredicate::unordered));
-static_assert(same_index(MinMax::minimum, fpsim_ref::RefMinMax::minimum) &&
-              same_index(MinMax::maximum, fpsim_ref::RefMinMax::maximum) &&
-              same_index(MinMax::minimum_number, fpsim_ref::RefMinMax::minimum_number) &&
-              same_index(MinMax::maximum_number, fpsim_ref::RefMinMax::maximum_number));
-
-// sr: the reference's stochastic entry points ignore the mode.
-fpsim_ref::RefMode ref_mode(Rounding r) {
-  return r == Rounding::sr ? fpsim_ref::RefMode::rne : fpsim_ref::RefMode(int(r));
-}
-fpsim_ref::RefOp ref_op(ArithOp op) { return fpsim_ref::RefOp(int(op)); }
-fpsim_ref::RefPredicate ref_predicate(Comparison c) { return fpsim_ref::RefPredicate(int(c)); }
-fpsim_ref::RefMinMax ref_min_max_op(MinMax m) { return fpsim_ref::RefMinMax(int(m)); }
-
-class Oracle {
- public:
-  virtual ~Oracle() = default;
-  virtual Expected expect(const uint64_t* operands) const = 0;
-  // Whether NaN results match any NaN and only the five IEEE flags count
-  // (a hardware oracle's NaN encodings and extra flags are its own).
-  virtual bool ieee_view_only() const { return false; }
-};
-
-Expected from_result(const fpsim_ref::RefResult& r) { return {r.code, r.flags, false, 0, 0}; }
-
-Expected from_pair(const fpsim_ref::RefResult& a, const fpsim_ref::RefResult& b) {
-  return {a.code, a.flags, true, b.code, b.flags};
-}
-
-// The MPFR reference: every operation, format and mode.
-class MpfrOracle final : public Oracle {
- public:
-  explicit MpfrOracle(const Setting& s) : s_(s) {
-    if (s.spec.rounding == Rounding::sr && s.op.kind == OpKind::min_max &&
-        std::string_view(s.from.name) != s.to.name)
-      throw OptionError("the mpfr oracle checks sr for min/max only within one format");
-  }
-  Expected expect(const uint64_t* v) const override {
-    const fpsim_ref::RefOperand a{v[0], s_.ref_from}, b{v[1], s_.ref_from}, c{v[2], s_.ref_from};
-    switch (s_.op.kind) {
-      case OpKind::arith: {
-        const fpsim_ref::RefOperand ops[3] = {a, b, c};
-        const std::span<const fpsim_ref::RefOperand> span(ops, size_t(s_.op.arity()));
-        if (s_.spec.rounding == Rounding::sr) {
-          const auto r = fpsim_ref::ref_arith_stochastic(ref_op(s_.op.arith), span, *s_.ref_to, s_.ref_spec,
-                                                         s_.spec.sr_bits);
-          return from_pair(r.toward_zero, r.away);
-        }
-        return from_result(fpsim_ref::ref_arith(ref_op(s_.op.arith), span, *s_.ref_to, s_.ref_spec));
-      }
-      case OpKind::compare: {
-        const auto r = fpsim_ref::ref_compare(ref_predicate(s_.op.comparison), s_.op.signaling, a, b, s_.ref_spec);
-        return {r.value ? 1u : 0u, r.flags, false, 0, 0};
-      }
-      case OpKind::min_max:
-        return from_result(fpsim_ref::ref_min_max(ref_min_max_op(s_.op.min_max), a, b, *s_.ref_to, s_.ref_spec));
-    }
-    return {};
-  }
-
- private:
-  Setting s_;
-};
-
-// Exact double arithmetic + an independent rounding (reference/src/fast_oracle.cpp).
-class FastOracleAdapter final : public Oracle {
- public:
-  explicit FastOracleAdapter(const Setting& s) : sr_(s.spec.rounding == Rounding::sr) {
-    if (s.op.kind != OpKind::arith)
-      throw OptionError("the fast oracle checks add sub mul div fma sqrt only; use --oracle mpfr for '" +
-                        s.op.name() + "'");
-    if (sr_ && s.spec.sr_bits != 0)
-      throw OptionError("the fast oracle checks exact sr only (both candidates); use --oracle mpfr for sr" +
-                        std::to_string(s.spec.sr_bits));
-    std::string why;
-    if (!fpsim_ref::FastOracle::supports(ref_op(s.op.arith), *s.ref_from, *s.ref_to, s.ref_spec, &why))
-      throw OptionError("the fast oracle cannot check this: " + why);
-    oracle_.emplace(ref_op(s.op.arith), *s.ref_from, *s.ref_to, s.ref_spec);
-  }
-  Expected expect(const uint64_t* v) const override {
-    if (sr_) {
-      const auto [toward, away] = oracle_->sr_candidates(v[0], v[1], v[2]);
-      return from_pair(toward, away);
-    }
-    return from_result((*oracle_)(v[0], v[1], v[2]));
-  }
-
- private:
-  bool sr_;
-  std::optional<fpsim_ref::FastOracle> oracle_;
-};
-
-// The CPU's own arithmetic (host FPU for fp32, AVX512-FP16 for fp16).
-class HwOracleAdapter final : public Oracle {
- public:
-  explicit HwOracleAdapter(const Setting& s) : s_(s) {
-    std::string why;
-    bool ok = false;
-    if (s.op.kind == OpKind::min_max) {
-      why = "the hardware oracle has no min/max; use --oracle mpfr";
-    } else if (s.op.kind == OpKind::compare) {
-      ok = fpsim_ref::HwOracle::compare_available(*s.ref_from, s.ref_spec, &why);
-    } else {
-      ok = fpsim_ref::HwOracle::available(ref_op(s.op.arith), *s.ref_from, s.ref_spec, &why);
-    }
-    if (!ok) throw OptionError("--oracle hw cannot check this on this machine: " + why);
-    if (s.op.kind == OpKind::arith) {
-      if (std::string(s.to.name) != s.from.name)
-        throw OptionError("--oracle hw checks results in the operands' own format only");
-      if (s.spec.rounding == Rounding::sr)
-        throw OptionError("--oracle hw: the hardware has no stochastic rounding; use --oracle mpfr or fast");
-      arith_.emplace(ref_op(s.op.arith), *s.ref_from, s.ref_spec);
-    }
-  }
-  Expected expect(const uint64_t* v) const override {
-    if (s_.op.kind == OpKind::compare) {
-      const auto r = fpsim_ref::HwOracle::compare(ref_predicate(s_.op.comparison), s_.op.signaling, v[0], v[1],
-                                                  *s_.ref_from);
-      return {r.value ? 1u : 0u, r.flags, false, 0, 0};
-    }
-    Expected e = from_result((*arith_)(v[0], v[1], v[2]));
-    // fma(0, inf, quiet NaN): IEEE 754-2019 §7.2(c) leaves the invalid flag
-    // to the implementation. fpsim raises it, as SoftFloat (and so TestFloat)
-    // does; x86 FMA3 does not (seen on AMD Zen 3). Either is correct here.
-    if (s_.op.arith == ArithOp::fma && zero_times_inf(v[0], v[1]) && s_.from.is_nan_code(v[2]) &&
-        !s_.from.is_signaling_nan_code(v[2])) {
-      e.has_second = true;
-      e.code2 = e.code;
-      e.flags2 = e.flags | Flags::invalid;
-    }
-    return e;
-  }
-  bool ieee_view_only() const override { return true; }
-
- private:
-  bool zero_times_inf(uint64_t a, uint64_t b) const {
-    const auto zero = [&](uint64_t c) { return (c & s_.from.magnitude_mask()) == 0; };
-    return (zero(a) && s_.from.is_inf_code(b)) || (s_.from.is_inf_code(a) && zero(b));
-  }
-
-  Setting s_;
-  std::optional<fpsim_ref::HwOracle> arith_;
-};
-
-std::unique_ptr<Oracle> make_oracle(const std::string& name, const Setting& s) {
-  if (name == "mpfr") return std::make_unique<MpfrOracle>(s);
-  if (name == "fast") return std::make_unique<FastOracleAdapter>(s);
-  if (name == "hw") return std::make_unique<HwOracleAdapter>(s);
-  throw OptionError("unknown oracle '" + name + "' (valid: mpfr fast hw)");
-}
+using namespace verify;
 
 // ---- operands ----------------------------------------------------------------
 
@@ -282,27 +98,6 @@ struct Mismatch {
   uint32_t got_flags = 0;
 };
 
-std::string flags_hex(uint32_t f) {
-  char b[8];
-  std::snprintf(b, sizeof b, "%02x", f);
-  return b;
-}
-
-std::string duration_text(double s) {
-  if (!std::isfinite(s) || s < 0) return "?";
-  const uint64_t t = uint64_t(s + 0.5);
-  std::ostringstream o;
-  if (t >= 3600) o << t / 3600 << 'h';
-  if (t >= 60) o << (t / 60) % 60 << 'm';
-  o << t % 60 << 's';
-  return o.str();
-}
-
-struct RunResult {
-  uint64_t passed = 0, failed = 0;
-  std::vector<Mismatch> first;  // the lowest-indexed mismatches, at most max_report
-};
-
 bool matches(const Expected& e, uint64_t code, uint32_t flags, const Format& to, bool returns_code, bool ieee_view) {
   const uint32_t mask = ieee_view ? Flags::ieee_mask : ~uint32_t{0};
   const auto same = [&](uint64_t c, uint32_t f) {
@@ -312,9 +107,27 @@ bool matches(const Expected& e, uint64_t code, uint32_t flags, const Format& to,
   return same(e.code, e.flags) || (e.has_second && same(e.code2, e.flags2));
 }
 
-}  // namespace
+// ---- the plan: every option read, every error found before any work ----------
 
-int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress, const VerifyHooks* hooks) {
+// A run of `fpsim verify` as the options ask for it.
+struct VerifyPlan {
+  Setting base;                                  // the operation and formats (and the spec before the modes)
+  std::vector<Setting> settings;                 // one per rounding mode
+  std::vector<std::unique_ptr<Oracle>> oracles;  // settings[i]'s oracle
+  OracleKind oracle = OracleKind::mpfr;
+  bool exhaustive = false;
+  uint64_t seed = 0;
+  Shard shard;
+  uint64_t begin = 0, end = 0;  // the shard's slice of each mode's cases
+  unsigned threads = 1;
+  uint64_t max_report = 0;
+
+  uint64_t per_mode() const { return end - begin; }
+  uint64_t grand_total() const { return per_mode() * settings.size(); }
+};
+
+// The operation, formats and rounding spec the options name (the mode aside).
+Setting base_setting(const VerifyOptions& o) {
   Setting base;
   base.op = parse_operation(o.op);
   base.from = parse_format(o.format);
@@ -338,200 +151,286 @@ int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress
   } catch (const std::invalid_argument& e) {
     throw FormatError(std::string("the reference does not know this format: ") + e.what());
   }
+  return base;
+}
 
+// --rounding: one mode, or "all" of them.
+std::vector<RoundingSpec> rounding_modes(const std::string& rounding, const RoundingSpec& base) {
   std::vector<RoundingSpec> modes;
-  if (o.rounding == "all") {
-    for (const char* m : {"rne", "rna", "rtz", "rup", "rdn", "rto", "sr"}) {
-      RoundingSpec s = base.spec;
-      parse_rounding(m, s);
-      modes.push_back(s);
-    }
-  } else {
-    RoundingSpec s = base.spec;
-    parse_rounding(o.rounding, s);
+  for (const std::string& m : rounding == "all" ? std::vector<std::string>{"rne", "rna", "rtz", "rup", "rdn", "rto", "sr"}
+                                                : std::vector<std::string>{rounding}) {
+    RoundingSpec s = base;
+    parse_rounding(m, s);
     modes.push_back(s);
   }
+  return modes;
+}
 
-  const int arity = base.op.arity();
-  const uint64_t count = base.from.code_count();
-  uint64_t total = 0;
-  if (o.exhaustive) {
-    if (o.samples) throw OptionError("--exhaustive and --samples exclude each other");
-    // code_count() is 2^value_bits (0 for 64 bits): the case count is 2^(value_bits * arity).
-    const int log2_cases = base.from.value_bits() * arity;
-    if (log2_cases > 43)  // 2^43 ~ 8.8e12 cases: a day on a few cores
-      throw OptionError("--exhaustive over " + std::string(base.from.name) + " " + base.op.name() + " would need 2^" +
-                        std::to_string(log2_cases) + " cases per mode (at most 2^43 are run); use --samples N");
-    total = uint64_t{1} << log2_cases;
-  } else {
-    total = o.samples.value_or(1000000);
-  }
-  const Shard shard = parse_shard("--shard", o.shard);
-  const uint64_t begin = uint64_t((u128{total} * shard.index) / shard.count);
-  const uint64_t end = uint64_t((u128{total} * (shard.index + 1)) / shard.count);
-  const uint64_t per_mode = end - begin;
-  const uint64_t grand_total = per_mode * modes.size();
-  const unsigned threads = o.threads.value_or(std::max(1u, std::thread::hardware_concurrency()));
-  if (threads < 1 || threads > kVerifyMaxThreads)
-    throw OptionError("--threads " + std::to_string(threads) + ": expected a whole number from 1 to " +
+// The cases of each mode, before sharding: every operand tuple, or --samples.
+uint64_t case_count(const VerifyOptions& o, const Setting& base) {
+  if (!o.exhaustive) return o.samples.value_or(1000000);
+  if (o.samples) throw OptionError("--exhaustive and --samples exclude each other");
+  // code_count() is 2^value_bits (0 for 64 bits): the case count is 2^(value_bits * arity).
+  const int log2_cases = base.from.value_bits() * base.op.arity();
+  if (log2_cases > 43)  // 2^43 ~ 8.8e12 cases: a day on a few cores
+    throw OptionError("--exhaustive over " + std::string(base.from.name) + " " + base.op.name() + " would need 2^" +
+                      std::to_string(log2_cases) + " cases per mode (at most 2^43 are run); use --samples N");
+  return uint64_t{1} << log2_cases;
+}
+
+VerifyPlan plan_verify(const VerifyOptions& o) {
+  VerifyPlan p;
+  p.base = base_setting(o);
+  const std::vector<RoundingSpec> modes = rounding_modes(o.rounding, p.base.spec);
+  p.exhaustive = o.exhaustive;
+  const uint64_t total = case_count(o, p.base);
+  p.shard = parse_shard("--shard", o.shard);
+  p.begin = uint64_t((u128{total} * p.shard.index) / p.shard.count);
+  p.end = uint64_t((u128{total} * (p.shard.index + 1)) / p.shard.count);
+  p.threads = o.threads.value_or(std::max(1u, std::thread::hardware_concurrency()));
+  if (p.threads < 1 || p.threads > kVerifyMaxThreads)
+    throw OptionError("--threads " + std::to_string(p.threads) + ": expected a whole number from 1 to " +
                       std::to_string(kVerifyMaxThreads));
   if (o.samples && (*o.samples < 1 || *o.samples > kVerifyMaxSamples))
     throw OptionError("--samples " + std::to_string(*o.samples) + ": expected a whole number from 1 to " +
                       std::to_string(kVerifyMaxSamples));
-  const bool any_sr = std::any_of(modes.begin(), modes.end(), [](const RoundingSpec& m) { return m.rounding == Rounding::sr; });
+  const bool any_sr =
+      std::any_of(modes.begin(), modes.end(), [](const RoundingSpec& m) { return m.rounding == Rounding::sr; });
   if (o.seed && o.exhaustive && !any_sr)
     throw OptionError("--seed picks sampled cases and keys sr: with --exhaustive and no sr mode it changes nothing");
+  p.seed = o.seed.value_or(0);
+  p.max_report = o.max_report;
 
   // Build every oracle first: an unsupported combination fails before any work.
-  std::vector<Setting> settings;
-  std::vector<std::unique_ptr<Oracle>> oracles;
+  p.oracle = parse_named_value("--oracle", o.oracle, kOracleNames);
   for (const RoundingSpec& m : modes) {
-    Setting s = base;
+    Setting s = p.base;
     s.spec = m;
     s.ref_spec.mode = ref_mode(m.rounding);
-    oracles.push_back(make_oracle(o.oracle, s));
-    settings.push_back(s);
+    p.oracles.push_back(make_oracle(p.oracle, s));
+    p.settings.push_back(s);
+  }
+  return p;
+}
+
+// ---- executing: the cases of one mode on the worker threads -------------------
+
+// The progress line, on the progress stream every `interval` seconds,
+// counting every mode's cases.
+struct Progress {
+  std::ostream& out;
+  bool tty = false;  // redraw one line in place
+  double interval = 10;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  uint64_t grand_total = 0;
+  std::atomic<uint64_t> done{0};
+  uint64_t failed_before = 0;  // the finished modes' failures
+
+  double elapsed() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  void print(const Setting& s, uint64_t failed_now) const {
+    const uint64_t d = done;
+    const double rate = double(d) / std::max(elapsed(), 1e-9);
+    char line[256];
+    std::snprintf(line, sizeof line, "%s %llu / %llu (%.1f%%), %.2f M cases/s, ETA %s, %llu failed",
+                  rounding_name(s.spec).c_str(), static_cast<unsigned long long>(d),
+                  static_cast<unsigned long long>(grand_total), 100.0 * double(d) / double(grand_total), rate / 1e6,
+                  duration_text(double(grand_total - d) / rate).c_str(),
+                  static_cast<unsigned long long>(failed_before + failed_now));
+    out << (tty ? "\r" : "") << line << (tty ? "" : "\n") << std::flush;
+  }
+};
+
+struct ModeResult {
+  uint64_t passed = 0, failed = 0;
+  std::vector<Mismatch> first;  // the lowest-indexed mismatches, at most max_report
+};
+
+// Keeps `m` among the `limit` lowest-indexed mismatches in `first` (sorted by index).
+void keep_lowest(std::vector<Mismatch>& first, Mismatch m, uint64_t limit) {
+  if (first.size() >= limit && (first.empty() || m.index >= first.back().index)) return;
+  first.push_back(std::move(m));
+  std::sort(first.begin(), first.end(), [](const Mismatch& a, const Mismatch& b) { return a.index < b.index; });
+  if (first.size() > limit) first.pop_back();
+}
+
+// The workers' shared state while one mode runs: they take chunks of cases
+// from `next` until `end`.
+class ModeRun {
+ public:
+  ModeRun(const VerifyPlan& p, size_t mode, const Sampler& sampler, Progress& progress, const VerifyHooks* hooks)
+      : p_(p), s_(p.settings[mode]), oracle_(*p.oracles[mode]), sampler_(sampler), progress_(progress),
+        hooks_(hooks), next_(p.begin) {}
+
+  // One worker: chunks until none is left; the first error stops every worker.
+  void work() {
+    try {
+      for (;;) {
+        const uint64_t lo = next_.fetch_add(kChunk);
+        if (lo >= p_.end) break;
+        const uint64_t hi = std::min(p_.end, lo + kChunk);
+        check_cases(lo, hi);
+        progress_.done += hi - lo;
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+      stop();
+    }
+  }
+  void stop() { next_ = p_.end; }
+  uint64_t failed() const { return failed_; }
+  // After the workers joined: the counts and the first mismatches, or the error.
+  ModeResult result() {
+    if (error_) std::rethrow_exception(error_);
+    return {passed_, failed_, std::move(first_)};
   }
 
-  out << "verify " << base.op.name() << ' ' << base.from.name;
-  if (base.op.returns_code()) out << " -> " << base.to.name;
-  out << ", oracle " << o.oracle << ", overflow " << overflow_name(base.spec.overflow)
-      << (o.ftz ? ", ftz" : "") << (o.daz ? ", daz" : "")
-      << (base.spec.tininess == Tininess::before ? ", tininess before" : "") << ", " << per_mode << " cases per mode ("
-      << (o.exhaustive ? "exhaustive" : "seed " + std::to_string(seed) + " samples") << ", shard " << shard.index
-      << '/' << shard.count << "), " << threads << " thread" << (threads > 1 ? "s" : "") << '\n';
+ private:
+  static constexpr uint64_t kChunk = 1 << 14;
 
-  const bool tty = &progress == &std::cerr && isatty(STDERR_FILENO);
-  const double interval = o.progress_seconds > 0 ? o.progress_seconds : (tty ? 1.0 : 10.0);
-  const Sampler sampler(base.from);
-  const auto start = std::chrono::steady_clock::now();
-  std::atomic<uint64_t> done_all{0};
-  uint64_t passed_all = 0, failed_all = 0;
-  std::vector<Mismatch> report;
-
-  for (size_t mi = 0; mi < modes.size(); ++mi) {
-    const Setting& s = settings[mi];
-    const Oracle& oracle = *oracles[mi];
-    const bool ieee_view = oracle.ieee_view_only();
-    const bool returns_code = s.op.returns_code();
-    std::atomic<uint64_t> next{begin};
-    std::atomic<uint64_t> passed{0}, failed{0};
-    std::mutex report_mutex;
-    std::vector<Mismatch> first;
-    std::exception_ptr error;
-    constexpr uint64_t kChunk = 1 << 14;
-
-    const auto worker = [&] {
-      try {
-        uint64_t v[3] = {0, 0, 0};
-        for (;;) {
-          const uint64_t lo = next.fetch_add(kChunk);
-          if (lo >= end) break;
-          const uint64_t hi = std::min(end, lo + kChunk);
-          uint64_t ok = 0, bad = 0;
-          for (uint64_t k = lo; k < hi; ++k) {
-            if (o.exhaustive) {
-              uint64_t rest = k;
-              for (int j = arity - 1; j >= 0; --j) {
-                v[j] = rest % count;
-                rest /= count;
-              }
-            } else {
-              for (int j = 0; j < arity; ++j) v[j] = sampler.operand(seed, k, j, j ? v[j - 1] : 0);
-            }
-            Flags fl;
-            uint64_t got = evaluate(s.op, v, s.from, s.to, s.spec, fl, k);
-            uint32_t got_flags = fl.bits;
-            if (hooks && hooks->corrupt) hooks->corrupt(v, got, got_flags);
-            const Expected e = oracle.expect(v);
-            if (matches(e, got, got_flags, s.to, returns_code, ieee_view)) {
-              ++ok;
-              continue;
-            }
-            ++bad;
-            if (o.max_report == 0) continue;
-            std::lock_guard<std::mutex> lock(report_mutex);
-            if (first.size() < o.max_report || k < first.back().index) {
-              first.push_back({k, std::vector<uint64_t>(v, v + arity), e, got, got_flags});
-              std::sort(first.begin(), first.end(), [](const Mismatch& a, const Mismatch& b) { return a.index < b.index; });
-              if (first.size() > o.max_report) first.pop_back();
-            }
-          }
-          passed += ok;
-          failed += bad;
-          done_all += hi - lo;
+  void check_cases(uint64_t lo, uint64_t hi) {
+    const int arity = s_.op.arity();
+    const uint64_t count = s_.from.code_count();
+    const bool ieee_view = oracle_.ieee_view_only();
+    const bool returns_code = s_.op.returns_code();
+    uint64_t v[3] = {0, 0, 0};
+    uint64_t ok = 0, bad = 0;
+    for (uint64_t k = lo; k < hi; ++k) {
+      if (p_.exhaustive) {
+        uint64_t rest = k;
+        for (int j = arity - 1; j >= 0; --j) {
+          v[j] = rest % count;
+          rest /= count;
         }
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(report_mutex);
-        if (!error) error = std::current_exception();
-        next = end;
+      } else {
+        for (int j = 0; j < arity; ++j) v[j] = sampler_.operand(p_.seed, k, j, j ? v[j - 1] : 0);
       }
-    };
+      Flags fl;
+      uint64_t got = evaluate(s_.op, v, s_.from, s_.to, s_.spec, fl, k);
+      uint32_t got_flags = fl.bits;
+      if (hooks_ && hooks_->corrupt) hooks_->corrupt(v, got, got_flags);
+      const Expected e = oracle_.expect(v);
+      if (matches(e, got, got_flags, s_.to, returns_code, ieee_view)) {
+        ++ok;
+        continue;
+      }
+      ++bad;
+      if (p_.max_report == 0) continue;  // --max-report 0: count only, never lock
+      std::lock_guard<std::mutex> lock(mutex_);
+      keep_lowest(first_, {k, std::vector<uint64_t>(v, v + arity), e, got, got_flags}, p_.max_report);
+    }
+    passed_ += ok;
+    failed_ += bad;
+  }
 
-    std::vector<std::thread> pool;
-    std::mutex wake_mutex;
-    std::condition_variable wake;
-    std::atomic<unsigned> running{threads};
-    for (unsigned t = 0; t < threads; ++t) {
-      try {
-        pool.emplace_back([&] {
-          worker();
-          if (--running == 0) {
-            std::lock_guard<std::mutex> lock(wake_mutex);
-            wake.notify_all();
-          }
-        });
-      } catch (const std::system_error& e) {
-        // The system refused a thread (ulimit -u, memory): stop the ones
-        // running, then say so instead of terminating.
-        next = end;
-        for (std::thread& started : pool) started.join();
-        throw IoError("cannot start " + std::to_string(threads) + " worker threads (" + escaped_text(e.what()) +
-                      " after " + std::to_string(t) + "); use a smaller --threads");
-      }
-    }
-    {
-      std::unique_lock<std::mutex> lock(wake_mutex);
-      while (!wake.wait_for(lock, std::chrono::duration<double>(interval), [&] { return running == 0; })) {
-        const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        const uint64_t done = done_all;
-        const double rate = done / std::max(elapsed, 1e-9);
-        char line[256];
-        std::snprintf(line, sizeof line, "%s %llu / %llu (%.1f%%), %.2f M cases/s, ETA %s, %llu failed",
-                      rounding_name(s.spec).c_str(), static_cast<unsigned long long>(done),
-                      static_cast<unsigned long long>(grand_total), 100.0 * double(done) / double(grand_total),
-                      rate / 1e6, duration_text(double(grand_total - done) / rate).c_str(),
-                      static_cast<unsigned long long>(failed_all + failed));
-        progress << (tty ? "\r" : "") << line << (tty ? "" : "\n") << std::flush;
-      }
-    }
-    for (std::thread& t : pool) t.join();
-    if (error) std::rethrow_exception(error);
-    if (modes.size() > 1)
-      out << rounding_name(s.spec) << ": " << passed << " passed, " << failed << " failed\n";
-    passed_all += passed;
-    failed_all += failed;
-    for (Mismatch& m : first) {
-      if (report.size() < o.max_report) {
-        std::ostringstream line;
-        line << "mismatch [" << rounding_name(s.spec) << "] case " << m.index << ": " << s.op.name() << '(';
-        for (size_t j = 0; j < m.operands.size(); ++j) line << (j ? ", " : "") << format_hex_code(m.operands[j], s.from);
-        const auto text = [&](uint64_t c) { return returns_code ? format_hex_code(c, s.to) : std::to_string(c); };
-        line << ") expected " << text(m.expected.code) << " flags " << flags_hex(m.expected.flags);
-        if (m.expected.has_second)
-          line << " or " << text(m.expected.code2) << " flags " << flags_hex(m.expected.flags2);
-        line << ", got " << text(m.got) << " flags " << flags_hex(m.got_flags);
-        out << line.str() << '\n';
-        report.push_back(std::move(m));
-      }
+  const VerifyPlan& p_;
+  const Setting& s_;
+  const Oracle& oracle_;
+  const Sampler& sampler_;
+  Progress& progress_;
+  const VerifyHooks* hooks_;
+  std::atomic<uint64_t> next_;
+  std::atomic<uint64_t> passed_{0}, failed_{0};
+  std::mutex mutex_;
+  std::vector<Mismatch> first_;
+  std::exception_ptr error_;
+};
+
+// Runs mode `mode` on p.threads workers, printing progress while they run.
+// Throws IoError when the system refuses a thread.
+ModeResult run_mode(const VerifyPlan& p, size_t mode, const Sampler& sampler, Progress& progress,
+                    const VerifyHooks* hooks) {
+  ModeRun run(p, mode, sampler, progress, hooks);
+  std::vector<std::thread> pool;
+  std::mutex wake_mutex;
+  std::condition_variable wake;
+  std::atomic<unsigned> running{p.threads};
+  for (unsigned t = 0; t < p.threads; ++t) {
+    try {
+      pool.emplace_back([&] {
+        run.work();
+        if (--running == 0) {
+          std::lock_guard<std::mutex> lock(wake_mutex);
+          wake.notify_all();
+        }
+      });
+    } catch (const std::system_error& e) {
+      // The system refused a thread (ulimit -u, memory): stop the ones
+      // running, then say so instead of terminating.
+      run.stop();
+      for (std::thread& started : pool) started.join();
+      throw IoError("cannot start " + std::to_string(p.threads) + " worker threads (" + escaped_text(e.what()) +
+                    " after " + std::to_string(t) + "); use a smaller --threads");
     }
   }
-  const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  if (tty) progress << '\n';
+  {
+    std::unique_lock<std::mutex> lock(wake_mutex);
+    while (!wake.wait_for(lock, std::chrono::duration<double>(progress.interval), [&] { return running == 0; }))
+      progress.print(p.settings[mode], run.failed());
+  }
+  for (std::thread& t : pool) t.join();
+  return run.result();
+}
+
+// ---- reporting -----------------------------------------------------------------
+
+void print_heading(const VerifyPlan& p, std::ostream& out) {
+  const Setting& b = p.base;
+  out << "verify " << b.op.name() << ' ' << b.from.name;
+  if (b.op.returns_code()) out << " -> " << b.to.name;
+  out << ", oracle " << name_of(p.oracle, kOracleNames) << ", overflow " << overflow_name(b.spec.overflow)
+      << (b.spec.ftz ? ", ftz" : "") << (b.spec.daz ? ", daz" : "")
+      << (b.spec.tininess == Tininess::before ? ", tininess before" : "") << ", " << p.per_mode()
+      << " cases per mode (" << (p.exhaustive ? "exhaustive" : "seed " + std::to_string(p.seed) + " samples")
+      << ", shard " << p.shard.index << '/' << p.shard.count << "), " << p.threads << " thread"
+      << (p.threads > 1 ? "s" : "") << '\n';
+}
+
+// "mismatch [rne] case 7: add(0x3c00, 0x0001) expected 0x3c00 flags 01, got 0x3c01 flags 01"
+std::string mismatch_line(const Setting& s, const Mismatch& m) {
+  std::ostringstream line;
+  line << "mismatch [" << rounding_name(s.spec) << "] case " << m.index << ": " << s.op.name() << '(';
+  for (size_t j = 0; j < m.operands.size(); ++j) line << (j ? ", " : "") << format_hex_code(m.operands[j], s.from);
+  const auto text = [&](uint64_t c) { return s.op.returns_code() ? format_hex_code(c, s.to) : std::to_string(c); };
+  line << ") expected " << text(m.expected.code) << " flags " << flags_hex(m.expected.flags);
+  if (m.expected.has_second) line << " or " << text(m.expected.code2) << " flags " << flags_hex(m.expected.flags2);
+  line << ", got " << text(m.got) << " flags " << flags_hex(m.got_flags);
+  return line.str();
+}
+
+}  // namespace
+
+int run_verify(const VerifyOptions& o, std::ostream& out, std::ostream& progress_stream, const VerifyHooks* hooks) {
+  const VerifyPlan p = plan_verify(o);
+  print_heading(p, out);
+
+  const bool tty = &progress_stream == &std::cerr && isatty(STDERR_FILENO);
+  Progress progress{progress_stream, tty, o.progress_seconds > 0 ? o.progress_seconds : (tty ? 1.0 : 10.0)};
+  progress.grand_total = p.grand_total();
+  const Sampler sampler(p.base.from);
+  uint64_t passed_all = 0;
+  uint64_t reported = 0;  // mismatches printed in full, at most max_report over all modes
+  for (size_t mode = 0; mode < p.settings.size(); ++mode) {
+    const ModeResult r = run_mode(p, mode, sampler, progress, hooks);
+    const Setting& s = p.settings[mode];
+    if (p.settings.size() > 1) out << rounding_name(s.spec) << ": " << r.passed << " passed, " << r.failed << " failed\n";
+    passed_all += r.passed;
+    progress.failed_before += r.failed;
+    for (const Mismatch& m : r.first)
+      if (reported < p.max_report) {
+        out << mismatch_line(s, m) << '\n';
+        ++reported;
+      }
+  }
+  const double elapsed = progress.elapsed();
+  if (tty) progress_stream << '\n';
   char timing[160];
-  std::snprintf(timing, sizeof timing, "%.1f s on %u thread%s, %.2f M cases/s", elapsed, threads,
-                threads > 1 ? "s" : "", double(grand_total) / std::max(elapsed, 1e-9) / 1e6);
-  progress << timing << '\n';
+  std::snprintf(timing, sizeof timing, "%.1f s on %u thread%s, %.2f M cases/s", elapsed, p.threads,
+                p.threads > 1 ? "s" : "", double(p.grand_total()) / std::max(elapsed, 1e-9) / 1e6);
+  progress_stream << timing << '\n';
+  const uint64_t failed_all = progress.failed_before;
   out << passed_all << " passed, " << failed_all << " failed\n";
   return failed_all == 0 ? 0 : 1;
 }

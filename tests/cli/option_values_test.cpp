@@ -1,10 +1,12 @@
-// The pieces every subcommand shares: strict option values, negative numbers
-// as values, input echoed safely in messages, the one number reader of
-// convert and quantize (docs/cli.md, "Options" and "Messages").
+// The pieces every subcommand shares: strict option values, named choices,
+// negative numbers as values, input echoed safely in messages, the one number
+// reader of convert and quantize and the one writer of decimals
+// (docs/cli.md, "Options" and "Messages").
 #include "option_values.hpp"
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <string>
 #include <vector>
 
@@ -130,6 +132,45 @@ TEST(InputNumber, HexFloatsAreNumbersHexIntegersAreRefusedWithAHint) {
             "bit patterns");
   EXPECT_NE(number_error("-0X10").find("is a hex integer"), std::string::npos);
   EXPECT_NE(number_error("\x1b[2J").find("'\\x1b[2J' is not a number"), std::string::npos);
+}
+
+enum class Colour { red, green, blue };
+constexpr NamedValue<Colour> kColours[] = {{"red", Colour::red}, {"green", Colour::green}, {"blue", Colour::blue}};
+
+std::string named_value_error(std::string_view text) {
+  try {
+    parse_named_value("--colour", text, kColours);
+  } catch (const OptionError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+// One table per named-choice option: the parse, the refusal and the name agree.
+TEST(NamedValueOption, ReadsExactNamesAndRefusesNamingEveryChoice) {
+  EXPECT_EQ(parse_named_value("--colour", "green", kColours), Colour::green);
+  EXPECT_EQ(name_of(Colour::blue, kColours), "blue");
+  EXPECT_EQ(named_value_error("Green"), "--colour 'Green': expected red, green or blue");
+  EXPECT_EQ(named_value_error(""), "--colour '': expected red, green or blue");
+  constexpr NamedValue<Colour> two[] = {{"red", Colour::red}, {"blue", Colour::blue}};
+  try {
+    parse_named_value("--colour", "\x1b", two);
+    ADD_FAILURE() << "expected a refusal";
+  } catch (const OptionError& e) {
+    EXPECT_EQ(std::string(e.what()), "--colour '\\x1b': expected red or blue");
+  }
+}
+
+// The one shortest-decimal writer: a float's own shortest form, or the double's.
+TEST(CodeText, ShortestDecimalsAndTheNamesOfInfAndNan) {
+  EXPECT_EQ(shortest_float_decimal(0.1f, NanSign::shown), "0.1");
+  EXPECT_EQ(shortest_decimal(double(0.1f), NanSign::shown), "0.10000000149011612");
+  EXPECT_EQ(shortest_decimal(-INFINITY, NanSign::hidden), "-inf");
+  EXPECT_EQ(shortest_decimal(-NAN, NanSign::shown), "-nan");
+  EXPECT_EQ(shortest_decimal(-NAN, NanSign::hidden), "nan");
+  EXPECT_EQ(flags_hex(0x41), "41");
+  EXPECT_EQ(input_position("x.txt", 3), "x.txt line 3");
+  EXPECT_EQ(input_position("x.txt", 3, 7), "x.txt line 3, column 7");
 }
 
 }  // namespace

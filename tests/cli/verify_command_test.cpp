@@ -116,6 +116,26 @@ TEST(VerifyCommand, AWrongImplementationIsReportedInFull) {
   EXPECT_EQ(count, 3u);
 }
 
+TEST(VerifyCommand, MaxReportZeroCountsMismatchesWithoutPrintingThem) {
+  VerifyOptions o;
+  o.op = "add";
+  o.format = "fp16";
+  o.samples = 5000;
+  o.max_report = 0;
+  VerifyHooks hooks;
+  hooks.corrupt = [](const uint64_t* v, uint64_t& code, uint32_t&) {
+    if (v[0] & 1) code ^= 1;
+  };
+  const VerifyRun r = run(o, &hooks);
+  EXPECT_EQ(r.status, 1);
+  uint64_t passed = 0, failed = 0;
+  const std::string last = last_line(r.out);
+  ASSERT_TRUE(parse_summary(last, passed, failed)) << last;
+  EXPECT_GT(failed, 0u);
+  EXPECT_EQ(passed + failed, 5000u);
+  EXPECT_EQ(r.out.find("mismatch"), std::string::npos) << r.out;
+}
+
 TEST(VerifyCommand, ShardsCoverEveryCaseOnce) {
   uint64_t total = 0;
   for (int i = 0; i < 3; ++i) {
