@@ -360,42 +360,14 @@ TEST(FastOracleVsMpfr, StochasticCandidates) {
   }
 }
 #else
-// TODO(oracles): ref_arith (reference/src/arith.cpp) is not part of fpsim_reference yet; the
-// cross-check of FastOracle against the MPFR arithmetic reference turns on by itself once
-// tests/CMakeLists.txt sees src/arith.cpp among fpsim_reference's sources.
-TEST(FastOracleVsMpfr, NotBuiltYet) { GTEST_SKIP() << "ref_arith is not in fpsim_reference yet"; }
-#endif
-
-// ----------------------------------------------------------- throughput (informational)
-
-TEST(FastOracleSpeed, ReportsOpsPerSecond) {
-  struct Case {
-    RefOp op;
-    const char* fmt;
-  };
-  for (const Case& c : {Case{RefOp::add, "fp16"}, Case{RefOp::add, "bf16"}, Case{RefOp::add, "fp32"},
-                        Case{RefOp::div, "fp16"}, Case{RefOp::fma, "fp16"}, Case{RefOp::mul, "e4m3"}}) {
-    const RefFormat& f = ref_format(c.fmt);
-    const FastOracle o(c.op, f, f, RefSpec{});
-    const uint64_t mask = f.code_count - 1;
-    // As an exhaustive run walks the pairs: a outer, b inner (here: 64 values of a spread over
-    // the codes, 2^16 consecutive b each), and the same count with both operands scattered.
-    const uint64_t n = 1 << 22;
-    for (bool scattered : {false, true}) {
-      uint64_t acc = 0;
-      const auto t0 = std::chrono::steady_clock::now();
-      for (uint64_t i = 0; i < n; ++i) {
-        const uint64_t a = scattered ? (i * 0x9E3779B97F4A7C15u) >> 20 & mask : ((i >> 16) * 0x9E3779B1u) & mask;
-        const uint64_t b = scattered ? (i * 0xC2B2AE3D27D4EB4Fu) >> 20 & mask : (i & 0xFFFF) & mask;
-        const RefResult r = o(a, b, b ^ 0x55);
-        acc += r.code + r.flags;
-      }
-      const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      std::printf("FastOracle %s %s (%s operands): %.1f M ops/s (checksum %llx)\n", op_name(c.op), c.fmt,
-                  scattered ? "scattered" : "sequential", static_cast<double>(n) / s / 1e6,
-                  static_cast<unsigned long long>(acc));
-    }
-  }
+// The cross-check against the MPFR arithmetic reference is what the fast
+// oracle's exhaustive claims rest on: a build without it fails instead of
+// passing quietly (tests/CMakeLists.txt looks for src/arith.cpp among
+// fpsim_reference's sources).
+TEST(FastOracleVsMpfr, IsBuilt) {
+  FAIL() << "the FastOracle-vs-MPFR cross-check was not compiled: tests/CMakeLists.txt did not find src/arith.cpp "
+            "among fpsim_reference's sources (was the file renamed?)";
 }
+#endif
 
 }  // namespace

@@ -260,16 +260,5 @@ TEST(HwOracleCompare, Fp16AgainstIeee754Section511) {
 
 // ----------------------------------------------------------- throughput (informational)
 
-TEST(HwOracleSpeed, ReportsOpsPerSecond) {
-  const RefFormat& f = ref_format("fp32");
-  if (!HwOracle::available(RefOp::add, f, RefSpec{})) GTEST_SKIP() << "no hardware fp32";
-  const HwOracle o(RefOp::add, f, RefSpec{});
-  const uint64_t n = 4'000'000;
-  uint64_t acc = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (uint64_t i = 0; i < n; ++i) acc += o((i * 0x9E3779B1u) & 0xFFFFFFFF, i << 7 & 0xFFFFFFFF).code;
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("HwOracle add fp32: %.1f M ops/s (checksum %llx)\n", n / s / 1e6, static_cast<unsigned long long>(acc));
-}
 
 }  // namespace
