@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "fpsim/error.hpp"
+#include "fpsim/philox.hpp"
 #include "fpsim/quantize.hpp"
 
 namespace fpsim {
@@ -337,7 +338,18 @@ TEST(QuantizeDelayed, RestoredStateContinuesLikeTheOriginal) {
 // rounding (stated tolerance: 4 ulps of the tile's max), and 1/4 S H16
 // applied to e_0 gives S_0 / 4 in every column.
 TEST(QuantizeHadamard, TransformAndInverse) {
-  EXPECT_EQ(hadamard_signs(7), hadamard_signs(7));
+  // The signs are docs/quantization.md's definition: S_i = -1 where bit 0 of
+  // Philox4x32-10 word 0, counter (i, 0, 0, 0), key (seed, 0x52485421) is set
+  // (Philox itself is checked against the Random123 known answers in
+  // format_test.cpp).
+  for (const uint32_t seed : {0u, 7u, 0xFFFFFFFFu}) {
+    const std::vector<int> s = hadamard_signs(seed);
+    ASSERT_EQ(s.size(), 16u);
+    for (uint32_t i = 0; i < 16; ++i) {
+      const uint32_t counter[4] = {i, 0, 0, 0};
+      EXPECT_EQ(s[i], (philox4x32_10(counter, seed, 0x52485421u).w[0] & 1u) ? -1 : 1) << "seed " << seed << " i " << i;
+    }
+  }
   EXPECT_NE(hadamard_signs(7), hadamard_signs(8));
   std::vector<float> e(16, 0.0f);
   e[0] = 1.0f;
