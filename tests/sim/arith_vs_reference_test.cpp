@@ -7,11 +7,13 @@
 // triples of one format are the `long` test arith_fma_all_triples).
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <sstream>
 #include <string>
 #include <vector>
 
 #include "fpsim/arith.hpp"
+#include "fpsim/convert.hpp"
 #include "fpsim/format_table.hpp"
 #include "fpsim/operation.hpp"
 #include "fpsim_ref/reference.hpp"
@@ -48,7 +50,7 @@ std::vector<SpecCase> spec_cases() {
 }
 
 struct Tally {
-  uint64_t checked = 0, failed = 0;
+  uint64_t checked = 0, failed = 0, cancelling = 0;
   std::ostringstream first;
   void mismatch(const std::string& what) {
     if (failed++ < 10) first << what << '\n';
@@ -220,9 +222,19 @@ TEST_P(FmaRandomTriples, MatchesReference) {
     const fpsim_ref::RefSpec ref = ref_spec_of(sc);
     for (int i = 0; i < 20000; ++i) {
       const uint64_t a = code_of(mix64(++seed), fa), b = code_of(mix64(++seed), fb);
-      // Half the addends near -a*b's magnitude region: same code as a or b, so cancellation happens.
+      // Half the addends are -a*b rounded to c's format (every other one then
+      // moved by one code), so the sum cancels wholly or in part, in every
+      // shape, mixed formats included; the rest are random codes.
       uint64_t c = code_of(mix64(++seed), fc);
-      if ((seed & 3) == 0 && fa.bits == fc.bits) c = a ^ fc.sign_mask();
+      const uint64_t pick = mix64(++seed);
+      if (pick & 1) {
+        const double p = to_double(a, fa) * to_double(b, fb);
+        if (std::isfinite(p)) {
+          Flags ignored;
+          c = from_double(-p, fc, RoundingSpec{}, ignored) ^ ((pick >> 1) & 1);
+          ++t.cancelling;
+        }
+      }
       Flags fl;
       const uint64_t got = fma(a, fa, b, fb, c, fc, fo, rs, fl);
       const fpsim_ref::RefOperand ops[3] = {{a, &ra}, {b, &rb}, {c, &rc}};
@@ -234,6 +246,9 @@ TEST_P(FmaRandomTriples, MatchesReference) {
     }
   }
   EXPECT_EQ(t.failed, 0u) << t.failed << " of " << t.checked << " differ; first:\n" << t.first.str();
+  // The cancelling addends were drawn: at least a third of the triples (half
+  // minus those whose product is not finite).
+  EXPECT_GT(t.cancelling * 3, t.checked) << t.cancelling << " of " << t.checked;
 }
 
 INSTANTIATE_TEST_SUITE_P(
