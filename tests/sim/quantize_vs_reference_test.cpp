@@ -184,6 +184,55 @@ QuantScheme named(const char* name) {
   return s;
 }
 
+// The schemes the tests below hand the reference come from sim's parser
+// (named()); so that a parser mistake cannot reach both sides, each name is
+// first checked against the scheme table of docs/quantization.md
+// ("Schemes"), written out here: kind, element, block, scale rule, and the
+// default element rounding (rne, saturate).
+TEST(QuantizeVsReference, SchemeNamesAreTheDocumentedSchemes) {
+  struct Documented {
+    const char* name;
+    const char* kind;
+    const char* element;
+    size_t block_rows, block_cols;
+    const char* e8m0_rule;  // mx only
+    bool pow2_scales;
+  };
+  const Documented table[] = {
+      {"per-tensor-e4m3", "per_tensor", "e4m3", 0, 0, "", false},
+      {"per-tensor-e5m2", "per_tensor", "e5m2", 0, 0, "", false},
+      {"per-tensor-e2m1", "per_tensor", "e2m1", 0, 0, "", false},
+      {"per-tensor-int8", "per_tensor", "int8", 0, 0, "", false},
+      {"mxfp8-e4m3", "mx", "e4m3", 1, 32, "floor", false},
+      {"mxfp8-e5m2", "mx", "e5m2", 1, 32, "floor", false},
+      {"mxfp6-e2m3", "mx", "e2m3", 1, 32, "floor", false},
+      {"mxfp6-e3m2", "mx", "e3m2", 1, 32, "floor", false},
+      {"mxfp4", "mx", "e2m1", 1, 32, "floor", false},
+      {"mxint8", "mx", "int8", 1, 32, "floor", false},
+      {"nvfp4", "nvfp4", "e2m1", 1, 16, "", false},
+      {"nvfp4-2d", "nvfp4", "e2m1", 16, 16, "", false},
+      {"block-1x128-e4m3", "fp32_block", "e4m3", 1, 128, "", true},
+      {"block-128x128-e4m3", "fp32_block", "e4m3", 128, 128, "", true},
+      {"block-128x1-e4m3", "fp32_block", "e4m3", 128, 1, "", true},
+  };
+  for (const Documented& d : table) {
+    const fpsim_ref::RefQuantScheme r = to_ref(named(d.name));
+    EXPECT_EQ(r.kind, d.kind) << d.name;
+    EXPECT_EQ(r.element, d.element) << d.name;
+    if (d.block_rows != 0) {
+      EXPECT_EQ(r.block_rows, d.block_rows) << d.name;
+      EXPECT_EQ(r.block_cols, d.block_cols) << d.name;
+    }
+    if (*d.e8m0_rule != 0) {
+      EXPECT_EQ(r.e8m0_rule, d.e8m0_rule) << d.name;
+    }
+    EXPECT_EQ(r.pow2_scales, d.pow2_scales) << d.name;
+    EXPECT_EQ(r.rounding.mode, fpsim_ref::RefMode::rne) << d.name;
+    EXPECT_TRUE(r.rounding.saturate) << d.name;
+    EXPECT_FALSE(r.exact_arith || r.hadamard || r.require_full_blocks) << d.name;
+  }
+}
+
 TEST(QuantizeVsReference, PerTensor) {
   for (const char* n : {"per-tensor-e4m3", "per-tensor-e5m2", "per-tensor-e2m1", "per-tensor-int8"})
     for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact})
