@@ -83,24 +83,41 @@ RC_GTEST_PROP(MmaProperty, OneProductBlocksWithWideAlignmentAndRneEqualFmaChain,
   }
 }
 
-// Products are exact (docs/mma.md, "Per-GPU parameters and their evidence"): one product with C = 0 whose exact
-// value (a double) fits the block's kept bits comes back unchanged, in every
-// FP32-output preset. The product is kept in [2^-100, 2^100] so that neither
-// the min_exp clamp nor the output range can touch it.
-RC_GTEST_PROP(MmaProperty, SingleProductsAreExact, ()) {
+// Products are exact and a lone block is rounded once (docs/mma.md, "The
+// block-FMA model"): one product with C = 0, in every block-FMA preset (FP32
+// and FP16 output), comes back as its exact value rounded once to
+// acc_frac_bits + 1 significant bits in the preset's final rounding. The
+// expectation is worked out here in double (the product has at most 22
+// significant bits, so it is exact there). The product is kept inside the
+// output's normal range (and in [2^-100, 2^100]) so that neither the
+// min_exp clamp nor subnormal or overflow handling can touch it. For FP32
+// output most products fit and come back unchanged; FP16 output rounds most
+// of them, so a model that rounded a product twice, in the wrong direction
+// or to the wrong width fails.
+RC_GTEST_PROP(MmaProperty, SingleProductsAreRoundedOnce, ()) {
   const auto presets = block_presets();
   const MmaModel& m = *presets[*rc::gen::inRange<size_t>(0, presets.size())];
-  RC_PRE(m.output.man_bits == 23);
   const float a = *finite_value(m.input_a);
   const float b = *finite_value(m.input_b);
   const double p = double(a) * double(b);  // exact: at most 22 significant bits
-  RC_PRE(p != 0.0 && std::fabs(p) >= 0x1p-100 && std::fabs(p) <= 0x1p100);
-  // Significant bits of p must fit acc_frac_bits + 1.
+  const double out_max = to_double(m.output.max_code(), m.output);
+  RC_PRE(p != 0.0 && std::fabs(p) >= std::max(0x1p-100, std::ldexp(1.0, m.output.emin())) &&
+         std::fabs(p) <= std::min(0x1p100, out_max / 2));
   int e = 0;
-  const double frac = std::frexp(std::fabs(p), &e);
-  RC_PRE(std::ldexp(frac, m.acc_frac_bits + 1) == std::floor(std::ldexp(frac, m.acc_frac_bits + 1)));
+  std::frexp(p, &e);  // |p| in [2^(e-1), 2^e)
+  const double q = std::ldexp(p, m.acc_frac_bits + 1 - e);  // acc_frac_bits + 1 bits before the point
+  double r = q;
+  switch (m.final_rounding) {
+    case Rounding::rtz: r = std::trunc(q); break;
+    case Rounding::rne: r = std::nearbyint(q); break;  // the default environment: ties to even
+    case Rounding::rup: r = std::ceil(q); break;
+    case Rounding::rdn: r = std::floor(q); break;
+    default: RC_FAIL("unexpected final rounding");
+  }
+  const double want = std::ldexp(r, e - m.acc_frac_bits - 1);
+  RC_PRE(std::fabs(want) <= out_max);
   const std::vector<float> va{a}, vb{b};
-  RC_ASSERT(mma_dot(m, va, vb, 0.0f) == float(p));
+  RC_ASSERT(mma_dot(m, va, vb, 0.0f) == float(want));
 }
 
 // Negating every input negates the result under RZ and RNE (both are
