@@ -661,9 +661,10 @@ std::array<uint32_t, 4> ref_philox4x32_10(std::array<uint32_t, 4> c, std::array<
 
 // A deliberate second transcription: the signs' Philox key and counter, and
 // the transform's summation order (i = 0..15, left to right, in FP32, then
-// the 1/4 scaling), are written here from docs/quantization.md §6, as sim's hadamard_transform (sim/src/quantize.cpp)
-// writes them. Nothing is shared; the document is the single source both
-// follow, so a change to the rule changes both places.
+// the 1/4 scaling), are written here from docs/quantization.md §6, as sim's
+// hadamard_transform (sim/src/quantize.cpp) writes them. Nothing is shared;
+// the document is the single source both follow, so a change to the rule
+// changes both places.
 std::vector<int> ref_hadamard_signs(uint32_t seed) {
   std::vector<int> s(16);
   for (uint32_t i = 0; i < 16; ++i) {
