@@ -9,7 +9,8 @@ FPSIM_BINARY names the CLI (set by ctest, tests/CMakeLists.txt).
 import json
 import os
 import subprocess
-import tempfile
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -293,6 +294,35 @@ def test_stochastic_rounding_is_reproducible_and_keyed():
     q1 = fpsim.quantize(x[:10000].reshape(100, 100), "nvfp4", rounding="sr", seed=9)
     q2 = fpsim.quantize(x[:10000].reshape(100, 100), "nvfp4", rounding="sr", seed=9)
     np.testing.assert_array_equal(q1.elements, q2.elements)
+
+
+def test_long_calls_release_the_gil():
+    """While a long library call runs in another thread, this thread runs too:
+    with the GIL held it could not run at all during the call."""
+    done = threading.Event()
+    span = {}
+
+    def worker():
+        t0 = time.perf_counter()
+        fpsim.mma_error("h100-e4m3-fp32", 4096, trials=400)
+        span["call"] = time.perf_counter() - t0
+        done.set()
+
+    spins = 0
+    t = threading.Thread(target=worker)
+    start = time.perf_counter()
+    t.start()
+    last = start
+    running = 0.0
+    while not done.is_set():
+        now = time.perf_counter()
+        if now - last < 0.01:  # time this thread got to run, in slices short of a GIL switch
+            running += now - last
+        last = now
+        spins += 1
+    t.join()
+    assert span["call"] > 0.2
+    assert running > 0.2 * span["call"], f"this thread ran {running:.3f} s of a {span['call']:.3f} s call"
 
 
 def test_ml_dtypes_interop_when_installed():
