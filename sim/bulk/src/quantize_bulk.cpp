@@ -234,6 +234,41 @@ Workspace& workspace() {
   return w;
 }
 
+// The element pass's arguments: the element conversion, the scalar
+// definition for lanes whose t is not the exact product (MX and exact
+// arithmetic), and the element format facts the counts rely on.
+qdetail::QuantArgs quant_args(const QuantScheme& sq, const detail::FromParams& params, const ElemInfo& ei) {
+  qdetail::QuantArgs args{};
+  args.p = &params;
+  args.exact_first = sq.kind == ScaleKind::mx || sq.arith == ScaleArith::exact;
+  args.ctx = &sq;
+  args.exact = exact_lane;
+  args.fmax_bits = ei.fmax_bits;
+  args.zero_mask = ei.zero_mask;
+  args.zero_value = ei.zero_value;
+  return args;
+}
+
+// The tensor's non-NaN amax from the block amaxes (|x| bits); a block
+// holding a NaN (MX, NVFP4: its amax is NaN) is read again for its other
+// values.
+float tensor_amax(std::span<const float> x, const qdetail::Tiling& tl, const std::vector<uint32_t>& amax) {
+  uint32_t m = 0;
+  for (size_t b = 0; b < amax.size(); ++b) {
+    if (amax[b] <= kInfBits) {
+      m = std::max(m, amax[b]);
+      continue;
+    }
+    const size_t gi = b / tl.gc, gj = b % tl.gc;
+    for (size_t r = gi * tl.br; r < std::min(tl.rows, (gi + 1) * tl.br); ++r)
+      for (size_t c = gj * tl.bc; c < std::min(tl.cols, (gj + 1) * tl.bc); ++c) {
+        const uint32_t a = bits_of(x[r * tl.cols + c]) & 0x7FFFFFFFu;
+        if (a <= kInfBits) m = std::max(m, a);
+      }
+  }
+  return float_of(m);
+}
+
 // Special blocks: take back what the vector pass counted, then apply the
 // scalar definition (MX NaN scale: round(+NaN), no underflows or
 // saturations (MX and NVFP4); zero NVFP4 block scale: +-0 for finite x,
@@ -317,14 +352,7 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
 
   const detail::FromParams params = detail::from_params(sq.element, sq.rounding);
   const ElemInfo ei = elem_info(q);
-  qdetail::QuantArgs args{};
-  args.p = &params;
-  args.exact_first = q.kind == ScaleKind::mx || q.arith == ScaleArith::exact;
-  args.ctx = &sq;
-  args.exact = exact_lane;
-  args.fmax_bits = ei.fmax_bits;
-  args.zero_mask = ei.zero_mask;
-  args.zero_value = ei.zero_value;
+  const qdetail::QuantArgs args = quant_args(sq, params, ei);
   qdetail::SegStats st;
   auto seg = HWY_DYNAMIC_DISPATCH(QuantSegment);
   auto amax_strip = HWY_DYNAMIC_DISPATCH(AmaxStrip);
@@ -351,24 +379,6 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
       seg(args, x.data() + off, m, per_block ? tl.bc : 0, c1 - c0, out.elements.data() + off, off, st);
     }
   };
-  // The tensor's non-NaN amax (an MX block holding a NaN: its other values).
-  auto tensor_amax = [&]() {
-    uint32_t m = 0;
-    for (size_t b = 0; b < nblocks; ++b) {
-      if (amax[b] <= kInfBits) {
-        m = std::max(m, amax[b]);
-        continue;
-      }
-      const size_t gi = b / tl.gc, gj = b % tl.gc;
-      for (size_t r = gi * tl.br; r < std::min(tl.rows, (gi + 1) * tl.br); ++r)
-        for (size_t c = gj * tl.bc; c < std::min(tl.cols, (gj + 1) * tl.bc); ++c) {
-          const uint32_t a = bits_of(x[r * tl.cols + c]) & 0x7FFFFFFFu;
-          if (a <= kInfBits) m = std::max(m, a);
-        }
-    }
-    return float_of(m);
-  };
-
   if (per_tensor) {
     amax[0] = HWY_DYNAMIC_DISPATCH(AmaxFlat)(x.data(), n);
     out.stats.amax = float_of(amax[0]);
@@ -379,7 +389,7 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
   } else if (q.kind == ScaleKind::nvfp4) {
     // The block scales depend on the tensor's amax: two passes.
     qdetail::for_each_tile(tl, tile_amax);
-    out.stats.amax = tensor_amax();
+    out.stats.amax = tensor_amax(x, tl, amax);
     scales.set_tensor_amax(out.stats.amax);
     scales.compute(amax.data(), 0, nblocks);
     qdetail::for_each_tile(tl, tile_round);
@@ -391,7 +401,7 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
       scales.compute(amax.data(), b0, b1);
       tile_round(gi, r0, r1, c0, c1);
     });
-    out.stats.amax = tensor_amax();
+    out.stats.amax = tensor_amax(x, tl, amax);
   }
   redo_special_blocks(x, tl, scales, args, ei, q, out, st);
   out.stats.nan_inputs = st.nan;
