@@ -1,5 +1,6 @@
 // Scalar definitions of the quantizers: docs/quantization.md, section by
-// section. Every rounding into a narrow format goes through the one rounding
+// section, with the scale rules sim/bulk's SIMD path calls too (quantize.hpp
+// declares them together). Every rounding into a narrow format goes through the one rounding
 // core (fpsim::round / convert / detail::exact_product / exact_quotient);
 // plain FP32 steps (TE's `__fdiv_rn(max, amax)`, `x * scale`) are single IEEE
 // binary32 operations of the host, which round to nearest even.
@@ -29,8 +30,6 @@ constexpr Format kF64 = formats::fp64;
 
 uint32_t bits_of(float f) { return std::bit_cast<uint32_t>(f); }
 float float_of(uint32_t b) { return std::bit_cast<float>(b); }
-
-bool is_mx_int(const QuantScheme& s) { return s.kind == ScaleKind::mx && s.element.is_integer(); }
 
 Unpacked unpack_f32(float x) { return unpack(bits_of(x), kF32); }
 Unpacked unpack_f64(double x) { return unpack(std::bit_cast<uint64_t>(x), kF64); }
@@ -65,17 +64,8 @@ float block_amax(std::span<const float> x, size_t cols, BlockRange b, bool nan_p
   return amax;
 }
 
-struct ElementResult {
-  uint8_t code;
-  bool saturated;
-};
-
-// Rounds the exact (or first-FP32-rounded) scaled value of one element.
-ElementResult round_element(const Unpacked& v, const QuantScheme& s, uint64_t index) {
-  Flags fl;
-  const uint8_t code = uint8_t(round(v, s.element, s.rounding, fl, index));
-  return {code, exceeds_max(v, s.element)};
-}
+using detail::ElementResult;
+using detail::round_element;
 
 ElementResult round_fp32_value(float t, const QuantScheme& s, uint64_t index) {
   Flags fl;
@@ -126,7 +116,7 @@ void quantize_blocks_with_multiplier(std::span<const float> x, const QuantScheme
 
 void store_multiplier(float s, QuantizedTensor& out) {
   out.multipliers.push_back(bits_of(s));
-  out.scales.push_back(bits_of(1.0f / s));  // TE's scale_inv, one FP32 division
+  out.scales.push_back(bits_of(decode_scale(s)));
 }
 
 void quantize_mx_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
@@ -137,7 +127,7 @@ void quantize_mx_block(std::span<const float> x, const QuantScheme& q, BlockRang
   const bool nan_scale = code == 0xFF;
   if (nan_scale) ++out.stats.nan_scale_blocks;
   // element = x * 2^-k (MXINT8: x * 2^(6-k)), an exponent adjustment.
-  const int32_t shift = 127 - int32_t(code) + (is_mx_int(q) ? 6 : 0);
+  const int32_t shift = 127 - int32_t(code) + element_fraction_bits(q);
   for (size_t r = b.r0; r < b.r1; ++r)
     for (size_t c = b.c0; c < b.c1; ++c) {
       const size_t i = r * cols + c;
@@ -162,16 +152,15 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
   // NaN-propagating, as MX: a NaN makes the block's ue4m3 scale NaN, since
   // e2m1 elements cannot hold one (docs/quantization.md §2).
   const float amax = block_amax(x, cols, b, /*nan_propagates=*/true);
-  const RoundingSpec scale_rounding{Rounding::rne, Overflow::saturate};
   Flags fl;
   uint8_t sb = 0;
   if (q.arith == ScaleArith::fp32) {
-    const float dec_b = amax / 6.0f;  // fp32(amax_b / 6)
-    const float t = dec_b * s_enc;    // fp32(dec_b * S_enc)
-    sb = uint8_t(convert(bits_of(t), kF32, formats::ue4m3, scale_rounding, fl));
+    const float t = nvfp4_block_scale_fp32(amax, s_enc);
+    sb = uint8_t(convert(bits_of(t), kF32, formats::ue4m3, kNvfp4ScaleRounding, fl));
   } else {
     const Unpacked num = detail::exact_product(unpack_f32(amax), unpack_f32(s_enc), fl);
-    sb = uint8_t(round(detail::exact_quotient(num, unpack_f64(6.0), false, fl), formats::ue4m3, scale_rounding, fl));
+    sb = uint8_t(round(detail::exact_quotient(num, unpack_f64(double(kNvfp4ElementMax)), false, fl), formats::ue4m3,
+                       kNvfp4ScaleRounding, fl));
   }
   out.scales.push_back(sb);
   if (formats::ue4m3.is_nan_code(sb)) {
@@ -186,8 +175,8 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
       }
     return;
   }
-  const float sbv = float(to_double(sb, formats::ue4m3));
-  const float enc_b = sbv == 0.0f ? 0.0f : s_enc / sbv;  // fp32(S_enc / s_block)
+  const float sbv = detail::ue4m3_values()[sb];
+  const float enc_b = nvfp4_block_encode_scale(s_enc, sbv);
   for (size_t r = b.r0; r < b.r1; ++r)
     for (size_t c = b.c0; c < b.c1; ++c) {
       const size_t i = r * cols + c;
@@ -249,7 +238,7 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
   if (q.kind == ScaleKind::nvfp4) {
     out.scale_format = formats::ue4m3;
     s_enc = nvfp4_encode_scale(out.stats.amax);
-    out.tensor_scale = 1.0f / s_enc;  // the decode side, one FP32 division
+    out.tensor_scale = decode_scale(s_enc);
   } else if (q.kind == ScaleKind::mx) {
     out.scale_format = formats::e8m0;
   } else {
@@ -283,8 +272,12 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
 
 }  // namespace
 
+bool is_mx_int(const QuantScheme& s) { return s.kind == ScaleKind::mx && s.element.is_integer(); }
+
+int element_fraction_bits(const QuantScheme& s) { return is_mx_int(s) ? kMxIntFractionBits : 0; }
+
 double element_max(const QuantScheme& s) {
-  if (is_mx_int(s)) return 127.0 / 64.0;
+  if (is_mx_int(s)) return std::ldexp(127.0, -kMxIntFractionBits);
   return to_double(s.element.max_code(), s.element);
 }
 
@@ -296,7 +289,7 @@ int element_emax(const QuantScheme& s) {
 
 double element_value(const QuantScheme& s, uint8_t code) {
   const double v = to_double(code, s.element);
-  return is_mx_int(s) ? v / 64.0 : v;
+  return is_mx_int(s) ? std::ldexp(v, -kMxIntFractionBits) : v;
 }
 
 float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon) {
@@ -313,7 +306,7 @@ float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon)
 }
 
 float nvfp4_encode_scale(float amax_t) {
-  float e = 2688.0f / amax_t;  // 448 * 6 / amax: one FP32 division (inf for amax 0)
+  float e = (kNvfp4ScaleMax * kNvfp4ElementMax) / amax_t;  // 2688 / amax: one FP32 division (inf for amax 0)
   e = std::fmin(e, FLT_MAX);
   if (amax_t == 0.0f || e == 0.0f) e = 1.0f;
   return e;
@@ -332,11 +325,14 @@ uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s) {
     k = std::max(k, -127);
     return uint8_t(k + 127);
   }
-  const float q = amax / float(element_max(s));  // fp32(amax / max_elem)
+  const float q = e8m0_scale_quotient(amax, float(element_max(s)));
   Flags fl;
-  const RoundingSpec rs = rule == E8m0Rule::ceil ? RoundingSpec{Rounding::rup, Overflow::saturate}
-                                                 : RoundingSpec{Rounding::rne, Overflow::ieee};
-  return uint8_t(convert(bits_of(q), kF32, formats::e8m0, rs, fl));
+  return uint8_t(convert(bits_of(q), kF32, formats::e8m0, e8m0_scale_rounding(rule), fl));
+}
+
+RoundingSpec e8m0_scale_rounding(E8m0Rule rule) {
+  return rule == E8m0Rule::ceil ? RoundingSpec{Rounding::rup, Overflow::saturate}
+                                : RoundingSpec{Rounding::rne, Overflow::ieee};
 }
 
 QuantizedTensor quantize(std::span<const float> x, TensorShape shape, const QuantScheme& scheme) {
@@ -360,12 +356,13 @@ std::vector<float> dequantize(const QuantizedTensor& q) {
                                                                       std::max<size_t>(q.shape.cols, 1)}
                                                          : s.block;
   const Unpacked tensor_scale = unpack_f32(q.tensor_scale);
+  const int fraction_bits = element_fraction_bits(s);  // MXINT8's fixed point
   for (size_t i = 0; i < out.size(); ++i) {
     const size_t r = i / cols, c = i % cols;
     const size_t b = (r / blk.rows) * q.scale_grid.cols + c / blk.cols;
     Flags fl;
     Unpacked e = unpack(q.elements[i], s.element);
-    if (is_mx_int(s) && e.cls == ValueClass::finite) e.exp -= 6;
+    if (e.cls == ValueClass::finite) e.exp -= fraction_bits;
     Unpacked v = detail::exact_product(e, unpack(q.scales[b], q.scale_format), fl);
     if (s.kind == ScaleKind::nvfp4) v = detail::exact_product(v, tensor_scale, fl);
     out[i] = float_of(uint32_t(round(v, kF32, RoundingSpec{}, fl)));
@@ -595,6 +592,21 @@ ScaleArith parse_scale_arith(std::string_view name) {
 std::string_view scale_arith_name(ScaleArith a) { return a == ScaleArith::fp32 ? "fp32" : "exact"; }
 
 namespace detail {
+
+ElementResult round_element(const Unpacked& v, const QuantScheme& s, uint64_t index) {
+  Flags fl;
+  const uint8_t code = uint8_t(round(v, s.element, s.rounding, fl, index));
+  return {code, exceeds_max(v, s.element)};
+}
+
+const std::array<float, 256>& ue4m3_values() {
+  static const std::array<float, 256> table = [] {
+    std::array<float, 256> t{};
+    for (uint32_t c = 0; c < 256; ++c) t[c] = float(to_double(c, formats::ue4m3));
+    return t;
+  }();
+  return table;
+}
 
 Axis hadamard_axis(const QuantScheme& s) {
   return s.kind != ScaleKind::per_tensor && s.block.rows > s.block.cols ? Axis::rows : Axis::cols;

@@ -1,6 +1,7 @@
 // SIMD bulk conversions f32 <-> low-precision codes (see convert_bulk.hpp).
 // The per-lane kernels (RoundBlock, DecodeBlock) live in round_kernel-inl.h,
-// shared with quantize_bulk.cpp; their parameter blocks in kernel_params.hpp.
+// shared with bulk quantization (quantize_kernels-inl.h, dequantize_bulk.cpp);
+// their parameter blocks in kernel_params.hpp.
 //
 // The kernels are generic over the format table: they read man_bits, emin,
 // bias, max_code, the sign masks and the special-value results from a

@@ -1,5 +1,5 @@
 // Parameter blocks of the bulk rounding / decoding kernels (round_kernel-inl.h),
-// shared by convert_bulk.cpp and quantize_bulk.cpp. Private to sim/bulk:
+// shared by convert_bulk.cpp and the quantization files. Private to sim/bulk:
 // no Highway here, and nothing outside sim/bulk/src includes it.
 #pragma once
 

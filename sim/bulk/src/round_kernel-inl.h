@@ -1,8 +1,9 @@
 // The per-lane rounding kernel of sim/bulk (f32 lanes -> codes of any format
 // of <= 16 bits, bit-identical to fpsim::from_float) and the decoding kernel
 // (codes -> f32), as a Highway per-target header: included by every
-// translation unit that instantiates them (convert_bulk.cpp, quantize_bulk.cpp)
-// after <hwy/highway.h>, once per target through foreach_target.h. The
+// translation unit that instantiates them (convert_bulk.cpp, quantize_bulk.cpp
+// through quantize_kernels-inl.h, dequantize_bulk.cpp) after <hwy/highway.h>,
+// once per target through foreach_target.h. The
 // algorithm is described at the top of convert_bulk.cpp.
 //
 // Per-target include guard (Highway convention): toggled for every target.

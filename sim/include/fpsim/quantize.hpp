@@ -11,6 +11,7 @@
 // independent MPFR oracle (tests/sim/quantize_vs_reference_test.cpp).
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -21,6 +22,7 @@
 
 #include "fpsim/format.hpp"
 #include "fpsim/rounding_spec.hpp"
+#include "fpsim/unpacked.hpp"
 
 namespace fpsim {
 
@@ -136,17 +138,49 @@ QuantizedTensor quantize_with_multiplier(std::span<const float> x, TensorShape s
 // the exact product rounded once.
 std::vector<float> dequantize(const QuantizedTensor& q);
 
+// ---- The scale rules (docs/quantization.md §3), defined here once: the
+// scalar definitions in sim/src/quantize.cpp and sim/bulk's SIMD path both
+// call them.
+
+// MXINT8 (an MX scheme with an integer element) has fixed-point elements:
+// the value of a code is the integer * 2^-kMxIntFractionBits (OCP MX v1.0's
+// int8 with an implicit scale of 2^-6), so element_max is 127 / 64.
+inline constexpr int kMxIntFractionBits = 6;
+bool is_mx_int(const QuantScheme& s);
+// kMxIntFractionBits for MXINT8, else 0: element value = code value * 2^-this.
+int element_fraction_bits(const QuantScheme& s);
+
+// The decode-side scale stored for a multiplier s: fp32(1 / s), one FP32
+// division (TE's scale_inv; NVFP4's tensor_scale from S_enc).
+inline float decode_scale(float s) { return 1.0f / s; }
+
 // TE's compute_scale_from_amax (transformer_engine/common/recipe/recipe_common.cuh):
 // amax < eps -> eps; amax inf or 0 -> 1; s = fp32_rne(fmt_max / amax); s inf
 // -> FLT_MAX; s NaN -> 1; pow2: keep sign and exponent bits only.
 float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon);
 
-// NVFP4's tensor encode scale S_enc (TE's compute_global_encode_scaling_factor_FP4):
-// fp32(2688 / amax_t), at most FLT_MAX; 1 when amax_t is 0 or the quotient is 0.
-float nvfp4_encode_scale(float amax_t);
-
 // The E8M0 code of an MX block scale for block amax `amax` (docs/formats.md §8).
 uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s);
+// The ceil and rne rules: the code is e8m0_scale_quotient(amax, float(element_max(s)))
+// converted into E8M0 with e8m0_scale_rounding(rule). The divisor is an
+// argument so that a caller can compute it once per scheme.
+inline float e8m0_scale_quotient(float amax, float element_max_f32) { return amax / element_max_f32; }
+RoundingSpec e8m0_scale_rounding(E8m0Rule rule);
+
+// NVFP4, TE's order: the two constants TE hard-codes (e2m1's and ue4m3's
+// largest values).
+inline constexpr float kNvfp4ElementMax = 6.0f;
+inline constexpr float kNvfp4ScaleMax = 448.0f;
+// The tensor encode scale S_enc (TE's compute_global_encode_scaling_factor_FP4):
+// fp32((448 * 6) / amax_t), at most FLT_MAX; 1 when amax_t is 0 or the quotient is 0.
+float nvfp4_encode_scale(float amax_t);
+// FP32 arithmetic: a block's scale before its conversion to ue4m3 with
+// kNvfp4ScaleRounding, fp32(fp32(amax_b / 6) * S_enc).
+inline float nvfp4_block_scale_fp32(float amax_b, float s_enc) { return (amax_b / kNvfp4ElementMax) * s_enc; }
+inline constexpr RoundingSpec kNvfp4ScaleRounding{Rounding::rne, Overflow::saturate};
+// A block's encode scale, the multiplier of its elements: fp32(S_enc / s_block)
+// (0 for a zero block scale, whose elements are +-0).
+inline float nvfp4_block_encode_scale(float s_enc, float s_block) { return s_block == 0.0f ? 0.0f : s_enc / s_block; }
 
 // The random Hadamard transform on 16-element vectors (docs/training.md, "Recipe definitions and their sources"
 // nvfp4): each 16-element tile t along `axis` becomes t * (1/4) S H16
@@ -205,6 +239,17 @@ Axis hadamard_axis(const QuantScheme& scheme);
 // mse and sqnr_db of docs/quantization.md §4 from the inputs and their
 // dequantized values, in row-major order (shared so both paths agree bitwise).
 void error_stats(std::span<const float> x, std::span<const float> dequantized, QuantStats& stats);
+// The FP32 value of every ue4m3 code (NVFP4's block scales), made once.
+const std::array<float, 256>& ue4m3_values();
+// One element from its scaled value v (exact, or the FP32 product): the code,
+// v rounded once, and whether |v| exceeds the element max (docs/quantization.md
+// §4 `saturated`). sim/bulk rounds the lanes it hands back to the definition
+// with it.
+struct ElementResult {
+  uint8_t code;
+  bool saturated;
+};
+ElementResult round_element(const Unpacked& v, const QuantScheme& s, uint64_t index);
 }  // namespace detail
 
 }  // namespace fpsim
