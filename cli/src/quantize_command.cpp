@@ -349,7 +349,7 @@ void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ost
   std::vector<float> rotated;
   if (q.scheme.hadamard) {
     rotated = input.values;
-    hadamard_transform(rotated, shape, detail::hadamard_axis(q.scheme), q.scheme.hadamard_seed);
+    hadamard_transform(rotated, shape, hadamard_axis(q.scheme), q.scheme.hadamard_seed);
   }
   Result r{o, q.scheme.hadamard ? rotated : input.values, q, run_dequantize(plan.engine, q), q.scheme.block};
   if (q.scheme.kind == ScaleKind::per_tensor) r.block = BlockShape{shape.rows, shape.cols};

@@ -270,7 +270,7 @@ void append_stats(GemmRuntime& rt, const GemmSite& site, const Operand& op, cons
   thread_local std::vector<float> seen, dq;
   seen.assign(op.view.data, op.view.data + n);
   if (p.scaled && p.q.scheme.hadamard)
-    bulk::hadamard_transform(seen, op.shape(), detail::hadamard_axis(p.q.scheme), p.q.scheme.hadamard_seed);
+    bulk::hadamard_transform(seen, op.shape(), hadamard_axis(p.q.scheme), p.q.scheme.hadamard_seed);
   std::span<const float> q(p.values);
   if (p.scaled && !dequantized) {
     dq.resize(n);

@@ -223,7 +223,7 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
   std::span<const float> x = input;
   if (q.hadamard) {
     rotated.assign(input.begin(), input.end());
-    hadamard_transform(rotated, shape, detail::hadamard_axis(q), q.hadamard_seed);
+    hadamard_transform(rotated, shape, hadamard_axis(q), q.hadamard_seed);
     x = rotated;
   }
   out.elements.assign(x.size(), 0);
@@ -335,6 +335,10 @@ RoundingSpec e8m0_scale_rounding(E8m0Rule rule) {
                                 : RoundingSpec{Rounding::rne, Overflow::ieee};
 }
 
+Axis hadamard_axis(const QuantScheme& s) {
+  return s.kind != ScaleKind::per_tensor && s.block.rows > s.block.cols ? Axis::rows : Axis::cols;
+}
+
 QuantizedTensor quantize(std::span<const float> x, TensorShape shape, const QuantScheme& scheme) {
   return quantize_impl(x, shape, scheme, nullptr);
 }
@@ -370,6 +374,10 @@ std::vector<float> dequantize(const QuantizedTensor& q) {
   return out;
 }
 
+// The signs' Philox key and counter, and hadamard_transform's summation
+// order, follow docs/quantization.md §6; the reference
+// (reference/src/quantize.cpp, ref_hadamard_signs) transcribes the same rule
+// again on purpose, as the independent oracle.
 std::vector<int> hadamard_signs(uint32_t seed) {
   std::vector<int> s(16);
   for (uint32_t i = 0; i < 16; ++i) {
@@ -606,10 +614,6 @@ const std::array<float, 256>& ue4m3_values() {
     return t;
   }();
   return table;
-}
-
-Axis hadamard_axis(const QuantScheme& s) {
-  return s.kind != ScaleKind::per_tensor && s.block.rows > s.block.cols ? Axis::rows : Axis::cols;
 }
 
 TensorShape check_quantize_args(size_t values, TensorShape shape, const QuantScheme& q) {

@@ -199,7 +199,7 @@ HWY_EXPORT(GemmU4);
 namespace detail {
 
 double block_by_definition(const MmaPlan& p, int i, size_t j, int b0, int len, double carry_in) {
-  float a[128], b[128];
+  float a[kMaxBlockSize], b[kMaxBlockSize];  // len <= block_size <= kMaxBlockSize (validate_mma_model)
   for (int t = 0; t < len; ++t) {
     a[t] = p.A[size_t(i) * size_t(p.K) + size_t(b0 + t)];
     b[t] = p.B[size_t(b0 + t) * size_t(p.N) + j];
@@ -352,7 +352,7 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
       b_exp[size_t(k) * Np + j] = detail::kZeroExpD;
     }
   }
-  const bool out_fp32 = m.output.man_bits == 23;
+  const bool out_fp32 = is_binary32(m.output);  // else fp16 (validate_mma_model)
   if (!C.empty()) {
     sized(c_init, size_t(M) * Np);
     std::fill_n(c_init.begin(), size_t(M) * Np, 0.0);
@@ -388,7 +388,7 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
   p.rne = m.final_rounding == Rounding::rne;
   p.neab = m.extra_bits;
   p.drop = 52 - m.acc_frac_bits;
-  p.min_exp = double(std::max(m.min_exp, -1024));
+  p.min_exp = double(std::max(m.min_exp, kNoClamp));
   p.emin_out = double(m.output.emin());
   p.emax_out = double(int(m.output.exp_field_max()) - 1 - m.output.bias);
   p.A = A.data();

@@ -333,7 +333,7 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
   std::span<const float> x = input;
   if (q.hadamard) {
     ws.rotated.assign(input.begin(), input.end());
-    bulk::hadamard_transform(ws.rotated, shape, fpsim::detail::hadamard_axis(q), q.hadamard_seed);
+    bulk::hadamard_transform(ws.rotated, shape, fpsim::hadamard_axis(q), q.hadamard_seed);
     x = ws.rotated;
   }
   const size_t n = x.size();

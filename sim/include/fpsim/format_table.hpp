@@ -29,6 +29,7 @@ std::vector<std::string_view> format_aliases(const Format& f);
 void parse_rounding(std::string_view name, RoundingSpec& spec);
 std::string rounding_name(const RoundingSpec& spec);
 
+// "ieee" or "saturate". Throws OptionError.
 Overflow parse_overflow(std::string_view name);
 std::string_view overflow_name(Overflow o);
 

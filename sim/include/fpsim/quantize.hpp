@@ -168,7 +168,9 @@ inline float e8m0_scale_quotient(float amax, float element_max_f32) { return ama
 RoundingSpec e8m0_scale_rounding(E8m0Rule rule);
 
 // NVFP4, TE's order: the two constants TE hard-codes (e2m1's and ue4m3's
-// largest values).
+// largest values). The reference quantizer (reference/src/quantize.cpp)
+// writes its own 6 and 2688 = 448 * 6 on purpose: it is the independent
+// oracle, a second transcription of docs/quantization.md.
 inline constexpr float kNvfp4ElementMax = 6.0f;
 inline constexpr float kNvfp4ScaleMax = 448.0f;
 // The tensor encode scale S_enc (TE's compute_global_encode_scaling_factor_FP4):
@@ -230,12 +232,15 @@ E8m0Rule parse_e8m0_rule(std::string_view name);
 ScaleArith parse_scale_arith(std::string_view name);
 std::string_view scale_arith_name(ScaleArith a);
 
+// The axis the scheme's Hadamard transform runs along: the block's long axis
+// (down the columns for a block taller than wide), else along the rows'
+// consecutive elements (square blocks, per-tensor); docs/quantization.md §6.
+Axis hadamard_axis(const QuantScheme& scheme);
+
 namespace detail {
 // Checks a scheme and shape against the data (the errors listed at
 // quantize()) and returns the scale grid. Shared by the scalar and bulk paths.
 TensorShape check_quantize_args(size_t values, TensorShape shape, const QuantScheme& scheme);
-// The axis the scheme's Hadamard transform runs along.
-Axis hadamard_axis(const QuantScheme& scheme);
 // mse and sqnr_db of docs/quantization.md §4 from the inputs and their
 // dequantized values, in row-major order (shared so both paths agree bitwise).
 void error_stats(std::span<const float> x, std::span<const float> dequantized, QuantStats& stats);
