@@ -3,8 +3,9 @@
 // every operand of sqrt, in all six deterministic modes with both overflow
 // policies, plus ftz / daz / tininess-before variants; stochastic rounding
 // must give one of the reference's two candidates with its flags. The
-// comparisons and min/max over every pair. fma on random triples (all
-// triples of one format are the `long` test arith_fma_all_triples).
+// comparisons and min/max over every pair. fma on random triples, half of
+// them cancelling (every e4m3 triple in every mode is the `long` test
+// cli_verify_e4m3_fma_every_triple_every_mode, tests/CMakeLists.txt).
 #include <gtest/gtest.h>
 
 #include <cmath>
