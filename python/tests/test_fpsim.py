@@ -326,8 +326,21 @@ def test_long_calls_release_the_gil():
 
 
 def test_ml_dtypes_interop_when_installed():
+    """ml_dtypes arrays in and out by their bits, and ml_dtypes' own rne
+    conversion and decoding as a second oracle (codes, NaN patterns included)."""
     ml_dtypes = pytest.importorskip("ml_dtypes")
-    x = edge_values(seed=6)
+    x = np.concatenate([edge_values(seed=6, n=20000), np.array([464, 61440, 240, 248, 256], np.float32)])
     view = fpsim.convert(x, "e4m3", output="ml_dtypes")
     assert view.dtype == ml_dtypes.float8_e4m3fn
     np.testing.assert_array_equal(fpsim.decode(view).view(np.uint32), fpsim.fake_quantize(x, "e4m3").view(np.uint32))
+    with pytest.raises(ValueError, match="holds e4m3 codes"):
+        fpsim.decode(view, "e5m2")
+    for name, fmt in (("float8_e4m3fn", "e4m3"), ("float8_e5m2", "e5m2"), ("float8_e4m3fnuz", "e4m3fnuz"),
+                      ("float8_e5m2fnuz", "e5m2fnuz"), ("bfloat16", "bf16")):
+        if not hasattr(ml_dtypes, name):
+            continue
+        theirs = x.astype(getattr(ml_dtypes, name))
+        bits = np.uint16 if theirs.dtype.itemsize == 2 else np.uint8
+        np.testing.assert_array_equal(fpsim.convert(x, fmt), theirs.view(bits), err_msg=name)
+        finite = ~np.isnan(theirs.astype(np.float32))
+        np.testing.assert_array_equal(fpsim.decode(theirs)[finite], theirs.astype(np.float32)[finite], err_msg=name)
