@@ -43,69 +43,6 @@ std::string scheme_label(const QuantizeOptions& o) { return std::string("scheme 
 enum class Engine { scalar, simd };
 constexpr NamedValue<Engine> kEngineNames[] = {{"scalar", Engine::scalar}, {"simd", Engine::simd}};
 
-// The scheme with the options' overrides.
-QuantScheme make_scheme(const QuantizeOptions& o) {
-  QuantScheme s = parse_quant_scheme(o.scheme);
-  const bool fp32_scales = s.kind == ScaleKind::per_tensor || s.kind == ScaleKind::fp32_block;
-  if (o.block) {
-    if (s.kind == ScaleKind::per_tensor)
-      throw OptionError(std::string("--block does not apply to per-tensor ")
-                            .append(scheme_label(o))
-                            .append(" (one scale for the whole tensor)"));
-    const TensorShape b = parse_dims(*o.block, "--block", false);
-    s.block = BlockShape{b.rows, b.cols};
-  }
-  if (o.e8m0_rule) {
-    if (s.kind != ScaleKind::mx)
-      throw OptionError(std::string("--e8m0-rule applies to MX schemes only, not ").append(scheme_label(o)));
-    s.e8m0_rule = parse_e8m0_rule(*o.e8m0_rule);
-  }
-  if (o.pow2_scales) {
-    if (!fp32_scales)
-      throw OptionError(std::string(*o.pow2_scales ? "--pow2-scales" : "--no-pow2-scales")
-                            .append(" applies to per-tensor and block-RxC-FMT schemes only, not ")
-                            .append(scheme_label(o)));
-    s.pow2_scales = *o.pow2_scales;
-  }
-  if (o.amax_epsilon) {
-    if (!fp32_scales)
-      throw OptionError(std::string("--amax-epsilon applies to per-tensor and block-RxC-FMT schemes only, not ")
-                            .append(scheme_label(o)));
-    float eps = 0;
-    try {
-      eps = parse_quantize_value(*o.amax_epsilon, false);
-    } catch (const Error& e) {
-      throw OptionError(std::string("--amax-epsilon: ").append(e.what()));
-    }
-    if (!(eps >= 0) || std::isinf(eps))
-      throw OptionError(
-          std::string("--amax-epsilon ").append(quoted_text(*o.amax_epsilon)).append(": expected a finite number >= 0"));
-    s.amax_epsilon = eps;
-  }
-  if (o.scale_arith) {
-    if (s.kind == ScaleKind::mx)
-      throw OptionError(std::string("--scale-arith does not apply to MX ")
-                            .append(scheme_label(o))
-                            .append(" (E8M0 scales are powers of two: scaling is exact)"));
-    s.arith = parse_scale_arith(*o.scale_arith);
-  }
-  if (o.rounding) parse_rounding(*o.rounding, s.rounding);
-  if (o.overflow) s.rounding.overflow = parse_overflow(*o.overflow);
-  if ((o.seed || o.stream || o.step) && s.rounding.rounding != Rounding::sr)
-    throw OptionError("--seed, --stream and --step key stochastic rounding: they need --rounding sr or sr<R>");
-  if (o.seed) s.rounding.seed = *o.seed;
-  if (o.stream) s.rounding.stream = *o.stream;
-  if (o.step) s.rounding.step = *o.step;
-  if (o.require_full_blocks) s.require_full_blocks = true;
-  if (o.hadamard) s.hadamard = true;
-  if (o.hadamard_seed) {
-    if (!s.hadamard) throw OptionError("--hadamard-seed needs --hadamard");
-    s.hadamard_seed = *o.hadamard_seed;
-  }
-  s.error_stats = true;
-  return s;
-}
-
 // What the options ask for, every option error found before any reading.
 struct Plan {
   Engine engine = Engine::simd;
@@ -120,7 +57,7 @@ Plan make_plan(const QuantizeOptions& o) {
   p.engine = parse_named_value("--engine", o.engine, kEngineNames);
   if (p.engine == Engine::simd && !quantize_simd_available())
     throw OptionError("--engine simd: this build has no SIMD quantization engine (use --engine scalar)");
-  p.scheme = make_scheme(o);
+  p.scheme = quantize_scheme(o);
   return p;
 }
 
@@ -358,6 +295,69 @@ void run_or_throw(const QuantizeOptions& o, std::istream& stdin_stream, std::ost
 }
 
 }  // namespace
+
+QuantScheme quantize_scheme(const QuantizeOptions& o) {
+  QuantScheme s = parse_quant_scheme(o.scheme);
+  const bool fp32_scales = s.kind == ScaleKind::per_tensor || s.kind == ScaleKind::fp32_block;
+  if (o.block) {
+    if (s.kind == ScaleKind::per_tensor)
+      throw OptionError(std::string("--block does not apply to per-tensor ")
+                            .append(scheme_label(o))
+                            .append(" (one scale for the whole tensor)"));
+    const TensorShape b = parse_dims(*o.block, "--block", false);
+    s.block = BlockShape{b.rows, b.cols};
+  }
+  if (o.e8m0_rule) {
+    if (s.kind != ScaleKind::mx)
+      throw OptionError(std::string("--e8m0-rule applies to MX schemes only, not ").append(scheme_label(o)));
+    s.e8m0_rule = parse_e8m0_rule(*o.e8m0_rule);
+  }
+  if (o.pow2_scales) {
+    if (!fp32_scales)
+      throw OptionError(std::string(*o.pow2_scales ? "--pow2-scales" : "--no-pow2-scales")
+                            .append(" applies to per-tensor and block-RxC-FMT schemes only, not ")
+                            .append(scheme_label(o)));
+    s.pow2_scales = *o.pow2_scales;
+  }
+  if (o.amax_epsilon) {
+    if (!fp32_scales)
+      throw OptionError(std::string("--amax-epsilon applies to per-tensor and block-RxC-FMT schemes only, not ")
+                            .append(scheme_label(o)));
+    float eps = 0;
+    try {
+      eps = parse_quantize_value(*o.amax_epsilon, false);
+    } catch (const Error& e) {
+      throw OptionError(std::string("--amax-epsilon: ").append(e.what()));
+    }
+    if (!(eps >= 0) || std::isinf(eps))
+      throw OptionError(
+          std::string("--amax-epsilon ").append(quoted_text(*o.amax_epsilon)).append(": expected a finite number >= 0"));
+    s.amax_epsilon = eps;
+  }
+  if (o.scale_arith) {
+    if (s.kind == ScaleKind::mx)
+      throw OptionError(std::string("--scale-arith does not apply to MX ")
+                            .append(scheme_label(o))
+                            .append(" (E8M0 scales are powers of two: scaling is exact)"));
+    s.arith = parse_scale_arith(*o.scale_arith);
+  }
+  if (o.rounding) parse_rounding(*o.rounding, s.rounding);
+  if (o.overflow) s.rounding.overflow = parse_overflow(*o.overflow);
+  if ((o.seed || o.stream || o.step) && s.rounding.rounding != Rounding::sr)
+    throw OptionError("--seed, --stream and --step key stochastic rounding: they need --rounding sr or sr<R>");
+  if (o.seed) s.rounding.seed = *o.seed;
+  if (o.stream) s.rounding.stream = *o.stream;
+  if (o.step) s.rounding.step = *o.step;
+  if (o.require_full_blocks) s.require_full_blocks = true;
+  if (o.hadamard) s.hadamard = true;
+  if (o.hadamard_seed) {
+    if (!s.hadamard) throw OptionError("--hadamard-seed needs --hadamard");
+    s.hadamard_seed = *o.hadamard_seed;
+  }
+  s.error_stats = true;
+  return s;
+}
+
 
 bool quantize_simd_available() { return true; }
 

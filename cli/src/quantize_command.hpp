@@ -7,6 +7,8 @@
 #include <optional>
 #include <string>
 
+#include "fpsim/quantize.hpp"
+
 namespace CLI {
 class App;
 }
@@ -37,6 +39,11 @@ struct QuantizeOptions {
   bool stats_only = false;      // only the statistics
   std::string engine = "simd";  // simd (fpsim::bulk::quantize) or scalar (fpsim::quantize): the same bits
 };
+
+// The scheme named by options.scheme with the options' overrides applied and
+// checked (an override the scheme does not take is an error). Throws
+// OptionError. The Python module's quantize() calls it too.
+QuantScheme quantize_scheme(const QuantizeOptions& options);
 
 // Runs one quantization. The result goes to `out` (or to options.out); a
 // problem is one line on `err` ("fpsim quantize: ..." naming the input) and

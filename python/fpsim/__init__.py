@@ -36,10 +36,7 @@ _ML_DTYPES = {
 
 def _ml_dtype_format(dtype):
     """The fpsim format of an ml_dtypes (or numpy float16) dtype, else None."""
-    name = _np.dtype(dtype).name
-    if name == "float16" and _np.dtype(dtype) == _np.float16:
-        return "fp16"
-    return _ML_DTYPES.get(name)
+    return _ML_DTYPES.get(_np.dtype(dtype).name)
 
 
 def formats():
@@ -134,44 +131,21 @@ def quant_schemes():
 
 
 def quantize(x, scheme, *, block=None, e8m0_rule=None, scale_arith=None, pow2_scales=None, amax_epsilon=None,
-             rounding=None, overflow=None, seed=0, stream=0, step=0, hadamard=False, hadamard_seed=None,
+             rounding=None, overflow=None, seed=None, stream=None, step=None, hadamard=False, hadamard_seed=None,
              require_full_blocks=False):
     """Quantizes x (float32, 1-D = one row, or 2-D) with a scaling scheme.
 
     scheme: mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, mxint8, nvfp4,
     nvfp4-2d, per-tensor-<fmt>, block-<R>x<C>-<fmt> (``quant_schemes()``).
-    The options are those of ``fpsim quantize`` (docs/quantization.md).
+    The options are those of ``fpsim quantize`` and are checked by the same
+    code (docs/quantization.md); None keeps the scheme's own setting.
     Returns a QuantizedTensor: .elements (uint8 codes, shaped like x as 2-D),
     .scale_codes and .scales (per block), .multipliers, .tensor_scale and
     .stats (a dict: amax, underflows, saturated, mse, sqnr_db, ...).
     """
-    s = _fpsim.QuantScheme(str(scheme))
-    if block is not None:
-        s.block = tuple(int(v) for v in block)
-    if e8m0_rule is not None:
-        if s.kind != "mx":
-            raise ValueError(f"fpsim.quantize: e8m0_rule applies to MX schemes, not {scheme}")
-        s.e8m0_rule = e8m0_rule
-    if scale_arith is not None:
-        if s.kind == "mx":
-            raise ValueError(f"fpsim.quantize: scale_arith does not apply to MX {scheme} "
-                             "(E8M0 scales are powers of two: scaling is exact)")
-        s.scale_arith = scale_arith
-    if pow2_scales is not None:
-        s.pow2_scales = bool(pow2_scales)
-    if amax_epsilon is not None:
-        s.amax_epsilon = float(amax_epsilon)
-    spec = s.rounding
-    if rounding is not None or overflow is not None or seed or stream or step:
-        spec = _fpsim.RoundingSpec(rounding or "rne", overflow or "saturate", "after", False, False,
-                                   int(seed), int(stream), int(step))
-        s.rounding = spec
-    s.hadamard = bool(hadamard)
-    if hadamard_seed is not None:
-        if not hadamard:
-            raise ValueError("fpsim.quantize: hadamard_seed needs hadamard=True")
-        s.hadamard_seed = int(hadamard_seed)
-    s.require_full_blocks = bool(require_full_blocks)
+    s = _fpsim._quantize_scheme(str(scheme), None if block is None else tuple(int(v) for v in block), e8m0_rule,
+                                pow2_scales, amax_epsilon, scale_arith, rounding, overflow, seed, stream, step,
+                                bool(require_full_blocks), bool(hadamard), hadamard_seed)
     return _fpsim._quantize(_np.asarray(x), s)
 
 

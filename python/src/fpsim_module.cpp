@@ -26,6 +26,7 @@
 #include "fpsim/mma.hpp"
 #include "fpsim/quantize.hpp"
 #include "mma_error_command.hpp"
+#include "quantize_command.hpp"
 
 namespace py = pybind11;
 
@@ -233,6 +234,36 @@ fpsim::QuantizedTensor quantize(const py::array& x_in, const fpsim::QuantScheme&
   return fpsim::bulk::quantize(std::span<const float>(x.data(), size_t(x.size())), shape, scheme);
 }
 
+// The scheme with quantize()'s keyword overrides, through the `fpsim
+// quantize` command's own option logic (one set of rules and messages).
+fpsim::QuantScheme quantize_scheme(const std::string& name, const py::object& block,
+                                   std::optional<std::string> e8m0_rule, std::optional<bool> pow2_scales,
+                                   const py::object& amax_epsilon, std::optional<std::string> scale_arith,
+                                   std::optional<std::string> rounding, std::optional<std::string> overflow,
+                                   std::optional<uint32_t> seed, std::optional<uint32_t> stream,
+                                   std::optional<uint32_t> step, bool require_full_blocks, bool hadamard,
+                                   std::optional<uint32_t> hadamard_seed) {
+  fpsim::cli::QuantizeOptions o;
+  o.scheme = name;
+  if (!block.is_none()) {
+    const auto b = block.cast<std::pair<int64_t, int64_t>>();
+    o.block = std::to_string(b.first) + "x" + std::to_string(b.second);
+  }
+  o.e8m0_rule = std::move(e8m0_rule);
+  o.pow2_scales = pow2_scales;
+  if (!amax_epsilon.is_none()) o.amax_epsilon = std::string(py::str(py::float_(amax_epsilon).attr("hex")()));
+  o.scale_arith = std::move(scale_arith);
+  o.rounding = std::move(rounding);
+  o.overflow = std::move(overflow);
+  o.seed = seed;
+  o.stream = stream;
+  o.step = step;
+  o.require_full_blocks = require_full_blocks;
+  o.hadamard = hadamard;
+  o.hadamard_seed = hadamard_seed;
+  return fpsim::cli::quantize_scheme(o);
+}
+
 py::array_t<float> dequantize(const fpsim::QuantizedTensor& q) {
   std::vector<py::ssize_t> shape{py::ssize_t(q.shape.rows), py::ssize_t(q.shape.cols)};
   py::array_t<float> out(shape);
@@ -433,6 +464,10 @@ PYBIND11_MODULE(_fpsim, m) {
         py::arg("want_flags"), py::arg("out"));
   m.def("_decode", &decode, py::arg("codes"), py::arg("fmt"), py::arg("as_double"));
   m.def("_quantize", &quantize, py::arg("x"), py::arg("scheme"));
+  m.def("_quantize_scheme", &quantize_scheme, py::arg("scheme"), py::arg("block"), py::arg("e8m0_rule"),
+        py::arg("pow2_scales"), py::arg("amax_epsilon"), py::arg("scale_arith"), py::arg("rounding"),
+        py::arg("overflow"), py::arg("seed"), py::arg("stream"), py::arg("step"), py::arg("require_full_blocks"),
+        py::arg("hadamard"), py::arg("hadamard_seed"));
   m.def("_dequantize", &dequantize, py::arg("q"));
   m.def("_quant_scheme_names", &fpsim::quant_scheme_names);
   m.def("_mma", &mma, py::arg("a"), py::arg("b"), py::arg("c"), py::arg("model"));

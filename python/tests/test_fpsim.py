@@ -219,8 +219,14 @@ def test_bad_arguments_raise_clear_exceptions():
         fpsim.quantize(np.ones((2, 2, 32), np.float32), "mxfp8-e4m3")
     with pytest.raises(TypeError, match="float32"):
         fpsim.quantize(np.ones(32), "mxfp8-e4m3")
-    with pytest.raises(ValueError, match="scale_arith does not apply"):
+    with pytest.raises(ValueError, match="scale-arith does not apply to MX"):
         fpsim.quantize(x, "mxfp4", scale_arith="exact")
+    with pytest.raises(ValueError, match="applies to per-tensor and block-RxC-FMT schemes only"):
+        fpsim.quantize(np.ones(32, np.float32), "mxfp8-e4m3", pow2_scales=True)
+    with pytest.raises(ValueError, match="expected a finite number >= 0"):
+        fpsim.quantize(x, "per-tensor-e4m3", amax_epsilon=-1e-3)
+    with pytest.raises(ValueError, match="hadamard-seed needs --hadamard"):
+        fpsim.quantize(np.ones(16, np.float32), "nvfp4", hadamard_seed=3)
     with pytest.raises(TypeError, match="QuantizedTensor"):
         fpsim.dequantize(np.ones(3))
     with pytest.raises(ValueError, match="2x3 but b is 4x2"):
