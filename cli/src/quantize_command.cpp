@@ -108,6 +108,7 @@ std::string settings_text(const Result& r) {
       break;
     case ScaleKind::nvfp4:
       t.append(", scale_arith ").append(scale_arith_name(s.arith));
+      if (s.four_over_six != FourOverSix::off) t.append(", 4over6 ").append(four_over_six_name(s.four_over_six));
       break;
     case ScaleKind::per_tensor:
     case ScaleKind::fp32_block:
@@ -223,6 +224,7 @@ std::string json_text(const Result& r) {
   j["overflow"] = std::string(overflow_name(s.rounding.overflow));
   if (s.kind == ScaleKind::mx) j["e8m0_rule"] = std::string(e8m0_rule_name(s.e8m0_rule));
   if (s.kind != ScaleKind::mx) j["scale_arith"] = std::string(scale_arith_name(s.arith));
+  if (s.four_over_six != FourOverSix::off) j["four_over_six"] = std::string(four_over_six_name(s.four_over_six));
   if (s.kind == ScaleKind::per_tensor || s.kind == ScaleKind::fp32_block) {
     j["pow2_scales"] = s.pow2_scales;
     j["amax_epsilon"] = json_number(s.amax_epsilon);
@@ -401,7 +403,7 @@ void add_quantize_command(CLI::App& app, int& exit_code) {
       "amax = max(amax, X) before the multiplier (FP32 schemes)");
   cmd->add_option_function<std::string>(
       "--scale-arith", [o](const std::string& v) { o->scale_arith = v; },
-      "fp32 (as GPU kernels) or exact (one rounding)");
+      "fp32 (TE's kernels today), fp32-te-legacy (NVFP4: TE before c74e5aa37) or exact (one rounding)");
   cmd->add_option_function<std::string>(
       "--rounding", [o](const std::string& v) { o->rounding = v; },
       "element rounding: rne rna rtz rup rdn rto sr sr<R> (default rne)");

@@ -329,10 +329,13 @@ void mx_block(Ctx& c, const Block& b, size_t bidx) {
   });
 }
 
-// docs/quantization.md §3 nvfp4, TE's order (tests/cpp/operator/
-// test_cast_nvfp4*.cu, quantize_nvfp4_1d): S_enc = fp32(2688 / amax_t)
-// (clamped to FLT_MAX; amax_t 0 or S_enc 0 -> 1); s_block = ue4m3(fp32(
-// fp32(amax_b / 6) * S_enc)); element = round(fp32(x * fp32(S_enc / s_block))).
+// docs/quantization.md §3 nvfp4, TE's orders (tests/cpp/operator/
+// test_cast_nvfp4_transpose.cu, quantize_nvfp4_1d): S_enc = fp32(2688 / amax_t)
+// (clamped to FLT_MAX; amax_t 0 or S_enc 0 -> 1); element = round(fp32(x * enc_b)).
+// Since TE c74e5aa37: s_block = ue4m3(min(fp32(amax_b * fp32(S_enc * fp32(1/6))),
+// FLT_MAX)), enc_b = min(fp32(1 / fp32(s_block * fp32(1 / S_enc))), FLT_MAX).
+// Before it (nvfp4_te_legacy_order): s_block = ue4m3(fp32(fp32(amax_b / 6) *
+// S_enc)), enc_b = fp32(S_enc / s_block).
 constexpr double kNvfp4ElemMax = 6.0;
 constexpr double kNvfp4GlobalNumerator = 2688.0;  // 448 * 6
 
@@ -351,9 +354,16 @@ void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float s_enc) {
   RefSpec scale_spec;
   scale_spec.saturate = true;  // convert(., ue4m3, rne, saturate)
   uint64_t sb = 0;
-  if (!c.s.exact_arith) {
+  constexpr float kFltMax = std::numeric_limits<float>::max();
+  if (!c.s.exact_arith && c.s.nvfp4_te_legacy_order) {
     const float dec_b = fp32_op(RefOp::div, f32(amax_b), f64(kNvfp4ElemMax));  // fp32(amax_b / 6)
     const float t = fp32_op(RefOp::mul, f32(dec_b), f32(s_enc));                // fp32(dec_b * S_enc)
+    sb = ref_convert(bits_of(t), fp32f(), ue4m3f(), scale_spec).code;
+  } else if (!c.s.exact_arith) {
+    const float rcp6 = fp32_op(RefOp::div, f64(1.0), f64(kNvfp4ElemMax));  // fp32(1/6)
+    const float k = fp32_op(RefOp::mul, f32(s_enc), f32(rcp6));             // fp32(S_enc * rcp6)
+    float t = fp32_op(RefOp::mul, f32(amax_b), f32(k));                     // fp32(amax_b * k)
+    if (t > kFltMax) t = kFltMax;  // TE's fminf(., FLT_MAX); a NaN amax keeps the NaN scale (§2)
     sb = ref_convert(bits_of(t), fp32f(), ue4m3f(), scale_spec).code;
   } else {
     set_exact(q.a, amax_b);
@@ -378,7 +388,15 @@ void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float s_enc) {
     return;
   }
   const double sbv = ref_decode_to_double(sb, ue4m3f());
-  const float enc_b = fp32_op(RefOp::div, f32(s_enc), f64(sbv));  // fp32(S_enc / s_block)
+  float enc_b = 0.0f;
+  if (c.s.nvfp4_te_legacy_order) {
+    enc_b = fp32_op(RefOp::div, f32(s_enc), f64(sbv));  // fp32(S_enc / s_block)
+  } else {
+    const float s_dec = fp32_op(RefOp::div, f64(1.0), f32(s_enc));  // fp32(1 / S_enc)
+    const float p = fp32_op(RefOp::mul, f64(sbv), f32(s_dec));      // fp32(s_block * S_dec)
+    enc_b = fp32_op(RefOp::div, f64(1.0), f32(p));                  // inf when p is 0
+    if (enc_b > kFltMax) enc_b = kFltMax;
+  }
   for_each(b, c.cols, [&](size_t i) {
     const float v = c.x[i];
     if (std::isnan(v)) {

@@ -97,7 +97,7 @@ double tensor_max_abs(std::span<const float> x) {
 // A multiplier-scheme element (per_tensor, fp32_block) with multiplier s.
 ElementResult multiplier_element(float x, float s, const QuantScheme& q, uint64_t index) {
   if (std::isnan(x)) return round_fp32_value(x, q, index);  // a NaN input converts as itself (§3)
-  if (q.arith == ScaleArith::fp32) return round_fp32_value(x * s, q, index);
+  if (q.arith != ScaleArith::exact) return round_fp32_value(x * s, q, index);  // fp32, fp32_te_legacy
   Flags fl;
   const Unpacked v = detail::exact_product(unpack_input(bits_of(x), kF32, q.rounding, fl), unpack_f32(s), fl);
   return round_element(v, q, index);
@@ -145,8 +145,8 @@ void quantize_mx_block(std::span<const float> x, const QuantScheme& q, BlockRang
     }
 }
 
-// NVFP4 in TE's order (docs/quantization.md §3: TE's test reference
-// quantize_nvfp4_1d). s_enc is the tensor's encode scale S_enc.
+// NVFP4 in one of TE's FP32 orders or exactly (docs/quantization.md §3).
+// s_enc is the tensor's encode scale S_enc.
 void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols, float s_enc,
                           QuantizedTensor& out) {
   // NaN-propagating, as MX: a NaN makes the block's ue4m3 scale NaN, since
@@ -154,8 +154,8 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
   const float amax = block_amax(x, cols, b, /*nan_propagates=*/true);
   Flags fl;
   uint8_t sb = 0;
-  if (q.arith == ScaleArith::fp32) {
-    const float t = nvfp4_block_scale_fp32(amax, s_enc);
+  if (q.arith != ScaleArith::exact) {
+    const float t = nvfp4_block_scale_fp32(amax, s_enc, q.arith);
     sb = uint8_t(convert(bits_of(t), kF32, formats::ue4m3, kNvfp4ScaleRounding, fl));
   } else {
     const Unpacked num = detail::exact_product(unpack_f32(amax), unpack_f32(s_enc), fl);
@@ -176,7 +176,7 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
     return;
   }
   const float sbv = detail::ue4m3_values()[sb];
-  const float enc_b = nvfp4_block_encode_scale(s_enc, sbv);
+  const float enc_b = nvfp4_block_encode_scale(s_enc, sbv, q.arith);
   for (size_t r = b.r0; r < b.r1; ++r)
     for (size_t c = b.c0; c < b.c1; ++c) {
       const size_t i = r * cols + c;
@@ -190,7 +190,7 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
         e = {uint8_t(round(v, q.element, q.rounding, f2, i)), false};
       } else if (std::isnan(xi)) {
         e = round_fp32_value(xi, q, i);  // a NaN input converts as itself (§3)
-      } else if (q.arith == ScaleArith::fp32) {
+      } else if (q.arith != ScaleArith::exact) {
         e = round_fp32_value(xi * enc_b, q, i);
       } else {
         Flags f2;
@@ -201,6 +201,84 @@ void quantize_nvfp4_block(std::span<const float> x, const QuantScheme& q, BlockR
       }
       out.elements[i] = e.code;
       count_input(xi, e.code, e.saturated, q, out.stats);
+    }
+}
+
+// NVFP4 4over6 (docs/quantization.md §3 "nvfp4 4over6", TE's
+// quantize_4over6_nvfp4.cuh at commit d0067d0da, non-fast-math error path):
+// base = fp32(fp32(amax_b / 6) * S_enc); candidate k in {map-to-6: s6 =
+// ue4m3(min(base, 448)), map-to-4: s4 = ue4m3(min(fp32(1.5 base), 448))};
+// element codes round(fp32(x * inv_k)), inv_k = the fp32 order's
+// nvfp4_block_encode_scale; error_k = FP32 sum, in the block's order, of
+// |d| (mae) or fp32(d * d) (mse), d = fp32(fp32(fp32(fp32(q * s_k) * amax_t)
+// / 1536) - x), q the element's value. map-to-4 is kept when error_4 <
+// error_6. A 16x16 block sums its rows' errors (each row summed along it) as
+// TE's warp reduction does: r_i + r_(i+8), then + 4, + 2, + 1 apart.
+struct Nvfp4Candidate {
+  uint8_t scale_code = 0;
+  float error = 0.0f;
+  std::vector<ElementResult> elements;  // in the block's row-major order
+};
+
+Nvfp4Candidate nvfp4_candidate(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
+                               float s_enc, float amax_t, float scale) {
+  Nvfp4Candidate c;
+  Flags fl;
+  c.scale_code = uint8_t(convert(bits_of(scale), kF32, formats::ue4m3, kNvfp4ScaleRounding, fl));
+  const float sv = detail::ue4m3_values()[c.scale_code];
+  const float inv = nvfp4_block_encode_scale(s_enc, sv, ScaleArith::fp32);
+  constexpr float kErrDenominator = kNvfp4ElementMax * kNvfp4FourOverSixGlobalScaleMax;  // 1536, exact
+  float row_error[16] = {};
+  for (size_t r = b.r0; r < b.r1; ++r) {
+    float err = 0.0f;
+    for (size_t cc = b.c0; cc < b.c1; ++cc) {
+      const size_t i = r * cols + cc;
+      const float xi = x[i];
+      ElementResult e{};
+      if (sv == 0.0f || std::isnan(xi)) {  // a zero block scale: +-0 elements (docs §3 nvfp4)
+        Unpacked v = unpack_f32(xi);
+        if (v.cls == ValueClass::finite) v.cls = ValueClass::zero;
+        e = round_element(v, q, i);
+        e.saturated = false;
+      } else {
+        e = round_fp32_value(xi * inv, q, i);
+      }
+      c.elements.push_back(e);
+      const float qv = float(element_value(q, e.code));
+      const float d = ((qv * sv) * amax_t) / kErrDenominator - xi;
+      err += q.four_over_six == FourOverSix::mse ? d * d : std::fabs(d);
+    }
+    row_error[(r - b.r0) % 16] = err;
+  }
+  if (b.r1 - b.r0 == 1) {
+    c.error = row_error[0];
+  } else {
+    for (size_t step = 8; step >= 1; step /= 2)
+      for (size_t l = 0; l < step; ++l) row_error[l] += row_error[l + step];
+    c.error = row_error[0];
+  }
+  return c;
+}
+
+void quantize_nvfp4_4over6_block(std::span<const float> x, const QuantScheme& q, BlockRange b, size_t cols,
+                                 float s_enc, float amax_t, QuantizedTensor& out) {
+  const float amax = block_amax(x, cols, b, /*nan_propagates=*/true);
+  if (std::isnan(amax)) {  // a NaN scale, as plain NVFP4 (docs §2)
+    quantize_nvfp4_block(x, q, b, cols, s_enc, out);
+    return;
+  }
+  const float base = (amax / kNvfp4ElementMax) * s_enc;
+  const Nvfp4Candidate map6 = nvfp4_candidate(x, q, b, cols, s_enc, amax_t, std::fmin(base, kNvfp4ScaleMax));
+  const Nvfp4Candidate map4 =
+      nvfp4_candidate(x, q, b, cols, s_enc, amax_t, std::fmin(base * 1.5f, kNvfp4ScaleMax));
+  const Nvfp4Candidate& kept = map4.error < map6.error ? map4 : map6;
+  out.scales.push_back(kept.scale_code);
+  size_t k = 0;
+  for (size_t r = b.r0; r < b.r1; ++r)
+    for (size_t c = b.c0; c < b.c1; ++c, ++k) {
+      const size_t i = r * cols + c;
+      out.elements[i] = kept.elements[k].code;
+      count_input(x[i], kept.elements[k].code, kept.elements[k].saturated, q, out.stats);
     }
 }
 
@@ -237,7 +315,9 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
   float s_enc = 1.0f;
   if (q.kind == ScaleKind::nvfp4) {
     out.scale_format = formats::ue4m3;
-    s_enc = nvfp4_encode_scale(out.stats.amax);
+    s_enc = nvfp4_encode_scale(out.stats.amax, q.four_over_six == FourOverSix::off
+                                                   ? kNvfp4ScaleMax
+                                                   : kNvfp4FourOverSixGlobalScaleMax);
     out.tensor_scale = decode_scale(s_enc);
   } else if (q.kind == ScaleKind::mx) {
     out.scale_format = formats::e8m0;
@@ -262,7 +342,10 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
           quantize_mx_block(x, q, b, cols, out);
           break;
         case ScaleKind::nvfp4:
-          quantize_nvfp4_block(x, q, b, cols, s_enc, out);
+          if (q.four_over_six != FourOverSix::off)
+            quantize_nvfp4_4over6_block(x, q, b, cols, s_enc, out.stats.amax, out);
+          else
+            quantize_nvfp4_block(x, q, b, cols, s_enc, out);
           break;
       }
     }
@@ -305,11 +388,31 @@ float multiplier_from_amax(float amax, double fmt_max, bool pow2, float epsilon)
   return s;
 }
 
-float nvfp4_encode_scale(float amax_t) {
-  float e = (kNvfp4ScaleMax * kNvfp4ElementMax) / amax_t;  // 2688 / amax: one FP32 division (inf for amax 0)
+float nvfp4_encode_scale(float amax_t, float e4m3_max) {
+  float e = (e4m3_max * kNvfp4ElementMax) / amax_t;  // 2688 (4over6: 1536) / amax: one FP32 division (inf for amax 0)
   e = std::fmin(e, FLT_MAX);
   if (amax_t == 0.0f || e == 0.0f) e = 1.0f;
   return e;
+}
+
+// TE's kernels and C++ test reference since c74e5aa37 multiply by the
+// constant fp32(1/6) and form the element multiplier from the decode-side
+// tensor scale fp32(1 / S_enc); before it the reference divided
+// (docs/quantization.md §3, "NVFP4's FP32 orders and the TE commits they
+// follow"). `t > FLT_MAX` rather than fminf keeps a NaN amax NaN (fpsim's
+// NaN-propagating block amax, §2), where fminf would give FLT_MAX.
+float nvfp4_block_scale_fp32(float amax_b, float s_enc, ScaleArith a) {
+  if (a == ScaleArith::fp32_te_legacy) return (amax_b / kNvfp4ElementMax) * s_enc;
+  constexpr float kRcp6 = 1.0f / kNvfp4ElementMax;  // fp32(1/6), rounded once at compile time
+  const float t = amax_b * (s_enc * kRcp6);
+  return t > FLT_MAX ? FLT_MAX : t;
+}
+
+float nvfp4_block_encode_scale(float s_enc, float s_block, ScaleArith a) {
+  if (s_block == 0.0f) return 0.0f;
+  if (a == ScaleArith::fp32_te_legacy) return s_enc / s_block;
+  const float m = 1.0f / (s_block * decode_scale(s_enc));  // inf when the product underflows to 0
+  return std::fmin(m, FLT_MAX);
 }
 
 uint8_t e8m0_scale_code(float amax, E8m0Rule rule, const QuantScheme& s) {
@@ -516,10 +619,12 @@ QuantScheme parse_quant_scheme(std::string_view name) {
   if (n == "mxfp4") return mx("e2m1");
   if (n == "mxint8") return mx("int8");
   if (n.starts_with("mx-")) return mx(n.substr(3));
-  if (n == "nvfp4" || n == "nvfp4-2d") {
+  if (n == "nvfp4" || n == "nvfp4-2d" || n == "nvfp4-4over6" || n == "nvfp4-4over6-mse" || n == "nvfp4-2d-4over6") {
     q.kind = ScaleKind::nvfp4;
     q.element = formats::e2m1;
-    q.block = n == "nvfp4" ? BlockShape{1, 16} : BlockShape{16, 16};
+    q.block = n.starts_with("nvfp4-2d") ? BlockShape{16, 16} : BlockShape{1, 16};
+    if (n.find("4over6") != std::string_view::npos)
+      q.four_over_six = n.ends_with("-mse") ? FourOverSix::mse : FourOverSix::mae;  // TE's default metric: MAE
     return q;
   }
   if (n.starts_with("per-tensor-")) {
@@ -558,6 +663,9 @@ std::vector<std::string> quant_scheme_names() {
           "mx-<fmt>",
           "nvfp4",
           "nvfp4-2d",
+          "nvfp4-4over6",
+          "nvfp4-4over6-mse",
+          "nvfp4-2d-4over6",
           "block-<R>x<C>-<fmt> (block-1x128-e4m3, block-128x128-e4m3, block-128x1-e4m3)"};
 }
 
@@ -589,15 +697,41 @@ E8m0Rule parse_e8m0_rule(std::string_view name) {
   throw OptionError(msg);
 }
 
-ScaleArith parse_scale_arith(std::string_view name) {
-  if (name == "fp32") return ScaleArith::fp32;
-  if (name == "exact") return ScaleArith::exact;
-  std::string msg = "unknown scale arithmetic ";
-  msg.append(quoted_text(name)).append("; known: fp32, exact");
+FourOverSix parse_four_over_six(std::string_view name) {
+  if (name == "off") return FourOverSix::off;
+  if (name == "mae") return FourOverSix::mae;
+  if (name == "mse") return FourOverSix::mse;
+  std::string msg = "unknown 4over6 error metric ";
+  msg.append(quoted_text(name)).append("; known: off, mae, mse");
   throw OptionError(msg);
 }
 
-std::string_view scale_arith_name(ScaleArith a) { return a == ScaleArith::fp32 ? "fp32" : "exact"; }
+std::string_view four_over_six_name(FourOverSix f) {
+  switch (f) {
+    case FourOverSix::off: return "off";
+    case FourOverSix::mae: return "mae";
+    case FourOverSix::mse: return "mse";
+  }
+  return "?";
+}
+
+ScaleArith parse_scale_arith(std::string_view name) {
+  if (name == "fp32") return ScaleArith::fp32;
+  if (name == "exact") return ScaleArith::exact;
+  if (name == "fp32-te-legacy") return ScaleArith::fp32_te_legacy;
+  std::string msg = "unknown scale arithmetic ";
+  msg.append(quoted_text(name)).append("; known: fp32, exact, fp32-te-legacy");
+  throw OptionError(msg);
+}
+
+std::string_view scale_arith_name(ScaleArith a) {
+  switch (a) {
+    case ScaleArith::fp32: return "fp32";
+    case ScaleArith::exact: return "exact";
+    case ScaleArith::fp32_te_legacy: return "fp32-te-legacy";
+  }
+  return "?";
+}
 
 namespace detail {
 
@@ -627,6 +761,10 @@ TensorShape check_quantize_args(size_t values, TensorShape shape, const QuantSch
     msg.append(q.element.name).append("' is wider than 8 bits");
     throw OptionError(msg);
   }
+  if (q.four_over_six != FourOverSix::off &&
+      (q.kind != ScaleKind::nvfp4 || q.arith != ScaleArith::fp32 || q.block.cols != 16 ||
+       (q.block.rows != 1 && q.block.rows != 16)))
+    throw OptionError("4over6 needs an NVFP4 scheme with 1x16 or 16x16 blocks and scale arithmetic 'fp32' (TE's)");
   if (q.kind == ScaleKind::per_tensor) {
     if (q.hadamard && shape.cols % 16 != 0) {
       std::ostringstream o;

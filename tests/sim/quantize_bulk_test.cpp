@@ -244,6 +244,11 @@ std::vector<QuantScheme> all_schemes() {
   q = named("nvfp4");
   q.block = {16, 1};
   out.push_back(q);
+  for (const char* n : {"nvfp4", "nvfp4-2d"}) {  // the FP32 order of TE before c74e5aa37
+    q = named(n);
+    q.arith = ScaleArith::fp32_te_legacy;
+    out.push_back(q);
+  }
   // odd block shapes: not a multiple of the vector length
   q = named("mxfp8-e4m3");
   q.block = {3, 7};

@@ -388,5 +388,68 @@ TEST(QuantizeTrap, BlocksLongerThanTheTensorAreOneBlockNotAnOverflow) {
   }
 }
 
+// NVFP4 4over6, derived by hand (docs/quantization.md §3 "nvfp4 4over6").
+// One 1x16 block whose amax 6 is the tensor's: S_enc = fp32(1536 / 6) = 256,
+// base = fp32(fp32(6 / 6) * 256) = 256, so map-to-6 s6 = 256 (ue4m3 0x78) and
+// map-to-4 s4 = ue4m3(384) = 384 (0x7C, 1.5 * 2^8); S_dec = 2^-8, inv6 =
+// 1 / (256 * 2^-8) = 1, inv4 = fp32(1 / 1.5) = 0.666666686534881591796875.
+// A candidate's term is |fp32(fp32(fp32(q * s) * 6) / 1536) - x| = |q - x|
+// (map-to-6) or |1.5 q - x| (map-to-4), exactly here.
+//   {6, 4.5, 3, 1.5}: map-to-6 q = 6, 4 (4.5 ties to the even 4), 3, 1.5:
+//     error 0.5; map-to-4 t = 4.0000001, 3.0000001, 2, 1 -> q = 4, 3, 2, 1,
+//     1.5 q = 6, 4.5, 3, 1.5: error 0 -> map-to-4 wins (codes 6 5 4 2).
+//   {6, 1}: map-to-6 exact (error 0); map-to-4 1 * inv4 = 0.6666667 -> 0.5,
+//     1.5 * 0.5 = 0.75: error 0.25 -> map-to-6 (codes 7 2).
+//   {6, 0.25}: map-to-6 0.25 ties 0 / 0.5 -> 0 (even): error 0.25; map-to-4
+//     0.1666667 -> 0: error 0.25. A tie (MAE and MSE): map-to-6 (codes 7 0).
+TEST(QuantizeScheme, Nvfp4FourOverSixHandDerived) {
+  auto run = [](std::vector<float> head, const char* scheme) {
+    std::vector<float> x(16, 0.0f);
+    std::copy(head.begin(), head.end(), x.begin());
+    return quantize(x, {1, 16}, parse_quant_scheme(scheme));
+  };
+  for (const char* scheme : {"nvfp4-4over6", "nvfp4-4over6-mse"}) {
+    const QuantizedTensor m4 = run({6, 4.5f, 3, 1.5f}, scheme);
+    EXPECT_EQ(m4.tensor_scale, 0x1p-8f);
+    EXPECT_EQ(m4.scales, std::vector<uint32_t>{0x7C}) << scheme;
+    EXPECT_EQ(std::vector<uint8_t>(m4.elements.begin(), m4.elements.begin() + 5),
+              (std::vector<uint8_t>{0x6, 0x5, 0x4, 0x2, 0x0}));
+    EXPECT_EQ(dequantize(m4)[1], 4.5f);  // 3 * 384 * 2^-8
+    const QuantizedTensor m6 = run({6, 1}, scheme);
+    EXPECT_EQ(m6.scales, std::vector<uint32_t>{0x78}) << scheme;
+    EXPECT_EQ(m6.elements[0], 0x7);
+    EXPECT_EQ(m6.elements[1], 0x2);
+    const QuantizedTensor tie = run({6, 0.25f}, scheme);
+    EXPECT_EQ(tie.scales, std::vector<uint32_t>{0x78}) << scheme;
+    EXPECT_EQ(tie.elements[0], 0x7);
+    EXPECT_EQ(tie.elements[1], 0x0);
+  }
+}
+
+// 2-D (16x16): the rows' errors add up before the comparison. Row 0 {6, 4.5}
+// as above (map-to-6 0.5, map-to-4 0), then n rows {1} (map-to-6 0, map-to-4
+// 0.25 each): n = 1 -> 0.5 vs 0.25, map-to-4; n = 3 -> 0.5 vs 0.75, map-to-6.
+TEST(QuantizeScheme, Nvfp4FourOverSix2dSumsTheRows) {
+  for (int n : {1, 3}) {
+    std::vector<float> x(256, 0.0f);
+    x[0] = 6;
+    x[1] = 4.5f;
+    for (int r = 1; r <= n; ++r) x[size_t(r) * 16] = 1;
+    const QuantizedTensor q = quantize(x, {16, 16}, parse_quant_scheme("nvfp4-2d-4over6"));
+    EXPECT_EQ(q.scales, std::vector<uint32_t>{n == 1 ? 0x7Cu : 0x78u}) << n;
+    EXPECT_EQ(q.elements[1], n == 1 ? 0x5 : 0x6) << n;  // 4.5: 3 of map-to-4, or 4 of map-to-6
+  }
+}
+
+TEST(QuantizeBadInput, FourOverSixNeedsNvfp4AndFp32Arith) {
+  QuantScheme s = parse_quant_scheme("nvfp4-4over6");
+  s.arith = ScaleArith::exact;
+  EXPECT_THROW(quantize(std::vector<float>(16, 1.0f), {1, 16}, s), OptionError);
+  QuantScheme m = parse_quant_scheme("mxfp4");
+  m.four_over_six = FourOverSix::mae;
+  EXPECT_THROW(quantize(std::vector<float>(32, 1.0f), {1, 32}, m), OptionError);
+  EXPECT_THROW(parse_four_over_six("max"), OptionError);
+}
+
 }  // namespace
 }  // namespace fpsim

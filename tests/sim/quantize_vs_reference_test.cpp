@@ -8,7 +8,9 @@
 // overflow policies and both scale arithmetics.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <bit>
+#include <iostream>
 #include <cfloat>
 #include <cmath>
 #include <limits>
@@ -37,6 +39,7 @@ fpsim_ref::RefQuantScheme to_ref(const QuantScheme& s) {
   r.pow2_scales = s.pow2_scales;
   r.amax_epsilon = s.amax_epsilon;
   r.exact_arith = s.arith == ScaleArith::exact;
+  r.nvfp4_te_legacy_order = s.arith == ScaleArith::fp32_te_legacy;
   static constexpr fpsim_ref::RefMode kModes[] = {fpsim_ref::RefMode::rne, fpsim_ref::RefMode::rna,
                                                   fpsim_ref::RefMode::rtz, fpsim_ref::RefMode::rup,
                                                   fpsim_ref::RefMode::rdn, fpsim_ref::RefMode::rto};
@@ -260,11 +263,89 @@ TEST(QuantizeVsReference, Mx) {
 
 TEST(QuantizeVsReference, Nvfp4) {
   for (const char* n : {"nvfp4", "nvfp4-2d"})
-    for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact}) {
+    for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact, ScaleArith::fp32_te_legacy}) {
       QuantScheme s = named(n);
       s.arith = a;
       run_scheme(s, {{3, 40}, {17, 18}}, 2, 4);
     }
+}
+
+// NVFP4's two FP32 orders (docs/quantization.md §3, "NVFP4's FP32 orders and
+// the TE commits they follow") on tensors crafted where they part: a tensor
+// of rows x 32 whose first block holds the tensor amax A (random, so that
+// S_enc = fp32(2688 / A) is no power of two) and whose second block (rows x
+// 16) is crafted, either
+//  - at e2m1 midpoints: block amax 6 v / S_enc for a random ue4m3 value v,
+//    elements m v / S_enc (m an e2m1 midpoint: 0.25 ... 5), each moved by
+//    -2..2 ulps, so x * multiplier lands within an ulp or two of a tie, where
+//    the orders' multipliers (one ulp apart or equal) decide; or
+//  - at ue4m3 midpoints: block amax mid * 6 / S_enc moved by -3..3 ulps (mid
+//    halfway between two ue4m3 values), so the orders' block scales (an ulp
+//    apart) round to different codes, and then every element may differ.
+// Each order must equal the MPFR reference's transcription of the same FP32
+// steps bit for bit; the test counts how many element codes the orders give
+// differently (the issue found 170 of 400 on such tensors).
+std::vector<float> crafted_nvfp4_tensor(Gen& g, size_t rows, bool at_scale_midpoints) {
+  std::vector<float> x(rows * 32, 0.0f);
+  const float a = std::ldexp(1.0f + float(g.uniform(1, 1 << 20)) * 0x1p-21f, g.uniform(-8, 8));
+  x[0] = a;
+  const float s_enc = nvfp4_encode_scale(a);
+  const std::array<float, 256>& ue4m3 = detail::ue4m3_values();
+  auto nudge = [](float v, int ulps) {
+    for (; ulps > 0; --ulps) v = std::nextafter(v, kInf);
+    for (; ulps < 0; ++ulps) v = std::nextafter(v, 0.0f);
+    return v;
+  };
+  float block_amax = 0.0f;
+  if (at_scale_midpoints) {
+    const int c = g.uniform(0x08, 0x7D);  // a normal ue4m3 value and its successor
+    const float mid = 0.5f * (ue4m3[size_t(c)] + ue4m3[size_t(c + 1)]);
+    block_amax = std::min(a, nudge(mid * 6.0f / s_enc, g.uniform(-3, 3)));
+  } else {
+    const float v = ue4m3[size_t(g.uniform(0x20, 0x7E))];
+    block_amax = std::min(a, 6.0f * v / s_enc);
+  }
+  const float mids[] = {0.25f, 0.75f, 1.25f, 1.75f, 2.5f, 3.5f, 5.0f};
+  const float v = block_amax / 6.0f;
+  for (size_t r = 0; r < rows; ++r)
+    for (size_t c = 16; c < 32; ++c) {
+      const float m = mids[size_t(g.uniform(0, 6))];
+      const float e = nudge(m * v, g.uniform(-2, 2));
+      x[r * 32 + c] = std::min(block_amax, g.uniform(0, 1) ? e : -e);
+    }
+  x[16] = block_amax;
+  return x;
+}
+
+TEST(QuantizeVsReference, Nvfp4Fp32OrdersAtRoundingBoundaries) {
+  for (const char* n : {"nvfp4", "nvfp4-2d"}) {
+    const size_t rows = std::string(n) == "nvfp4" ? 1 : 16;
+    for (bool scale_mid : {false, true}) {
+      Gen g(scale_mid ? 2026 : 1205);
+      size_t elements = 0, differ = 0, scales_differ = 0;
+      for (int t = 0; t < 25; ++t) {
+        const std::vector<float> x = crafted_nvfp4_tensor(g, rows, scale_mid);
+        const TensorShape shape{rows, 32};
+        QuantScheme now = named(n), legacy = named(n);
+        legacy.arith = ScaleArith::fp32_te_legacy;
+        expect_same(x, shape, now);
+        expect_same(x, shape, legacy);
+        const QuantizedTensor a = quantize(x, shape, now), b = quantize(x, shape, legacy);
+        for (size_t i = 0; i < x.size(); ++i)
+          if (i % 32 >= 16) {  // the crafted block
+            ++elements;
+            differ += a.elements[i] != b.elements[i];
+          }
+        scales_differ += a.scales[1] != b.scales[1];
+      }
+      std::cout << n << (scale_mid ? " at ue4m3 midpoints: " : " at e2m1 midpoints: ") << differ << " of "
+                << elements << " codes and " << scales_differ << " of 25 block scales differ between the orders\n";
+      EXPECT_GT(differ, 0u) << n << " " << scale_mid;
+      if (scale_mid) {
+        EXPECT_GT(scales_differ, 0u) << n;
+      }
+    }
+  }
 }
 
 TEST(QuantizeVsReference, Fp32Blocks) {

@@ -46,6 +46,11 @@ struct RefQuantScheme {
   // nvfp4 uses the document's constants 6 and 2688 = 448 * 6 whatever the
   // element format (e2m1 in every named scheme).
   bool exact_arith = false;
+  // nvfp4 with fp32 arith: true follows the order of TE's test reference
+  // before TE commit c74e5aa37 (fp32(amax_b / 6) * S_enc, S_enc / s_block);
+  // false today's (amax_b * fp32(S_enc * fp32(1/6)), 1 / fp32(s_block *
+  // fp32(1 / S_enc))). docs/quantization.md §3.
+  bool nvfp4_te_legacy_order = false;
   // Element rounding: mode, overflow (saturate by default), ftz, daz, tininess.
   RefSpec rounding{RefMode::rne, true, false, false, false};
   // A shape the block does not divide is an error instead of partial blocks.

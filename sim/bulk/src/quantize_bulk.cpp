@@ -43,8 +43,9 @@
 //    (pow2_scales off, or a given multiplier that is not 2^k; with
 //    pow2_scales every multiplier_from_amax result is a normal 2^k),
 //    MXINT8 (whose multiplier 2^(6-k) may exceed f32 and whose int8 rounding
-//    the kernel does not cover), and NVFP4 with exact arithmetic (an exact
-//    quotient): the whole call runs fpsim::quantize. The round-to-odd trick
+//    the kernel does not cover), NVFP4 with exact arithmetic (an exact
+//    quotient) and NVFP4 4over6 (two candidates per block, chosen by their
+//    error): the whole call runs fpsim::quantize. The round-to-odd trick
 //    (hi = x*s, lo = fma(x, s, -hi)) would vectorize the deterministic modes
 //    of the first case but not exact stochastic rounding, and Highway's SSE4
 //    target has no fused multiply-add, so it is not used.
@@ -212,6 +213,9 @@ bool quantize_supported(const QuantScheme& q, TensorShape shape) {
   if (f.is_integer()) return false;  // MXINT8 (2^(6-k) may exceed f32): the scalar definition
   if (!f.has_sign || f.is_scale()) return false;
   if (q.kind == ScaleKind::nvfp4 && q.arith == ScaleArith::exact) return false;
+  // 4over6 quantizes every block twice and keeps one by its error: the
+  // scalar definition (docs/quantization.md §3 "nvfp4 4over6").
+  if (q.four_over_six != FourOverSix::off) return false;
   if (!detail::from_vectorizable(f, q.rounding)) return false;
   return elem_info(q).ok;
 }

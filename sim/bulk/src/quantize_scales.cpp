@@ -52,7 +52,7 @@ void Scales::set_tensor_amax(float amax_t) {
   out_.tensor_scale = decode_scale(s_enc_);
   // The 128 possible block encode scales (0 for the zero scale: patched).
   const std::array<float, 256>& value = fpsim::detail::ue4m3_values();
-  for (uint32_t c = 0; c < 128; ++c) enc_of_code_[c] = nvfp4_block_encode_scale(s_enc_, value[c]);
+  for (uint32_t c = 0; c < 128; ++c) enc_of_code_[c] = nvfp4_block_encode_scale(s_enc_, value[c], q_.arith);
 }
 
 void Scales::compute(const uint32_t* amax, size_t b0, size_t b1) {
@@ -101,7 +101,7 @@ void Scales::compute(const uint32_t* amax, size_t b0, size_t b1) {
         const uint8_t sb = codes[b - b0];
         out_.scales[b] = sb;
         const float sbv = value[sb];
-        vals_[b] = sb < 128 ? enc_of_code_[sb] : nvfp4_block_encode_scale(s_enc_, sbv);
+        vals_[b] = sb < 128 ? enc_of_code_[sb] : nvfp4_block_encode_scale(s_enc_, sbv, q_.arith);
         if (formats::ue4m3.is_nan_code(sb)) {  // a NaN in the block (NaN-propagating amax)
           ++out_.stats.nan_scale_blocks;
           special_.push_back(b);
@@ -127,7 +127,7 @@ uint8_t* Scales::convert(const uint32_t* amax, size_t b0, size_t b1) {
   quot_.resize(n);
   codes_.resize(n);
   if (q_.kind == ScaleKind::nvfp4) {
-    for (size_t k = 0; k < n; ++k) quot_[k] = nvfp4_block_scale_fp32(float_of(amax[b0 + k]), s_enc_);
+    for (size_t k = 0; k < n; ++k) quot_[k] = nvfp4_block_scale_fp32(float_of(amax[b0 + k]), s_enc_, q_.arith);
   } else {
     for (size_t k = 0; k < n; ++k) quot_[k] = e8m0_scale_quotient(float_of(amax[b0 + k]), mx_max_elem_);
   }

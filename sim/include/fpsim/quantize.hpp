@@ -60,10 +60,20 @@ enum class E8m0Rule : uint8_t {
 };
 
 // How x is divided by its scale (docs/quantization.md §3).
+// NVFP4's two FP32 orders are TE's (docs/quantization.md §3, "NVFP4's FP32
+// orders and the TE commits they follow"); for every other scheme kind
+// fp32_te_legacy computes as fp32 (TE changed the order for NVFP4 only).
 enum class ScaleArith : uint8_t {
-  fp32,   // as the GPU kernels do: t = fp32_rne(x * s) (nvfp4: x * fp32(S_enc / s_block), TE's order), then round t
+  fp32,   // as the GPU kernels do: t = fp32_rne(x * s), then round t (nvfp4: TE's order since c74e5aa37)
   exact,  // the exact quotient rounded once to the element format
+  fp32_te_legacy,  // nvfp4: the order of TE's test reference before c74e5aa37 (fpsim's fp32 until 2026-12)
 };
+
+// NVFP4's 4over6 (TE commit dc9af4abc, docs/quantization.md §3 "nvfp4
+// 4over6"): per block, a map-to-6 and a map-to-4 candidate scale; the one
+// whose dequantized block has the smaller FP32-accumulated error is kept
+// (ties: map-to-6). off: plain NVFP4; mae / mse: the error metric.
+enum class FourOverSix : uint8_t { off, mae, mse };
 
 struct QuantScheme {
   ScaleKind kind = ScaleKind::per_tensor;
@@ -82,6 +92,9 @@ struct QuantScheme {
   // input along the block's long axis before the scales are computed.
   bool hadamard = false;
   uint32_t hadamard_seed = 0;
+  // nvfp4 only: 4over6 block scales (needs fp32 arith; S_enc from E4M3 max
+  // 256, TE's default for 4over6 tensors).
+  FourOverSix four_over_six = FourOverSix::off;
   // Compute mse and sqnr_db (costs a dequantization pass).
   bool error_stats = true;
 };
@@ -173,16 +186,24 @@ RoundingSpec e8m0_scale_rounding(E8m0Rule rule);
 // oracle, a second transcription of docs/quantization.md.
 inline constexpr float kNvfp4ElementMax = 6.0f;
 inline constexpr float kNvfp4ScaleMax = 448.0f;
+// 4over6 tensors' global E4M3 bound (TE's nvfp4_4over6_e4m3_use_256 default),
+// which leaves map-to-4's 1.5x scale room below 448.
+inline constexpr float kNvfp4FourOverSixGlobalScaleMax = 256.0f;
 // The tensor encode scale S_enc (TE's compute_global_encode_scaling_factor_FP4):
 // fp32((448 * 6) / amax_t), at most FLT_MAX; 1 when amax_t is 0 or the quotient is 0.
-float nvfp4_encode_scale(float amax_t);
-// FP32 arithmetic: a block's scale before its conversion to ue4m3 with
-// kNvfp4ScaleRounding, fp32(fp32(amax_b / 6) * S_enc).
-inline float nvfp4_block_scale_fp32(float amax_b, float s_enc) { return (amax_b / kNvfp4ElementMax) * s_enc; }
+// e4m3_max: kNvfp4ScaleMax, or kNvfp4FourOverSixGlobalScaleMax for 4over6.
+float nvfp4_encode_scale(float amax_t, float e4m3_max = kNvfp4ScaleMax);
+// FP32 arithmetic (a = fp32 or fp32_te_legacy; docs/quantization.md §3):
+// a block's scale before its conversion to ue4m3 with kNvfp4ScaleRounding.
+//   fp32:           fp32(amax_b * fp32(S_enc * fp32(1/6))), at most FLT_MAX (TE's fminf; NaN stays NaN)
+//   fp32_te_legacy: fp32(fp32(amax_b / 6) * S_enc)
+float nvfp4_block_scale_fp32(float amax_b, float s_enc, ScaleArith a);
 inline constexpr RoundingSpec kNvfp4ScaleRounding{Rounding::rne, Overflow::saturate};
-// A block's encode scale, the multiplier of its elements: fp32(S_enc / s_block)
-// (0 for a zero block scale, whose elements are +-0).
-inline float nvfp4_block_encode_scale(float s_enc, float s_block) { return s_block == 0.0f ? 0.0f : s_enc / s_block; }
+// A block's encode scale, the multiplier of its elements (0 for a zero block
+// scale, whose elements are +-0):
+//   fp32:           min(fp32(1 / fp32(s_block * fp32(1 / S_enc))), FLT_MAX)
+//   fp32_te_legacy: fp32(S_enc / s_block)
+float nvfp4_block_encode_scale(float s_enc, float s_block, ScaleArith a);
 
 // The random Hadamard transform on 16-element vectors (docs/training.md, "Recipe definitions and their sources"
 // nvfp4): each 16-element tile t along `axis` becomes t * (1/4) S H16
@@ -229,6 +250,8 @@ std::vector<std::string> quant_scheme_names();
 std::string_view scale_kind_name(ScaleKind k);
 std::string_view e8m0_rule_name(E8m0Rule r);
 E8m0Rule parse_e8m0_rule(std::string_view name);
+FourOverSix parse_four_over_six(std::string_view name);  // off, mae, mse
+std::string_view four_over_six_name(FourOverSix f);
 ScaleArith parse_scale_arith(std::string_view name);
 std::string_view scale_arith_name(ScaleArith a);
 
