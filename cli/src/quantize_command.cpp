@@ -109,6 +109,7 @@ std::string settings_text(const Result& r) {
     case ScaleKind::nvfp4:
       t.append(", scale_arith ").append(scale_arith_name(s.arith));
       if (s.four_over_six != FourOverSix::off) t.append(", 4over6 ").append(four_over_six_name(s.four_over_six));
+      if (s.nvfp4_row_scaled) t.append(", row-scaled");
       break;
     case ScaleKind::per_tensor:
     case ScaleKind::fp32_block:
@@ -159,8 +160,12 @@ std::string csv_text(const Result& r) {
       .append(", scale_format ")
       .append(q.scale_format.name)
       .append(", tensor_scale ")
-      .append(number_text(q.tensor_scale))
-      .append("\n# ")
+      .append(number_text(q.tensor_scale));
+  if (!q.row_tensor_scales.empty()) {
+    t.append("\n# row_tensor_scales");
+    for (float v : q.row_tensor_scales) t.append(" ").append(number_text(v));
+  }
+  t.append("\n# ")
       .append(settings_text(r))
       .append("\n");
   if (r.o.dequantize) {
@@ -220,6 +225,11 @@ std::string json_text(const Result& r) {
   j["element_format"] = std::string(s.element.name);
   j["scale_format"] = std::string(q.scale_format.name);
   j["tensor_scale"] = json_number(q.tensor_scale);
+  if (!q.row_tensor_scales.empty()) {
+    json rows = json::array();
+    for (float v : q.row_tensor_scales) rows.push_back(json_number(v));
+    j["row_tensor_scales"] = std::move(rows);
+  }
   j["rounding"] = rounding_name(s.rounding);
   j["overflow"] = std::string(overflow_name(s.rounding.overflow));
   if (s.kind == ScaleKind::mx) j["e8m0_rule"] = std::string(e8m0_rule_name(s.e8m0_rule));

@@ -114,6 +114,8 @@ QuantScheme scheme_of(const GemmRuntime& rt, const GemmSite& site, const Operand
   s.pow2_scales = p.pow2_scales;
   s.amax_epsilon = p.amax_epsilon;
   s.arith = p.arith;
+  s.four_over_six = p.four_over_six;
+  s.nvfp4_row_scaled = p.row_scaled;
   s.error_stats = rt.collect_stats;
   switch (p.scaling) {
     case OperandScaling::none:
@@ -251,9 +253,12 @@ void append_stats(GemmRuntime& rt, const GemmSite& site, const Operand& op, cons
     // Over the non-NaN dequantization scales: scale_inv (per-tensor, FP32
     // blocks), 2^k (MX), fp32(s_block * tensor scale) (NVFP4).
     float lo = std::numeric_limits<float>::infinity(), hi = -lo;
-    for (uint32_t code : p.q.scales) {
-      float s = scale_value(p.q, code);
-      if (p.q.scheme.kind == ScaleKind::nvfp4) s = float(double(s) * double(p.q.tensor_scale));
+    for (size_t b = 0; b < p.q.scales.size(); ++b) {
+      float s = scale_value(p.q, p.q.scales[b]);
+      // Row-scaled NVFP4: the block's row's tensor scale (its blocks are one row high).
+      const float ts = p.q.row_tensor_scales.empty() ? p.q.tensor_scale
+                                                     : p.q.row_tensor_scales[b / p.q.scale_grid.cols];
+      if (p.q.scheme.kind == ScaleKind::nvfp4) s = float(double(s) * double(ts));
       if (std::isnan(s)) continue;
       lo = std::min(lo, s);
       hi = std::max(hi, s);

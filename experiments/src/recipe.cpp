@@ -43,6 +43,8 @@ void apply_operand_patch(const OperandPatch& patch, OperandPolicy& p) {
   if (patch.amax_epsilon) p.amax_epsilon = *patch.amax_epsilon;
   if (patch.hadamard) p.hadamard = *patch.hadamard;
   if (patch.arith) p.arith = *patch.arith;
+  if (patch.four_over_six) p.four_over_six = *patch.four_over_six;
+  if (patch.row_scaled) p.row_scaled = *patch.row_scaled;
   if (patch.amax_history_len) p.amax_history_len = *patch.amax_history_len;
   if (patch.amax_algo) p.amax_algo = *patch.amax_algo;
   if (patch.margin) p.margin = *patch.margin;
@@ -109,6 +111,15 @@ std::optional<PolicyProblem> operand_problem(const OperandPolicy& p, const std::
                              " (use scaling 'none' for a plain cast)"};
   if (is_block_scaling(p.scaling) && p.block < 1)
     return PolicyProblem{operand + ".block", operand + ".scaling", scaling + " needs block >= 1, got 0"};
+  if ((p.four_over_six != FourOverSix::off || p.row_scaled) && p.scaling != OperandScaling::nvfp4)
+    return PolicyProblem{operand + (p.row_scaled ? ".row_scaled" : ".four_over_six"), operand + ".scaling",
+                         "4over6 and row-scaled are nvfp4 options, got " + scaling};
+  if (p.four_over_six != FourOverSix::off && p.arith != ScaleArith::fp32)
+    return PolicyProblem{operand + ".four_over_six", operand + ".arith",
+                         "4over6 follows TE's FP32 arithmetic: it needs arith = \"fp32\""};
+  if (p.row_scaled && p.block_2d)
+    return PolicyProblem{operand + ".row_scaled", operand + ".block_2d",
+                         "row-scaled nvfp4 needs 1-D blocks (one scale per row)"};
   if (p.hadamard && p.scaling == OperandScaling::none)
     return PolicyProblem{
         operand + ".hadamard", operand + ".scaling",

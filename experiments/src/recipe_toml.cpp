@@ -39,7 +39,8 @@ constexpr std::string_view kGemmKeys[] = {"fprop", "dgrad", "wgrad", "attention"
 constexpr std::string_view kPolicyKeys[] = {"accumulate", "output", "a", "b"};
 constexpr std::string_view kOperandKeys[] = {"format",   "scaling",          "block",       "block_2d",     "rounding",
                                              "overflow", "e8m0_rule",        "pow2_scales", "amax_epsilon", "hadamard",
-                                             "arith",    "amax_history_len", "amax_algo",   "margin"};
+                                             "arith",    "amax_history_len", "amax_algo",   "margin",
+                                             "four_over_six", "row_scaled"};
 constexpr std::string_view kOverrideOwnKeys[] = {"layer", "gemm", "operand", "accumulate", "output"};
 
 constexpr OperandScaling kScalings[] = {OperandScaling::none, OperandScaling::current, OperandScaling::delayed,
@@ -341,6 +342,10 @@ class DocumentReader {
       patch.hadamard = boolean(v, key);
     } else if (name == "arith") {
       patch.arith = named(v, key, [](const std::string& s) { return parse_scale_arith(s); });
+    } else if (name == "four_over_six") {
+      patch.four_over_six = named(v, key, [](const std::string& s) { return parse_four_over_six(s); });
+    } else if (name == "row_scaled") {
+      patch.row_scaled = boolean(v, key);
     } else if (name == "amax_history_len") {
       patch.amax_history_len = size_t(integer(v, key, 1, kMaxAmaxHistory));
     } else if (name == "amax_algo") {
@@ -561,6 +566,8 @@ void write_operand(std::string& out, const OperandPolicy& p) {
   out += "amax_history_len = " + std::to_string(p.amax_history_len) + "\n";
   out += "amax_algo = " + toml_string(amax_algo_name(p.amax_algo)) + "\n";
   out += "margin = " + std::to_string(p.margin) + "\n";
+  out += "four_over_six = " + toml_string(four_over_six_name(p.four_over_six)) + "\n";
+  out += std::string("row_scaled = ") + (p.row_scaled ? "true" : "false") + "\n";
 }
 
 void write_patch(std::string& out, const OperandPatch& p) {
@@ -578,6 +585,8 @@ void write_patch(std::string& out, const OperandPatch& p) {
   if (p.amax_history_len) out += "amax_history_len = " + std::to_string(*p.amax_history_len) + "\n";
   if (p.amax_algo) out += "amax_algo = " + toml_string(amax_algo_name(*p.amax_algo)) + "\n";
   if (p.margin) out += "margin = " + std::to_string(*p.margin) + "\n";
+  if (p.four_over_six) out += "four_over_six = " + toml_string(four_over_six_name(*p.four_over_six)) + "\n";
+  if (p.row_scaled) out += std::string("row_scaled = ") + (*p.row_scaled ? "true" : "false") + "\n";
 }
 
 }  // namespace

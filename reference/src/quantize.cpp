@@ -508,6 +508,18 @@ RefQuantized run(std::span<const float> x_in, size_t rows, size_t cols, const Re
     g = nvfp4_encode_scale(q.amax);
     q.tensor_scale = fp32_op(RefOp::div, f32(1.0f), f32(g));  // decode side: fp32(1 / S_enc)
   }
+  std::vector<float> row_g;  // row-scaled: each row's S_enc
+  if (kind == Kind4::nvfp4 && s.nvfp4_row_scaled) {
+    if (l.br != 1) throw std::invalid_argument("row-scaled nvfp4 needs blocks one row high");
+    q.tensor_scale = 1.0f;
+    for (size_t r = 0; r < rows; ++r) {
+      float a = 0.0f;
+      for (size_t col = 0; col < cols; ++col)
+        if (!std::isnan(x[r * cols + col])) a = std::max(a, std::fabs(x[r * cols + col]));
+      row_g.push_back(nvfp4_encode_scale(a));
+      q.row_tensor_scales.push_back(fp32_op(RefOp::div, f32(1.0f), f32(row_g.back())));
+    }
+  }
   for (size_t bi = 0; bi < l.grid_rows; ++bi) {
     for (size_t bj = 0; bj < l.grid_cols; ++bj) {
       const Block b{bi * l.br, std::min(rows, (bi + 1) * l.br), bj * l.bc, std::min(cols, (bj + 1) * l.bc)};
@@ -528,7 +540,7 @@ RefQuantized run(std::span<const float> x_in, size_t rows, size_t cols, const Re
           mx_block(c, b, bidx);
           break;
         case Kind4::nvfp4:
-          nvfp4_block(c, b, bidx, g);
+          nvfp4_block(c, b, bidx, row_g.empty() ? g : row_g[b.r0]);
           break;
       }
     }
@@ -654,8 +666,8 @@ std::vector<float> ref_dequantize(const RefQuantized& q, const RefQuantScheme& s
     for (size_t c = 0; c < q.cols; ++c) {
       const size_t i = r * q.cols + c;
       const size_t b = (r / l.br) * l.grid_cols + c / l.bc;
-      out[i] = product3_to_fp32(element_value_of(elem, mx, q.elements[i]), scale[b],
-                                static_cast<double>(q.tensor_scale));
+      const float ts = q.row_tensor_scales.empty() ? q.tensor_scale : q.row_tensor_scales[r];
+      out[i] = product3_to_fp32(element_value_of(elem, mx, q.elements[i]), scale[b], static_cast<double>(ts));
     }
   }
   return out;

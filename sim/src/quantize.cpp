@@ -313,12 +313,23 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
                                                          : q.block;
   const double fmt_max = element_max(q);
   float s_enc = 1.0f;
+  // Row-scaled NVFP4: each row's amax (NaN-ignoring, as the tensor's) and
+  // encode scale; a block (one row high) uses its row's.
+  std::vector<float> row_amax, row_s_enc;
+  const float global_e4m3_max =
+      q.four_over_six == FourOverSix::off ? kNvfp4ScaleMax : kNvfp4FourOverSixGlobalScaleMax;
   if (q.kind == ScaleKind::nvfp4) {
     out.scale_format = formats::ue4m3;
-    s_enc = nvfp4_encode_scale(out.stats.amax, q.four_over_six == FourOverSix::off
-                                                   ? kNvfp4ScaleMax
-                                                   : kNvfp4FourOverSixGlobalScaleMax);
+    s_enc = nvfp4_encode_scale(out.stats.amax, global_e4m3_max);
     out.tensor_scale = decode_scale(s_enc);
+    if (q.nvfp4_row_scaled) {
+      out.tensor_scale = 1.0f;
+      for (size_t r = 0; r < shape.rows; ++r) {
+        row_amax.push_back(float(tensor_max_abs(x.subspan(r * cols, cols))));
+        row_s_enc.push_back(nvfp4_encode_scale(row_amax.back(), global_e4m3_max));
+        out.row_tensor_scales.push_back(decode_scale(row_s_enc.back()));
+      }
+    }
   } else if (q.kind == ScaleKind::mx) {
     out.scale_format = formats::e8m0;
   } else {
@@ -341,12 +352,15 @@ QuantizedTensor quantize_impl(std::span<const float> input, TensorShape shape, c
         case ScaleKind::mx:
           quantize_mx_block(x, q, b, cols, out);
           break;
-        case ScaleKind::nvfp4:
+        case ScaleKind::nvfp4: {
+          const float se = q.nvfp4_row_scaled ? row_s_enc[b.r0] : s_enc;
           if (q.four_over_six != FourOverSix::off)
-            quantize_nvfp4_4over6_block(x, q, b, cols, s_enc, out.stats.amax, out);
+            quantize_nvfp4_4over6_block(x, q, b, cols, se, q.nvfp4_row_scaled ? row_amax[b.r0] : out.stats.amax,
+                                        out);
           else
-            quantize_nvfp4_block(x, q, b, cols, s_enc, out);
+            quantize_nvfp4_block(x, q, b, cols, se, out);
           break;
+        }
       }
     }
   if (q.error_stats) detail::error_stats(x, dequantize(out), out.stats);
@@ -462,6 +476,7 @@ std::vector<float> dequantize(const QuantizedTensor& q) {
   const BlockShape blk = s.kind == ScaleKind::per_tensor ? BlockShape{std::max<size_t>(q.shape.rows, 1),
                                                                       std::max<size_t>(q.shape.cols, 1)}
                                                          : s.block;
+  const bool row_scaled = !q.row_tensor_scales.empty();
   const Unpacked tensor_scale = unpack_f32(q.tensor_scale);
   const int fraction_bits = element_fraction_bits(s);  // MXINT8's fixed point
   for (size_t i = 0; i < out.size(); ++i) {
@@ -471,7 +486,8 @@ std::vector<float> dequantize(const QuantizedTensor& q) {
     Unpacked e = unpack(q.elements[i], s.element);
     if (e.cls == ValueClass::finite) e.exp -= fraction_bits;
     Unpacked v = detail::exact_product(e, unpack(q.scales[b], q.scale_format), fl);
-    if (s.kind == ScaleKind::nvfp4) v = detail::exact_product(v, tensor_scale, fl);
+    if (s.kind == ScaleKind::nvfp4)
+      v = detail::exact_product(v, row_scaled ? unpack_f32(q.row_tensor_scales[r]) : tensor_scale, fl);
     out[i] = float_of(uint32_t(round(v, kF32, RoundingSpec{}, fl)));
   }
   return out;
@@ -619,7 +635,9 @@ QuantScheme parse_quant_scheme(std::string_view name) {
   if (n == "mxfp4") return mx("e2m1");
   if (n == "mxint8") return mx("int8");
   if (n.starts_with("mx-")) return mx(n.substr(3));
-  if (n == "nvfp4" || n == "nvfp4-2d" || n == "nvfp4-4over6" || n == "nvfp4-4over6-mse" || n == "nvfp4-2d-4over6") {
+  if (n == "nvfp4" || n == "nvfp4-2d" || n == "nvfp4-4over6" || n == "nvfp4-4over6-mse" || n == "nvfp4-2d-4over6" ||
+      n == "nvfp4-row-scaled") {
+    q.nvfp4_row_scaled = n == "nvfp4-row-scaled";
     q.kind = ScaleKind::nvfp4;
     q.element = formats::e2m1;
     q.block = n.starts_with("nvfp4-2d") ? BlockShape{16, 16} : BlockShape{1, 16};
@@ -666,6 +684,7 @@ std::vector<std::string> quant_scheme_names() {
           "nvfp4-4over6",
           "nvfp4-4over6-mse",
           "nvfp4-2d-4over6",
+          "nvfp4-row-scaled",
           "block-<R>x<C>-<fmt> (block-1x128-e4m3, block-128x128-e4m3, block-128x1-e4m3)"};
 }
 
@@ -765,6 +784,8 @@ TensorShape check_quantize_args(size_t values, TensorShape shape, const QuantSch
       (q.kind != ScaleKind::nvfp4 || q.arith != ScaleArith::fp32 || q.block.cols != 16 ||
        (q.block.rows != 1 && q.block.rows != 16)))
     throw OptionError("4over6 needs an NVFP4 scheme with 1x16 or 16x16 blocks and scale arithmetic 'fp32' (TE's)");
+  if (q.nvfp4_row_scaled && (q.kind != ScaleKind::nvfp4 || q.block.rows != 1))
+    throw OptionError("row-scaled NVFP4 needs an NVFP4 scheme with blocks one row high (1xN)");
   if (q.kind == ScaleKind::per_tensor) {
     if (q.hadamard && shape.cols % 16 != 0) {
       std::ostringstream o;

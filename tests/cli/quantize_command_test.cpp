@@ -196,6 +196,50 @@ TEST(QuantizeCommand, Nvfp4TinyExample) {
   EXPECT_EQ(doc["block"], nlohmann::json::array({1, 16}));
 }
 
+// 4over6 through the command: the hand-derived block of
+// tests/sim/quantize_test.cpp (Nvfp4FourOverSixHandDerived): {6, 4.5, 3, 1.5}
+// keeps map-to-4, scale 384 (0x7c), S_enc = 1536 / 6 = 256.
+TEST(QuantizeCommand, Nvfp4FourOverSix) {
+  std::string row = "6 4.5 3 1.5";
+  for (int i = 0; i < 12; ++i) row.append(" 0");
+  const Outcome r = run(scheme("nvfp4-4over6"), row + "\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(r.has_line("0,0,0x7c,384")) << r.out;
+  EXPECT_TRUE(r.has_line("0,1,4.5,0x5,4.5")) << r.out;
+  EXPECT_TRUE(contains(r.out, "tensor_scale 0.00390625")) << r.out;
+  EXPECT_TRUE(contains(r.out, "scale_arith fp32, 4over6 mae")) << r.out;
+}
+
+// Row-scaled: rows {6, 3} and {0.75, -0.375} (tests/sim/quantize_test.cpp,
+// Nvfp4RowScaledRowsOfDifferentAmax): S_enc 448 and 3584, both block scales
+// 448; the JSON lists fp32(1 / S_enc) per row.
+TEST(QuantizeCommand, Nvfp4RowScaled) {
+  std::string text = "6 3";
+  for (int i = 0; i < 14; ++i) text.append(" 0");
+  text.append("\n0.75 -0.375");
+  for (int i = 0; i < 14; ++i) text.append(" 0");
+  QuantizeOptions o = scheme("nvfp4-row-scaled");
+  o.json = true;
+  const Outcome r = run(o, text + "\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto doc = nlohmann::json::parse(r.out);
+  EXPECT_EQ(doc["scales"], nlohmann::json::array({"0x7e", "0x7e"}));
+  EXPECT_EQ(doc["row_tensor_scales"], nlohmann::json::array({double(1.0f / 448.0f), double(1.0f / 3584.0f)}));
+  EXPECT_EQ(doc["elements"][1][1], "0xd");
+}
+
+TEST(QuantizeCommand, ScaleArithTeLegacyAndItsError) {
+  QuantizeOptions o = scheme("nvfp4");
+  o.scale_arith = "fp32-te-legacy";
+  const Outcome r = run(o, "1 2 3\n");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "scale_arith fp32-te-legacy")) << r.out;
+  o.scale_arith = "fp32-legacy";
+  const Outcome bad = run(o, "1\n");
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_TRUE(contains(bad.err, "unknown scale arithmetic 'fp32-legacy'; known: fp32, exact, fp32-te-legacy")) << bad.err;
+}
+
 TEST(QuantizeCommand, JsonOutput) {
   QuantizeOptions o = scheme("mxfp8-e4m3");
   o.e8m0_rule = "ceil";

@@ -62,6 +62,8 @@ void expect_same_operand(const OperandPolicy& a, const OperandPolicy& b, const s
   EXPECT_EQ(a.amax_history_len, b.amax_history_len) << what;
   EXPECT_EQ(a.amax_algo, b.amax_algo) << what;
   EXPECT_EQ(a.margin, b.margin) << what;
+  EXPECT_EQ(a.four_over_six, b.four_over_six) << what;
+  EXPECT_EQ(a.row_scaled, b.row_scaled) << what;
 }
 
 void expect_same_policy(const GemmPolicy& a, const GemmPolicy& b, const std::string& what) {
@@ -99,6 +101,8 @@ void expect_same_patch(const OperandPatch& a, const OperandPatch& b, const std::
   expect_same_optional(a.amax_history_len, b.amax_history_len, what + ".amax_history_len");
   expect_same_optional(a.amax_algo, b.amax_algo, what + ".amax_algo");
   expect_same_optional(a.margin, b.margin, what + ".margin");
+  expect_same_optional(a.four_over_six, b.four_over_six, what + ".four_over_six");
+  expect_same_optional(a.row_scaled, b.row_scaled, what + ".row_scaled");
 }
 
 // Every field but the name and `extends`.
@@ -451,6 +455,10 @@ TEST(RecipeToToml, RoundTripsEveryFieldOverridesAndOddText) {
   o.patch.amax_history_len = 2;
   o.patch.amax_algo = AmaxAlgo::most_recent;
   o.patch.margin = 126;
+  // Set (so written and read back) at values the patch's exact arith and 2-D
+  // blocks allow (4over6 needs fp32 arith, row scaling 1-D blocks).
+  o.patch.four_over_six = FourOverSix::off;
+  o.patch.row_scaled = false;
   o.accumulate = "fp32";
   o.output = formats::fp32;
   r.overrides.push_back(o);
@@ -659,6 +667,33 @@ TEST(RecipeOverrides, ValidateGemmPolicyNamesTheFieldAtFault) {
   EXPECT_NO_THROW(validate_gemm_policy(p, "fc1 fprop"));
 }
 
+// 4over6 and row scaling are nvfp4 options (docs/training.md, the policy checks).
+TEST(RecipeOverrides, FourOverSixAndRowScaledAreNvfp4Options) {
+  GemmPolicy p;
+  p.a.format = formats::e2m1;
+  p.a.scaling = OperandScaling::mx;
+  p.a.block = 32;
+  p.a.four_over_six = FourOverSix::mae;
+  auto message = [&] {
+    try {
+      validate_gemm_policy(p, "fc1 fprop");
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_EQ(message(), "fc1 fprop: a.four_over_six: 4over6 and row-scaled are nvfp4 options, got scaling 'mx'");
+  p.a.scaling = OperandScaling::nvfp4;
+  p.a.block = 16;
+  p.a.arith = ScaleArith::exact;
+  EXPECT_EQ(message(), "fc1 fprop: a.four_over_six: 4over6 follows TE's FP32 arithmetic: it needs arith = \"fp32\"");
+  p.a.arith = ScaleArith::fp32;
+  p.a.row_scaled = true;
+  EXPECT_EQ(message(), "no error");
+  p.a.block_2d = true;
+  EXPECT_EQ(message(), "fc1 fprop: a.row_scaled: row-scaled nvfp4 needs 1-D blocks (one scale per row)");
+}
+
 // ---- errors: one line each, naming file, line and key -------------------------------
 
 std::string error_of(const std::string& text) {
@@ -679,7 +714,8 @@ TEST(RecipeErrors, UnknownKeyNamesFileLineKeyAndTheKnownKeys) {
             "optimizer_state_format, update_rounding, loss_scaling, gemm, override");
   EXPECT_EQ(error_of("[gemm.fprop.a]\nformat = \"e4m3\"\nfromat = \"e4m3\"\n"),
             "r.toml:3: unknown key 'gemm.fprop.a.fromat'; known keys: format, scaling, block, block_2d, rounding, "
-            "overflow, e8m0_rule, pow2_scales, amax_epsilon, hadamard, arith, amax_history_len, amax_algo, margin");
+            "overflow, e8m0_rule, pow2_scales, amax_epsilon, hadamard, arith, amax_history_len, amax_algo, margin, "
+            "four_over_six, row_scaled");
   EXPECT_EQ(error_of("\n[gemm.fprpo]\naccumulate = \"fp32\"\n"),
             "r.toml:2: unknown key 'gemm.fprpo'; known keys: fprop, dgrad, wgrad, attention");
   EXPECT_EQ(error_of("[gemm.wgrad]\nout = \"bf16\"\n"),
@@ -739,7 +775,7 @@ TEST(RecipeErrors, BadValueNamesKeyLineAndTheKnownValues) {
   EXPECT_EQ(error_of("[gemm.fprop.a]\ne8m0_rule = \"up\"\n"),
             "r.toml:2: gemm.fprop.a.e8m0_rule: unknown E8M0 scale rule 'up'; known: floor, ceil, rne");
   EXPECT_EQ(error_of("[gemm.fprop.a]\narith = \"fp64\"\n"),
-            "r.toml:2: gemm.fprop.a.arith: unknown scale arithmetic 'fp64'; known: fp32, exact");
+            "r.toml:2: gemm.fprop.a.arith: unknown scale arithmetic 'fp64'; known: fp32, exact, fp32-te-legacy");
   EXPECT_EQ(error_of("[gemm.fprop.a]\namax_algo = \"mean\"\n"),
             "r.toml:2: gemm.fprop.a.amax_algo: unknown amax algorithm 'mean'; known: max, most_recent");
   EXPECT_EQ(error_of("update_rounding = \"sr8\"\n"),

@@ -244,6 +244,8 @@ std::vector<QuantScheme> all_schemes() {
   q = named("nvfp4");
   q.block = {16, 1};
   out.push_back(q);
+  for (const char* n : {"nvfp4-4over6", "nvfp4-2d-4over6", "nvfp4-row-scaled"})  // the scalar definition (delegated)
+    out.push_back(named(n));
   for (const char* n : {"nvfp4", "nvfp4-2d"}) {  // the FP32 order of TE before c74e5aa37
     q = named(n);
     q.arith = ScaleArith::fp32_te_legacy;

@@ -9,9 +9,12 @@
 //   minus emax_elem, clamped at code 0 (docs/formats.md §8).
 // - Elements: MX elements == __nv_cvt_float_to_fp8/fp6/fp4 of x * 2^-k (exact
 //   in FP32 for the inputs used), NVFP4 block scales == __nv_cvt_float_to_fp8
-//   (fp32(fp32(amax / 6) * S_enc), __NV_SATFINITE, __NV_E4M3) and NVFP4
-//   elements == __nv_cvt_float_to_fp4(fp32(x * fp32(S_enc / s_block)),
-//   __NV_E2M1, cudaRoundNearest): TE's order.
+//   (t, __NV_SATFINITE, __NV_E4M3) and NVFP4 elements ==
+//   __nv_cvt_float_to_fp4(fp32(x * e), __NV_E2M1, cudaRoundNearest), in
+//   both of TE's FP32 orders (docs/quantization.md §3): fp32, t =
+//   min(amax * fp32(S_enc * fp32(1/6)), FLT_MAX), e = min(1 / fp32(s_block *
+//   fp32(1 / S_enc)), FLT_MAX); fp32-te-legacy, t = fp32(amax / 6) * S_enc,
+//   e = S_enc / s_block.
 // Without the headers every case skips with a message.
 #include <gtest/gtest.h>
 
@@ -132,9 +135,12 @@ TEST(QuantizeVsCudaHeaders, Nvfp4BlockScalesAndElementsAreNvidiaConversions) {
   std::mt19937 gen(11);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   std::uniform_int_distribution<int> decade(-30, 30);
-  QuantScheme s = parse_quant_scheme("nvfp4");
-  s.error_stats = false;
+  for (ScaleArith arith : {ScaleArith::fp32, ScaleArith::fp32_te_legacy})
   for (int t = 0; t < 500; ++t) {
+    QuantScheme s = parse_quant_scheme("nvfp4");
+    s.error_stats = false;
+    s.arith = arith;
+    const bool legacy = arith == ScaleArith::fp32_te_legacy;
     std::vector<float> x(256);
     for (size_t b = 0; b < x.size(); b += 16) {
       const int d = decade(gen);  // blocks of very different magnitudes
@@ -148,12 +154,15 @@ TEST(QuantizeVsCudaHeaders, Nvfp4BlockScalesAndElementsAreNvidiaConversions) {
     for (size_t b = 0; b < 16; ++b) {
       float amax = 0.0f;
       for (size_t i = b * 16; i < b * 16 + 16; ++i) amax = std::max(amax, std::fabs(x[i]));
-      // TE's order: static_cast<fp8e4m3>(fp32(amax / 6) * S_enc), then x * fp32(S_enc / s_block).
-      const uint8_t nv_scale = __nv_cvt_float_to_fp8((amax / 6.0f) * s_enc, __NV_SATFINITE, __NV_E4M3);
+      // TE's orders, written out again here (the header comment).
+      const float t_now = std::fmin(amax * (s_enc * (1.0f / 6.0f)), std::numeric_limits<float>::max());
+      const float t_scale = legacy ? (amax / 6.0f) * s_enc : t_now;
+      const uint8_t nv_scale = __nv_cvt_float_to_fp8(t_scale, __NV_SATFINITE, __NV_E4M3);
       ASSERT_EQ(q.scales[b], nv_scale) << "block " << b;
       const float sbv = float(to_double(nv_scale, formats::ue4m3));
       if (sbv == 0.0f) continue;
-      const float enc_b = s_enc / sbv;
+      const float enc_b =
+          legacy ? s_enc / sbv : std::fmin(1.0f / (sbv * (1.0f / s_enc)), std::numeric_limits<float>::max());
       for (size_t i = b * 16; i < b * 16 + 16; ++i)
         ASSERT_EQ(q.elements[i], __nv_cvt_float_to_fp4(x[i] * enc_b, __NV_E2M1, cudaRoundNearest))
             << "x " << std::hexfloat << x[i];

@@ -441,6 +441,47 @@ TEST(QuantizeScheme, Nvfp4FourOverSix2dSumsTheRows) {
   }
 }
 
+// Row-scaled NVFP4 (docs/quantization.md §3 "nvfp4 row-scaled"), rows of
+// different amax, derived by hand. Rows {6, 3}, {0.75, -0.375}, {2e-5}:
+//   row-scaled: S_enc = fp32(2688 / 6) = 448, fp32(2688 / 0.75) = 3584 and
+//   about 1.344e8. Each row's block amax is its row amax, so t = amax_b *
+//   fp32(S_enc * fp32(1/6)) is 448 within an ulp or two (448.00003 for the
+//   first two rows), which ue4m3 (max 448, next below 416) saturates or
+//   rounds to 448 (0x7E): every block scale is 0x7E. e = 1 / fp32(448 *
+//   fp32(1 / S_enc)): 1 (7 fp32(1/7) = 1.0000000447 -> 1) and 8 (-> 0.125),
+//   so row 0 gives 6 0x7, 3 0x5; row 1 0.75 * 8 = 6 0x7, -3 0xD; row 2 x * e
+//   within ulps of 6 -> 0x7.
+//   plain nvfp4 (S_enc 448 for all): row 1 t = 0.75 * 74.666672 = 56.000004
+//   -> 56 (0x66); row 2 t = 0.0014933 -> ue4m3 2^-9 (0x01, 0.76 of it), e =
+//   about 448 * 512, x * e = 4.59 -> 4 (0x6): the row lost to the tensor
+//   scale.
+TEST(QuantizeScheme, Nvfp4RowScaledRowsOfDifferentAmax) {
+  std::vector<float> x(48, 0.0f);
+  x[0] = 6;
+  x[1] = 3;
+  x[16] = 0.75f;
+  x[17] = -0.375f;
+  x[32] = 2e-5f;
+  const QuantizedTensor r = quantize(x, {3, 16}, parse_quant_scheme("nvfp4-row-scaled"));
+  EXPECT_EQ(r.scales, (std::vector<uint32_t>{0x7E, 0x7E, 0x7E}));
+  EXPECT_EQ(r.elements[0], 0x7);
+  EXPECT_EQ(r.elements[1], 0x5);
+  EXPECT_EQ(r.elements[16], 0x7);
+  EXPECT_EQ(r.elements[17], 0xD);
+  EXPECT_EQ(r.elements[32], 0x7);
+  EXPECT_EQ(r.tensor_scale, 1.0f);
+  ASSERT_EQ(r.row_tensor_scales.size(), 3u);
+  EXPECT_EQ(r.row_tensor_scales[0], 1.0f / 448.0f);
+  EXPECT_EQ(r.row_tensor_scales[1], 1.0f / 3584.0f);
+  const QuantizedTensor p = quantize(x, {3, 16}, parse_quant_scheme("nvfp4"));
+  EXPECT_EQ(p.scales, (std::vector<uint32_t>{0x7E, 0x66, 0x01}));
+  EXPECT_EQ(p.elements[32], 0x6);
+  EXPECT_TRUE(p.row_tensor_scales.empty());
+  QuantScheme two_d = parse_quant_scheme("nvfp4-2d");
+  two_d.nvfp4_row_scaled = true;
+  EXPECT_THROW(quantize(std::vector<float>(256, 1.0f), {16, 16}, two_d), OptionError);
+}
+
 TEST(QuantizeBadInput, FourOverSixNeedsNvfp4AndFp32Arith) {
   QuantScheme s = parse_quant_scheme("nvfp4-4over6");
   s.arith = ScaleArith::exact;

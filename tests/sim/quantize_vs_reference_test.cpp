@@ -40,6 +40,7 @@ fpsim_ref::RefQuantScheme to_ref(const QuantScheme& s) {
   r.amax_epsilon = s.amax_epsilon;
   r.exact_arith = s.arith == ScaleArith::exact;
   r.nvfp4_te_legacy_order = s.arith == ScaleArith::fp32_te_legacy;
+  r.nvfp4_row_scaled = s.nvfp4_row_scaled;
   static constexpr fpsim_ref::RefMode kModes[] = {fpsim_ref::RefMode::rne, fpsim_ref::RefMode::rna,
                                                   fpsim_ref::RefMode::rtz, fpsim_ref::RefMode::rup,
                                                   fpsim_ref::RefMode::rdn, fpsim_ref::RefMode::rto};
@@ -80,6 +81,7 @@ void expect_same(std::span<const float> x, TensorShape shape, const QuantScheme&
     ASSERT_EQ(q.scales[b], r.scales[b]) << what << " block " << b;
   ASSERT_EQ(q.multipliers, r.multipliers) << what;
   ASSERT_TRUE(same_float(q.tensor_scale, r.tensor_scale)) << what;
+  ASSERT_EQ(q.row_tensor_scales, r.row_tensor_scales) << what;
   for (size_t i = 0; i < x.size(); ++i)
     ASSERT_EQ(int(q.elements[i]), int(r.elements[i]))
         << what << " element " << i << " x " << std::hexfloat << x[i] << " block scale "
@@ -262,7 +264,7 @@ TEST(QuantizeVsReference, Mx) {
 }
 
 TEST(QuantizeVsReference, Nvfp4) {
-  for (const char* n : {"nvfp4", "nvfp4-2d"})
+  for (const char* n : {"nvfp4", "nvfp4-2d", "nvfp4-row-scaled"})
     for (ScaleArith a : {ScaleArith::fp32, ScaleArith::exact, ScaleArith::fp32_te_legacy}) {
       QuantScheme s = named(n);
       s.arith = a;

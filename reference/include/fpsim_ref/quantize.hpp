@@ -51,6 +51,9 @@ struct RefQuantScheme {
   // false today's (amax_b * fp32(S_enc * fp32(1/6)), 1 / fp32(s_block *
   // fp32(1 / S_enc))). docs/quantization.md §3.
   bool nvfp4_te_legacy_order = false;
+  // nvfp4, 1xN blocks: S_enc per row from the row's amax (NaN-ignoring), in
+  // place of the tensor's (docs/quantization.md §3 "nvfp4 row-scaled").
+  bool nvfp4_row_scaled = false;
   // Element rounding: mode, overflow (saturate by default), ftz, daz, tininess.
   RefSpec rounding{RefMode::rne, true, false, false, false};
   // A shape the block does not divide is an error instead of partial blocks.
@@ -71,7 +74,8 @@ struct RefQuantized {
   std::vector<uint32_t> scales;
   // per_tensor, fp32_block: FP32 bits of each block's multiplier s; empty otherwise.
   std::vector<uint32_t> multipliers;
-  float tensor_scale = 1.0f;  // nvfp4: s_global; 1 otherwise
+  float tensor_scale = 1.0f;  // nvfp4: s_global; 1 otherwise (and row-scaled)
+  std::vector<float> row_tensor_scales;  // row-scaled nvfp4: fp32(1 / S_enc(row)) per row
   // Statistics (docs/quantization.md §4; mse / sqnr are not modelled here).
   float amax = 0.0f;  // max |x| over the non-NaN inputs (after the Hadamard transform)
   uint64_t underflows = 0;

@@ -224,7 +224,8 @@ void dequantize_into(const QuantizedTensor& q, std::span<float> out) {
     qdetail::spread(tl, vals.data(), gi, c0, c1, col.data());
     for (size_t r = r0; r < r1; ++r) {
       const size_t off = r * tl.cols + c0;
-      seg(tp, s.element, q.elements.data() + off, col.data(), ts, two, c1 - c0, out.data() + off);
+      const float row_ts = q.row_tensor_scales.empty() ? ts : q.row_tensor_scales[r];  // row-scaled NVFP4
+      seg(tp, s.element, q.elements.data() + off, col.data(), row_ts, two, c1 - c0, out.data() + off);
     }
   });
 }

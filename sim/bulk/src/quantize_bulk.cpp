@@ -45,7 +45,8 @@
 //    MXINT8 (whose multiplier 2^(6-k) may exceed f32 and whose int8 rounding
 //    the kernel does not cover), NVFP4 with exact arithmetic (an exact
 //    quotient) and NVFP4 4over6 (two candidates per block, chosen by their
-//    error): the whole call runs fpsim::quantize. The round-to-odd trick
+//    error) and row-scaled NVFP4 (an encode scale per row): the whole call
+//    runs fpsim::quantize. The round-to-odd trick
 //    (hi = x*s, lo = fma(x, s, -hi)) would vectorize the deterministic modes
 //    of the first case but not exact stochastic rounding, and Highway's SSE4
 //    target has no fused multiply-add, so it is not used.
@@ -216,6 +217,7 @@ bool quantize_supported(const QuantScheme& q, TensorShape shape) {
   // 4over6 quantizes every block twice and keeps one by its error: the
   // scalar definition (docs/quantization.md §3 "nvfp4 4over6").
   if (q.four_over_six != FourOverSix::off) return false;
+  if (q.nvfp4_row_scaled) return false;  // per-row encode scales: the scalar definition
   if (!detail::from_vectorizable(f, q.rounding)) return false;
   return elem_info(q).ok;
 }

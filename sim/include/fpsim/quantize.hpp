@@ -95,6 +95,10 @@ struct QuantScheme {
   // nvfp4 only: 4over6 block scales (needs fp32 arith; S_enc from E4M3 max
   // 256, TE's default for 4over6 tensors).
   FourOverSix four_over_six = FourOverSix::off;
+  // nvfp4 with 1xN blocks only: one encode scale per row, from the row's
+  // amax, in place of the tensor's (TE's row-scaled NVFP4, commit c74e5aa37;
+  // docs/quantization.md §3 "nvfp4 row-scaled").
+  bool nvfp4_row_scaled = false;
   // Compute mse and sqnr_db (costs a dequantization pass).
   bool error_stats = true;
 };
@@ -125,6 +129,9 @@ struct QuantizedTensor {
   // fp32 schemes: the multiplier s each block was quantized with (FP32 bits).
   std::vector<uint32_t> multipliers;
   float tensor_scale = 1.0f;      // nvfp4: fp32(1 / S_enc), the decode-side tensor scale; 1 otherwise
+  // Row-scaled nvfp4: per row, fp32(1 / S_enc(row amax)), which dequantization
+  // uses in place of tensor_scale (then 1); empty otherwise.
+  std::vector<float> row_tensor_scales;
   QuantStats stats;
 };
 

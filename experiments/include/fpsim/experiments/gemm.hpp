@@ -58,7 +58,9 @@ struct OperandPolicy {
   bool pow2_scales = false;             // current / delayed / block
   float amax_epsilon = 0.0f;            // current / block
   bool hadamard = false;                // random Hadamard transform along K before scaling (nvfp4)
-  ScaleArith arith = ScaleArith::fp32;
+  ScaleArith arith = ScaleArith::fp32;  // nvfp4 also fp32-te-legacy (docs/quantization.md §3)
+  FourOverSix four_over_six = FourOverSix::off;  // nvfp4: 4over6 block scales (mae / mse)
+  bool row_scaled = false;                       // nvfp4, 1-D blocks: one encode scale per row
   // delayed:
   size_t amax_history_len = 1024;
   AmaxAlgo amax_algo = AmaxAlgo::max;

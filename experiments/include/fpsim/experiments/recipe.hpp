@@ -47,6 +47,8 @@ struct OperandPatch {
   std::optional<float> amax_epsilon;
   std::optional<bool> hadamard;
   std::optional<ScaleArith> arith;
+  std::optional<FourOverSix> four_over_six;
+  std::optional<bool> row_scaled;
   std::optional<size_t> amax_history_len;
   std::optional<AmaxAlgo> amax_algo;
   std::optional<int> margin;
