@@ -339,8 +339,8 @@ void mx_block(Ctx& c, const Block& b, size_t bidx) {
 constexpr double kNvfp4ElemMax = 6.0;
 constexpr double kNvfp4GlobalNumerator = 2688.0;  // 448 * 6
 
-float nvfp4_encode_scale(float amax_t) {
-  float e = fp32_op(RefOp::div, f64(kNvfp4GlobalNumerator), f32(amax_t));  // inf for amax_t 0
+float nvfp4_encode_scale(float amax_t, double numerator = kNvfp4GlobalNumerator) {
+  float e = fp32_op(RefOp::div, f64(numerator), f32(amax_t));  // inf for amax_t 0
   if (!(e <= std::numeric_limits<float>::max())) e = std::numeric_limits<float>::max();  // fminf(e, FLT_MAX)
   if (amax_t == 0 || e == 0) return 1.0f;
   return e;
@@ -428,6 +428,82 @@ void nvfp4_block(Ctx& c, const Block& b, size_t bidx, float s_enc) {
   });
 }
 
+// docs/quantization.md §3 "nvfp4 4over6", transcribed again: S_enc =
+// fp32(1536 / amax_t); base = fp32(fp32(amax_b / 6) * S_enc); map-to-6
+// s6 = ue4m3(min(base, 448)), map-to-4 s4 = ue4m3(min(fp32(1.5 base), 448));
+// each candidate's e = min(fp32(1 / fp32(s * fp32(1 / S_enc))), FLT_MAX),
+// elements round(fp32(x * e)) (s = 0: ±0); its error sums, in FP32 along each
+// row, |d| (mae) or fp32(d * d) (mse) with d = fp32(fp32(fp32(fp32(q * s) *
+// amax_t) / 1536) - x); a 16-row block adds its rows' sums pairwise 8, 4, 2
+// and 1 apart. map-to-4 only when its error is smaller.
+constexpr double kFourOverSixGlobalNumerator = 1536.0;  // 256 * 6
+
+struct FourOverSixCandidate {
+  uint64_t scale = 0;
+  float error = 0.0f;
+  std::vector<std::pair<uint64_t, bool>> elements;  // code, saturated; the block's row-major order
+};
+
+FourOverSixCandidate four_over_six_candidate(const Ctx& c, const Block& b, float s_enc, float amax_t, float pre) {
+  constexpr float kFltMax = std::numeric_limits<float>::max();
+  RefSpec scale_spec;
+  scale_spec.saturate = true;
+  FourOverSixCandidate k;
+  k.scale = ref_convert(bits_of(pre), fp32f(), ue4m3f(), scale_spec).code;
+  const double sv = ref_decode_to_double(k.scale, ue4m3f());
+  const float s_dec = fp32_op(RefOp::div, f64(1.0), f32(s_enc));
+  float e = fp32_op(RefOp::div, f64(1.0), f32(fp32_op(RefOp::mul, f64(sv), f32(s_dec))));
+  if (e > kFltMax) e = kFltMax;
+  std::vector<float> rows(16, 0.0f);
+  for (size_t r = b.r0; r < b.r1; ++r) {
+    float err = 0.0f;
+    for (size_t col = b.c0; col < b.c1; ++col) {
+      const float v = c.x[r * c.cols + col];
+      uint64_t code = 0;
+      bool sat = false;
+      if (sv == 0) {
+        code = ref_convert(bits_of(std::copysign(0.0f, v)), fp32f(), c.elem, c.s.rounding).code;
+      } else {
+        const float t = fp32_op(RefOp::mul, f32(v), f32(e));
+        code = ref_convert(bits_of(t), fp32f(), c.elem, c.s.rounding).code;
+        sat = std::isfinite(v) && std::fabs(static_cast<double>(t)) > c.max;
+      }
+      k.elements.emplace_back(code, sat);
+      const double q = ref_decode_to_double(code, c.elem);
+      const float p1 = fp32_op(RefOp::mul, f64(q), f64(sv));
+      const float p2 = fp32_op(RefOp::mul, f32(p1), f32(amax_t));
+      const float val = fp32_op(RefOp::div, f32(p2), f64(kFourOverSixGlobalNumerator));
+      const float d = fp32_op(RefOp::sub, f32(val), f32(v));
+      const float term = c.s.four_over_six == "mse" ? fp32_op(RefOp::mul, f32(d), f32(d)) : std::fabs(d);
+      err = fp32_op(RefOp::add, f32(err), f32(term));
+    }
+    rows[(r - b.r0) % 16] = err;
+  }
+  for (size_t step = 8; step >= 1 && b.r1 - b.r0 > 1; step /= 2)
+    for (size_t l = 0; l < step; ++l) rows[l] = fp32_op(RefOp::add, f32(rows[l]), f32(rows[l + step]));
+  k.error = rows[0];
+  return k;
+}
+
+void nvfp4_4over6_block(Ctx& c, const Block& b, size_t bidx, float s_enc, float amax_t) {
+  const float amax_b = block_amax(c, b, /*nan_propagates=*/true);
+  if (std::isnan(amax_b)) {  // the NaN scale of plain nvfp4
+    nvfp4_block(c, b, bidx, s_enc);
+    return;
+  }
+  const float base = fp32_op(RefOp::mul, f32(fp32_op(RefOp::div, f32(amax_b), f64(kNvfp4ElemMax))), f32(s_enc));
+  const float wide = fp32_op(RefOp::mul, f32(base), f64(1.5));
+  const FourOverSixCandidate map6 = four_over_six_candidate(c, b, s_enc, amax_t, base > 448.0f ? 448.0f : base);
+  const FourOverSixCandidate map4 = four_over_six_candidate(c, b, s_enc, amax_t, wide > 448.0f ? 448.0f : wide);
+  const FourOverSixCandidate& kept = map4.error < map6.error ? map4 : map6;
+  c.q.scales[bidx] = static_cast<uint32_t>(kept.scale);
+  size_t k = 0;
+  for_each(b, c.cols, [&](size_t i) {
+    put(c, i, kept.elements[k].first, kept.elements[k].second);
+    ++k;
+  });
+}
+
 struct Layout {
   size_t br = 1, bc = 1, grid_rows = 1, grid_cols = 1;
 };
@@ -504,11 +580,15 @@ RefQuantized run(std::span<const float> x_in, size_t rows, size_t cols, const Re
   const bool mx = kind == Kind4::mx;
   Ctx c{s, kind, elem, mx && is_int8(elem), element_max_of(elem, mx), x, cols, q};
   float g = 1.0f;
+  const bool four_over_six = kind == Kind4::nvfp4 && s.four_over_six != "off";
+  if (four_over_six && (s.exact_arith || s.nvfp4_te_legacy_order || (s.four_over_six != "mae" && s.four_over_six != "mse")))
+    throw std::invalid_argument("4over6 needs fp32 arith and four_over_six mae or mse");
+  const double numerator = four_over_six ? kFourOverSixGlobalNumerator : kNvfp4GlobalNumerator;
   if (kind == Kind4::nvfp4) {
-    g = nvfp4_encode_scale(q.amax);
+    g = nvfp4_encode_scale(q.amax, numerator);
     q.tensor_scale = fp32_op(RefOp::div, f32(1.0f), f32(g));  // decode side: fp32(1 / S_enc)
   }
-  std::vector<float> row_g;  // row-scaled: each row's S_enc
+  std::vector<float> row_g, row_amax;  // row-scaled: each row's S_enc and amax
   if (kind == Kind4::nvfp4 && s.nvfp4_row_scaled) {
     if (l.br != 1) throw std::invalid_argument("row-scaled nvfp4 needs blocks one row high");
     q.tensor_scale = 1.0f;
@@ -516,7 +596,8 @@ RefQuantized run(std::span<const float> x_in, size_t rows, size_t cols, const Re
       float a = 0.0f;
       for (size_t col = 0; col < cols; ++col)
         if (!std::isnan(x[r * cols + col])) a = std::max(a, std::fabs(x[r * cols + col]));
-      row_g.push_back(nvfp4_encode_scale(a));
+      row_g.push_back(nvfp4_encode_scale(a, numerator));
+      row_amax.push_back(a);
       q.row_tensor_scales.push_back(fp32_op(RefOp::div, f32(1.0f), f32(row_g.back())));
     }
   }
@@ -540,7 +621,10 @@ RefQuantized run(std::span<const float> x_in, size_t rows, size_t cols, const Re
           mx_block(c, b, bidx);
           break;
         case Kind4::nvfp4:
-          nvfp4_block(c, b, bidx, row_g.empty() ? g : row_g[b.r0]);
+          if (four_over_six)
+            nvfp4_4over6_block(c, b, bidx, row_g.empty() ? g : row_g[b.r0], row_g.empty() ? q.amax : row_amax[b.r0]);
+          else
+            nvfp4_block(c, b, bidx, row_g.empty() ? g : row_g[b.r0]);
           break;
       }
     }

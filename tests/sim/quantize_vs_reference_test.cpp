@@ -41,6 +41,7 @@ fpsim_ref::RefQuantScheme to_ref(const QuantScheme& s) {
   r.exact_arith = s.arith == ScaleArith::exact;
   r.nvfp4_te_legacy_order = s.arith == ScaleArith::fp32_te_legacy;
   r.nvfp4_row_scaled = s.nvfp4_row_scaled;
+  r.four_over_six = std::string(four_over_six_name(s.four_over_six));
   static constexpr fpsim_ref::RefMode kModes[] = {fpsim_ref::RefMode::rne, fpsim_ref::RefMode::rna,
                                                   fpsim_ref::RefMode::rtz, fpsim_ref::RefMode::rup,
                                                   fpsim_ref::RefMode::rdn, fpsim_ref::RefMode::rto};
@@ -348,6 +349,18 @@ TEST(QuantizeVsReference, Nvfp4Fp32OrdersAtRoundingBoundaries) {
       }
     }
   }
+}
+
+// 4over6 (1-D MAE / MSE, 2-D, row-scaled) on the random and adversarial
+// tensors of run_scheme, every deterministic rounding mode.
+TEST(QuantizeVsReference, Nvfp4FourOverSix) {
+  for (const char* n : {"nvfp4-4over6", "nvfp4-4over6-mse", "nvfp4-2d-4over6"})
+    for (bool row_scaled : {false, true}) {
+      QuantScheme s = named(n);
+      if (row_scaled && s.block.rows != 1) continue;
+      s.nvfp4_row_scaled = row_scaled;
+      run_scheme(s, {{3, 40}, {17, 18}, {16, 32}}, 2, 6);
+    }
 }
 
 TEST(QuantizeVsReference, Fp32Blocks) {

@@ -54,6 +54,9 @@ struct RefQuantScheme {
   // nvfp4, 1xN blocks: S_enc per row from the row's amax (NaN-ignoring), in
   // place of the tensor's (docs/quantization.md §3 "nvfp4 row-scaled").
   bool nvfp4_row_scaled = false;
+  // nvfp4 with fp32 arith: "off", or 4over6 block scales chosen by "mae" or
+  // "mse" (docs/quantization.md §3 "nvfp4 4over6"; S_enc from E4M3 max 256).
+  std::string four_over_six = "off";
   // Element rounding: mode, overflow (saturate by default), ftz, daz, tininess.
   RefSpec rounding{RefMode::rne, true, false, false, false};
   // A shape the block does not divide is an error instead of partial blocks.
