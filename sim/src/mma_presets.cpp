@@ -161,14 +161,15 @@ std::vector<MmaModel> build_presets() {
   // models give them A100's and B200's parameters (docs/mma.md, "Per-GPU parameters and their evidence").
   {
     std::vector<MmaModel> same;
-    for (const MmaModel& m : p) {
-      for (const auto& [from, to] : {std::pair{"a100-", "a30-"}, std::pair{"a100-", "a2-"},
-                                     std::pair{"b200-", "rtxpro6000-"}}) {
+    for (const auto& [from, to] : {std::pair{"a100-", "a30-"}, std::pair{"a100-", "a2-"},
+                                   std::pair{"b200-", "rtxpro6000-"}}) {
+      for (const MmaModel& m : p) {
         if (m.name.rfind(from, 0) != 0) continue;
         MmaModel copy = m;
         copy.name = to + m.name.substr(std::string(from).size());
-        copy.evidence = std::string("as ") + from + "* (KM's published models give the same parameters); " +
-                        m.evidence;
+        // Checked only through the unit it copies, not on this unit's own outputs: model-only in --list.
+        copy.evidence = std::string("published models only (KM's model of this unit is the ") + from +
+                        "* model); " + m.evidence;
         same.push_back(copy);
       }
     }
