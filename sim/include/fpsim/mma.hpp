@@ -1,7 +1,8 @@
 // The tensor-core (MMA) model: D = A·B + C as real matrix units compute it
 // (docs/mma.md). A model is a parameter set, not code: block size, extra
 // alignment bits, alignment rounding, final rounding, the alignment-exponent
-// clamp, input and output formats. Named presets reproduce real GPUs
+// clamp, input and output formats, and the AMD matrix cores' stages (docs/mma.md, "AMD matrix
+// cores"). Named presets reproduce real GPUs
 // (docs/mma.md, "Per-GPU parameters and their evidence"); plain FP32 accumulation in stated fixed orders is a
 // model too (CPU-style kernels). INT8 MMA is exact integer arithmetic
 // (docs/mma.md, "INT8 MMA").
@@ -101,7 +102,8 @@ struct MmaModel {
 };
 
 // Every preset: <gpu>-<input>-<output> for v100, a100, ada, l40s, h100, h200
-// and b200 (docs/mma.md, "Per-GPU parameters and their evidence"), the CPU matrix units amx-bf16-fp32 and
+// and b200 (docs/mma.md, "Per-GPU parameters and their evidence"), a30, a2 and rtxpro6000 (as a100 / b200),
+// the AMD units mi100, mi210, mi250, mi300a, mi300x (docs/mma.md, "AMD matrix cores"), the CPU matrix units amx-bf16-fp32 and
 // avx512-bf16-fp32 (docs/mma.md, "CPU matrix units"), then the fp32-* CPU
 // accumulation models.
 std::span<const MmaModel> mma_presets();
