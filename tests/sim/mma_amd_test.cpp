@@ -109,6 +109,33 @@ TEST(MmaAmd, Cdna3AddsCAfterTheProducts) {
   EXPECT_EQ(bits(mma_dot(m, std::vector<float>{0x1p-24f}, std::vector<float>{-0x1p-24f}, -1.0f)), 0xBF800000u);
 }
 
+// CDNA3 FP8 groups: e4m3fnuz a = [2^7, 2^-10], b = [2^7, -2^-10] (2^-10 is the smallest e4m3fnuz
+// subnormal): products 2^14 (k = 0, even group) and -2^-20 (k = 1, odd group), C = 0.
+// Odd/even: each group is exact at its own exponent; the odd group joins the even one at exponent 14
+// with 23 + 1 (neab) fraction bits, units of 2^-10, rounded toward -inf: -2^-20 becomes -2^-10, so
+// D = 2^14 - 2^-10, an FP32 value (spacing 2^-10 in [2^13, 2^14)): 0x467FFFFF.
+// One group (odd_even_groups false): -2^-20 is truncated away at the same alignment: 2^14 = 0x46800000.
+TEST(MmaAmd, Cdna3Fp8OddAndEvenProductsFormTwoGroups) {
+  MmaModel m = mma_preset("mi300x-e4m3fnuz-fp32");
+  const std::vector<float> a{0x1p7f, 0x1p-10f}, b{0x1p7f, -0x1p-10f};
+  EXPECT_EQ(bits(mma_dot(m, a, b, 0.0f)), 0x467FFFFFu);
+  m.odd_even_groups = false;
+  EXPECT_EQ(bits(mma_dot(m, a, b, 0.0f)), 0x46800000u);
+}
+
+// The C-stage shift of the published CDNA3 model wraps modulo 64 (docs/mma.md, "AMD matrix cores").
+// bf16 a = b = 2^-35: product 2^-70; C = 1. The products' sum is 70 binades below C, kept with
+// 1 + 7 extra bits. Wrapped: it is shifted by 70 mod 64 = 6 binades instead of 70, so it weighs
+// 2^-70 * 2^64 = 2^-6: D = 1 + 2^-6 = 0x3F820000. Not wrapped: 2^-70 is far below the last kept bit
+// 2^-31 and positive, so the floor drops it: D = 1 (0x3F800000).
+TEST(MmaAmd, Cdna3CStageShiftWrapsModulo64) {
+  MmaModel m = mma_preset("mi300x-bf16-fp32");
+  const std::vector<float> a{0x1p-35f};
+  EXPECT_EQ(bits(mma_dot(m, a, a, 1.0f)), 0x3F820000u);
+  m.c_stage_shift_wraps = false;
+  EXPECT_EQ(bits(mma_dot(m, a, a, 1.0f)), 0x3F800000u);
+}
+
 // The fast paths hand every AMD model to the definition: element by element equal on a small GEMM.
 TEST(MmaAmd, GemmEqualsDotForEveryAmdPreset) {
   for (const MmaModel& m : mma_presets()) {
