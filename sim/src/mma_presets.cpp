@@ -292,7 +292,12 @@ void validate_mma_model(const MmaModel& m) {
   if (m.exact_sum && m.c_after_products) fail("exact_sum and c_after_products exclude each other");
   if (m.odd_even_groups && !m.c_after_products) fail("odd_even_groups needs c_after_products");
   if (m.c_stage_extra_bits < 0 || m.c_stage_extra_bits > 32) fail("c_stage_extra_bits must be 0..32");
-  if (m.c_after_products && m.extra_bits > 64) fail("with c_after_products, extra_bits must be at most 64");
+  if ((m.c_stage_extra_bits != 0 || m.c_stage_shift_wraps) && !m.c_after_products)
+    fail("c_stage_extra_bits and c_stage_shift_wraps need c_after_products");
+  // The staged sums are 128-bit: a product's 26 bits, extra_bits, c_stage_extra_bits and the carries
+  // of kMaxBlockSize + 1 terms must fit.
+  if (m.c_after_products && (m.extra_bits < 0 || m.extra_bits + m.c_stage_extra_bits > 64))
+    fail("with c_after_products, extra_bits must be >= 0 and extra_bits + c_stage_extra_bits at most 64");
   if (m.input_a.man_bits + m.input_b.man_bits > 23)
     fail("block-FMA products must fit 23 fraction bits (inputs of at most tf32/fp16 precision)");
   if (m.extra_bits < -23 || m.extra_bits > 96) fail("extra_bits must be -23..96");

@@ -167,6 +167,16 @@ TEST(MmaAmd, BadCombinationsAreRefused) {
   m = mma_preset("fp32-sequential");
   m.exact_sum = true;
   EXPECT_THROW(validate_mma_model(m), OptionError);
+  m = plain_block();
+  m.c_stage_shift_wraps = true;  // without c_after_products
+  EXPECT_THROW(validate_mma_model(m), OptionError);
+  m = mma_preset("mi300x-fp16-fp32");
+  m.extra_bits = 58;  // 58 + 7 > 64: the staged sums would not fit 128 bits
+  EXPECT_THROW(validate_mma_model(m), OptionError);
+  m.extra_bits = 57;
+  EXPECT_NO_THROW(validate_mma_model(m));
+  m.extra_bits = -1;
+  EXPECT_THROW(validate_mma_model(m), OptionError);
 }
 
 }  // namespace
