@@ -96,8 +96,12 @@ std::string list_text() {
   for (const MmaModel& m : mma_presets()) {
     t.append(m.name)
         .append(width + 2 - m.name.size(), ' ')
-        // "definition": an fp32-* order stated by fpsim, not a measured unit.
-        .append(!m.verified ? "unverified" : m.evidence.rfind("definition", 0) == 0 ? "definition" : "verified  ")
+        // "definition": an fp32-* order stated by fpsim, not a measured unit; "model-only": checked
+        // against published models' outputs, not against hardware (docs/mma.md, "AMD matrix cores").
+        .append(!m.verified                                 ? "unverified"
+                : m.evidence.rfind("definition", 0) == 0     ? "definition"
+                : m.evidence.rfind("published models", 0) == 0 ? "model-only"
+                                                             : "verified  ")
         .append("  ")
         .append(describe_mma_model(m))
         .append("\n");
@@ -363,7 +367,7 @@ void add_mma_command(CLI::App& app, int& exit_code) {
       "holds the operands of dot product i), C as 32-character binary strings (absent: C = 0). Writes D as binary "
       "strings, one line per row; with --expect compares a kernel's D with the model and ends with 'N passed, M "
       "failed' (exit 1 when anything failed). --list prints the presets.");
-  cmd->add_flag("--list", o->list, "print every preset (name, verified / unverified / definition, parameters) and exit");
+  cmd->add_flag("--list", o->list, "print every preset (name, verified / model-only / unverified / definition, parameters) and exit");
   cmd->add_option("--model", o->model, "preset name, e.g. h100-fp16-fp32 or h100-e4m3-fp32:promote128");
   add_whole_number_option(cmd, "--k", o->k, 1, uint64_t(kMaxK), "values per A/B row (checked)");
   const auto path_option = [&](const char* name, std::optional<std::string>& target, const char* help) {

@@ -127,57 +127,222 @@ static RoundingSpec final_spec(const MmaModel& m) {
   return rs;
 }
 
-// (-1)^negative * magnitude * 2^scale_exp into the output, through the one
-// rounding core.
-float round_block_sum(const MmaModel& m, const Format& acc, bool negative, u128 magnitude, int scale_exp) {
-  if (magnitude == 0) return 0.0f;  // +0 (docs/mma.md, "The block-FMA model"; Q6)
-  const Unpacked u = unpacked_from_integer(negative, magnitude, scale_exp);
+// An exact block result (finite, non-zero) into the output, through the one rounding core.
+static float round_block_value(const MmaModel& m, const Format& acc, const Unpacked& u) {
   if (m.overflow_to_inf && u.exp > output_emax(m))  // |sum| >= 2^(emax+1): inf even under RZ (Q5)
-    return negative ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
+    return u.sign ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::infinity();
   Flags ignored;
   const uint64_t code = round(u, acc, final_spec(m), ignored);
   const uint64_t wide = convert(code, acc, formats::fp32, RoundingSpec{}, ignored);
   return std::bit_cast<float>(uint32_t(wide));
 }
 
+// (-1)^negative * magnitude * 2^scale_exp into the output, through the one
+// rounding core.
+float round_block_sum(const MmaModel& m, const Format& acc, bool negative, u128 magnitude, int scale_exp) {
+  if (magnitude == 0) return 0.0f;  // +0 (docs/mma.md, "The block-FMA model"; Q6)
+  return round_block_value(m, acc, unpacked_from_integer(negative, magnitude, scale_exp));
+}
+
 // Aligned magnitude of a term with significand m at distance `shift` below
-// the block's alignment point: m * 2^shift truncated (or rne) to an integer.
-static u128 align_term(u128 m, int shift, AlignRounding rounding) {
+// the block's alignment point: m * 2^shift truncated (or rne) to an integer;
+// floor rounds the signed term toward -inf, so a negative term with lost bits
+// grows by one unit (docs/mma.md, "AMD matrix cores").
+static u128 align_term(u128 m, int shift, AlignRounding rounding, bool negative) {
   if (shift >= 0) return m << shift;
   const int sh = -shift;
-  if (sh >= 127) return (rounding == AlignRounding::rne && sh == 127 && m > (u128{1} << 126)) ? 1 : 0;
+  if (sh >= 127) {
+    if (rounding == AlignRounding::floor) return negative && m != 0 ? 1 : 0;
+    return (rounding == AlignRounding::rne && sh == 127 && m > (u128{1} << 126)) ? 1 : 0;
+  }
   const u128 q = m >> sh;
   if (rounding == AlignRounding::truncate) return q;
   const u128 rem = m - (q << sh);
+  if (rounding == AlignRounding::floor) return negative && rem != 0 ? q + 1 : q;
   const u128 half = u128{1} << (sh - 1);
   return (rem > half || (rem == half && (q & 1))) ? q + 1 : q;
 }
 
-// The block FMA of docs/mma.md, "The block-FMA model" on finite inputs, with 128-bit sums.
+// A signed sum v (units 2^lsb) aligned to a coarser unit 2^(lsb + drop), drop >= 0, by `rounding`.
+static i128 align_sum(i128 v, int drop, AlignRounding rounding) {
+  const bool negative = v < 0;
+  const u128 mag = align_term(u128(negative ? -v : v), -drop, rounding, negative);
+  return negative ? -i128(mag) : i128(mag);
+}
+
+// One term of a block: |t| = sig * 2^(exp - 23).
+struct Term {
+  bool sign;
+  int exp;
+  u128 sig;
+};
+
+// The exact sum of the terms, rounded once (exact_sum, AMD CDNA1; docs/mma.md, "AMD matrix cores"):
+// a fixed-point accumulator wide enough for every term (bits 2^-300 .. 2^339: products of two FP32-range
+// values reach 2^-299 and 2^257, K <= kMaxBlockSize + 1 terms add 8 bits), then the top 128 bits and a
+// sticky bit go to the rounding core.
+static float exact_block_sum(const MmaModel& m, const Format& acc, const Term* terms, int count) {
+  constexpr int kLimbs = 10, kOffset = 300;  // bit i of the accumulator has weight 2^(i - kOffset)
+  uint64_t limb[kLimbs] = {};
+  for (int t = 0; t < count; ++t) {
+    // sig * 2^(exp - 23): add (or subtract) sig at bit position exp - 23 + kOffset.
+    const int pos = terms[t].exp - 23 + kOffset;
+    uint64_t add[kLimbs] = {};
+    const int word = pos / 64, bit = pos % 64;
+    const u128 v = terms[t].sig;  // at most 2^26
+    add[word] = uint64_t(v << bit);
+    if (word + 1 < kLimbs) add[word + 1] = uint64_t((v << bit) >> 64);
+    if (terms[t].sign) {  // two's complement: limb - add
+      uint64_t borrow = 0;
+      for (int i = 0; i < kLimbs; ++i) {
+        const u128 d = u128(limb[i]) - add[i] - borrow;
+        limb[i] = uint64_t(d);
+        borrow = uint64_t(d >> 64) ? 1 : 0;
+      }
+    } else {
+      uint64_t carry = 0;
+      for (int i = 0; i < kLimbs; ++i) {
+        const u128 s = u128(limb[i]) + add[i] + carry;
+        limb[i] = uint64_t(s);
+        carry = uint64_t(s >> 64);
+      }
+    }
+  }
+  const bool negative = (limb[kLimbs - 1] >> 63) != 0;
+  if (negative) {  // magnitude: two's complement negation
+    uint64_t carry = 1;
+    for (int i = 0; i < kLimbs; ++i) {
+      const u128 s = u128(~limb[i]) + carry;
+      limb[i] = uint64_t(s);
+      carry = uint64_t(s >> 64);
+    }
+  }
+  int top = kLimbs - 1;
+  while (top >= 0 && limb[top] == 0) --top;
+  if (top < 0) return 0.0f;  // an exact zero is +0, as in the other block sums
+  const int msb = top * 64 + 63 - std::countl_zero(limb[top]);  // bit index of the leading one
+  // The 128 bits from msb down, and whether anything below them is non-zero.
+  auto bit_at = [&](int i) -> uint64_t { return i < 0 ? 0 : (limb[i / 64] >> (i % 64)) & 1; };
+  u128 sig = 0;
+  for (int i = 0; i < 128; ++i) sig = (sig << 1) | bit_at(msb - i);
+  bool sticky = false;
+  for (int i = msb - 128; i >= 0 && !sticky; --i) sticky = bit_at(i) != 0;
+  Unpacked u;
+  u.sign = negative;
+  u.cls = ValueClass::finite;
+  u.exp = msb - kOffset;
+  u.sig = sig;
+  u.sticky = sticky;
+  return round_block_value(m, acc, u);
+}
+
+// True when a product term lies at or beyond 2^(emax_out + 1) (product_limit).
+static bool beyond_output_range(const MmaModel& m, const Term& t) {
+  const int floor_log2 = t.exp - 23 + std::bit_width(uint64_t(t.sig)) - 1;
+  return floor_log2 > output_emax(m);
+}
+
+// c_after_products (AMD CDNA3; docs/mma.md, "AMD matrix cores"): the products, in one group or in
+// even / odd groups, each aligned to its own largest exponent and summed; the groups joined; then C.
+static float staged_block_sum(const MmaModel& m, const Format& acc, const Term* terms, const bool* odd, int count,
+                              const Term* c_term) {
+  struct Partial {
+    i128 sum = 0;  // units 2^(exp - 23 - bits)
+    int exp = 0;
+    int bits = 0;
+    bool any = false;
+  };
+  auto group_sum = [&](int which) {  // which: -1 all products, 0 even k, 1 odd k
+    Partial p;
+    for (int t = 0; t < count; ++t)
+      if (which < 0 || int(odd[t]) == which) p.exp = p.any ? std::max(p.exp, terms[t].exp) : terms[t].exp, p.any = true;
+    p.bits = m.extra_bits;
+    for (int t = 0; t < count && p.any; ++t) {
+      if (which >= 0 && int(odd[t]) != which) continue;
+      const u128 v = align_term(terms[t].sig, m.extra_bits - (p.exp - terms[t].exp), m.align_rounding, terms[t].sign);
+      p.sum += terms[t].sign ? -i128(v) : i128(v);
+    }
+    return p;
+  };
+  // Joins b into a at the larger exponent; the smaller side is aligned by c_stage_rounding, with
+  // `extra` more bits kept when that side is a (the products).
+  auto join = [&](Partial a, Partial b, int floor_exp, int extra) {
+    if (!a.any && !b.any) return a;
+    const int top = std::max({a.any ? a.exp : floor_exp, b.any ? b.exp : floor_exp, floor_exp});
+    Partial r;
+    r.any = true;
+    r.exp = top;
+    const bool a_smaller = !a.any || a.exp < top;
+    r.bits = a.bits + (a_smaller ? extra : 0);
+    // Both in units 2^(top - 23 - r.bits): shift left by the kept bits, then align down.
+    auto place = [&](const Partial& p) -> i128 {
+      if (!p.any || p.sum == 0) return 0;
+      int distance = top - p.exp;
+      // The published CDNA3 model shifts by the distance modulo 64 (its 64-bit shifts wrap), and not
+      // at all beyond 532 (docs/mma.md, "AMD matrix cores": what the oracle data decided).
+      if (m.c_stage_shift_wraps && distance >= 64) distance = distance > 532 ? 0 : distance % 64;
+      const int shift = distance - (r.bits - p.bits);  // >= 0 drops bits
+      if (shift <= 0) return p.sum * (i128(1) << -shift);
+      return align_sum(p.sum, shift, m.c_stage_rounding);
+    };
+    r.sum = place(a) + place(b);
+    return r;
+  };
+  Partial products;
+  if (m.odd_even_groups) {
+    products = join(group_sum(0), group_sum(1), kNoClamp - 1, 0);
+  } else {
+    products = group_sum(-1);
+  }
+  Partial c;
+  if (c_term) {
+    c.any = true;
+    c.exp = c_term->exp;
+    c.bits = products.any ? products.bits : m.extra_bits;
+    c.sum = i128(c_term->sig << c.bits);
+    if (c_term->sign) c.sum = -c.sum;
+  }
+  products.bits = products.any ? products.bits : m.extra_bits;
+  const Partial d = join(products, c, m.min_exp, m.c_stage_extra_bits);
+  if (!d.any || d.sum == 0) return 0.0f;
+  const bool negative = d.sum < 0;
+  return round_block_sum(m, acc, negative, u128(negative ? -d.sum : d.sum), d.exp - 23 - d.bits);
+}
+
+// The block FMA of docs/mma.md, "The block-FMA model" on finite inputs, with 128-bit sums
+// (and the AMD variants of "AMD matrix cores").
 static float block_fma_finite(const MmaModel& m, const Format& acc, std::span<const float> a, std::span<const float> b,
                               float c) {
-  struct Term {
-    bool sign;
-    int exp;
-    u128 sig;  // in units of 2^(exp - 23 - frac)
-  };
   Term terms[kMaxBlockSize + 1];  // a block's products and C (validate_mma_model bounds block_size)
+  bool odd[kMaxBlockSize + 1];    // the product's k within the block is odd (odd_even_groups)
   int count = 0;
   const int frac = m.input_a.man_bits + m.input_b.man_bits;  // product fraction bits
+  bool pos_beyond = false, neg_beyond = false;
   for (size_t k = 0; k < a.size(); ++k) {
     const Operand x = decode(a[k], m.input_a, m.subnormal_inputs);
     const Operand y = decode(b[k], m.input_b, m.subnormal_inputs);
     if (x.sig == 0 || y.sig == 0) continue;
-    terms[count++] = {x.sign != y.sign, x.exp + y.exp, u128(uint64_t(x.sig) * y.sig) << (23 - frac)};
+    odd[count] = (k & 1) != 0;
+    terms[count] = {x.sign != y.sign, x.exp + y.exp, u128(uint64_t(x.sig) * y.sig) << (23 - frac)};
+    if (m.product_limit && beyond_output_range(m, terms[count])) (terms[count].sign ? neg_beyond : pos_beyond) = true;
+    ++count;
   }
+  if (pos_beyond && neg_beyond) return kCanonicalNan;
+  if (pos_beyond || neg_beyond) return pos_beyond ? std::numeric_limits<float>::infinity()
+                                                  : -std::numeric_limits<float>::infinity();
   const Operand z = decode_c(c);
+  if (m.c_after_products) {
+    const Term c_term{z.sign, z.exp, u128(z.sig)};
+    return staged_block_sum(m, acc, terms, odd, count, z.sig != 0 ? &c_term : nullptr);
+  }
   if (z.sig != 0) terms[count++] = {z.sign, z.exp, u128(z.sig)};
   if (count == 0) return 0.0f;
+  if (m.exact_sum) return exact_block_sum(m, acc, terms, count);
   int emax = m.min_exp;
   for (int t = 0; t < count; ++t) emax = std::max(emax, terms[t].exp);
   i128 sum = 0;
   for (int t = 0; t < count; ++t) {
-    const u128 v = align_term(terms[t].sig, m.extra_bits - (emax - terms[t].exp), m.align_rounding);
+    const u128 v = align_term(terms[t].sig, m.extra_bits - (emax - terms[t].exp), m.align_rounding, terms[t].sign);
     sum += terms[t].sign ? -i128(v) : i128(v);
   }
   const bool negative = sum < 0;
@@ -269,6 +434,27 @@ static float fp32_dot(const MmaModel& m, std::span<const float> a, std::span<con
         float partial = chain[0];
         for (size_t j = 1; j < chains; ++j) partial = add32(partial, chain[j], rs);
         d = add32(d, partial, rs);
+      }
+      return d;
+    }
+    case MmaKind::fp32_pairwise_blocked: {
+      // AMD CDNA2 (docs/mma.md, "AMD matrix cores"): inputs below the input format's normal range
+      // flushed (subnormal_inputs false), RN32 products (FTZ), a balanced tree over each block of
+      // block_size products (a short last block padded with +0), then d = RN32(d + tree).
+      const size_t n = size_t(m.block_size);
+      auto flushed = [&](float x, const Format& f) {
+        return !m.subnormal_inputs && x != 0.0f && std::isfinite(x) && std::fabs(x) < std::ldexp(1.0f, f.emin())
+                   ? 0.0f
+                   : x;
+      };
+      std::vector<float> p(n);
+      float d = c;
+      for (size_t k0 = 0; k0 < a.size(); k0 += n) {
+        for (size_t i = 0; i < n; ++i) {
+          const size_t k = k0 + i;
+          p[i] = k < a.size() ? mul32(flushed(a[k], m.input_a), flushed(b[k], m.input_b), rs) : 0.0f;
+        }
+        d = add32(d, pairwise_sum(p, rs), rs);
       }
       return d;
     }

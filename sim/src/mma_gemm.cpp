@@ -179,7 +179,8 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
     return dot_unchecked(m, acc, arow, bcol, c);
   };
   const int n = m.block_size;
-  const bool fast = m.kind == MmaKind::block_fma && m.align_rounding == AlignRounding::truncate &&
+  const bool fast = m.kind == MmaKind::block_fma && !mma_needs_definition(m) &&
+                    m.align_rounding == AlignRounding::truncate &&
                     25 + std::max(m.extra_bits, 0) + std::bit_width(unsigned(n + 1)) <= 62;
   if (!fast) {
     for (int i = 0; i < M; ++i)

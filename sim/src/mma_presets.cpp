@@ -4,6 +4,8 @@
 #include <cctype>
 #include <sstream>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "fpsim/error.hpp"
@@ -54,6 +56,51 @@ MmaModel fp32_model(std::string name, MmaKind kind, int block, std::string evide
   m.acc_frac_bits = 23;
   m.evidence = std::move(evidence);
   return m;
+}
+
+// AMD Instinct matrix cores (docs/mma.md, "AMD matrix cores"): the parameters of Khattak & Mikaitis'
+// published models, checked against those models' outputs (tests/data/amd-oracle), not against hardware.
+void add_amd_presets(std::vector<MmaModel>& p) {
+  using formats::bf16, formats::fp16, formats::fp32, formats::tf32, formats::e4m3fnuz, formats::e5m2fnuz;
+  const std::string published = "published models only (Khattak & Mikaitis, arXiv 2512.07004), no hardware outputs";
+  // CDNA1 (MI100): each block of n products plus C summed exactly, one RNE rounding; n = 4 fp16, 2 bf16.
+  for (const auto& [name, in, n] : {std::tuple{"mi100-fp16-fp32", fp16, 4}, std::tuple{"mi100-bf16-fp32", bf16, 2}}) {
+    MmaModel m = block_model(name, in, fp32, n, 0, Rounding::rne, kNoClamp, published + "; oracle MI100");
+    m.exact_sum = true;
+    p.push_back(m);
+  }
+  // CDNA2 (MI210, MI250): RN32 products summed pairwise per block of 4 (bf16: the _1k instructions), then
+  // + C, every step RNE; subnormals flushed on inputs, products and results. A product beyond FP32's
+  // range is an RN32 overflow to inf, so the block is inf (NaN with both signs) without a further parameter.
+  for (const char* gpu : {"mi210", "mi250"}) {
+    for (const auto& [fmt, in] : {std::pair{"fp16", fp16}, std::pair{"bf16", bf16}}) {
+      MmaModel m = fp32_model(std::string(gpu) + "-" + fmt + "-fp32", MmaKind::fp32_pairwise_blocked, 4,
+                              published + "; oracle MI210" + (std::string(gpu) == "mi250" ? " (MI250 = MI210)" : ""));
+      m.input_a = m.input_b = in;
+      m.subnormal_inputs = m.subnormal_outputs = false;
+      p.push_back(m);
+    }
+  }
+  // CDNA3 (MI300A, MI300X): the products of a block aligned to their largest exponent with one extra
+  // bit (truncation), then C added: the smaller side rounded toward -inf, 7 more bits of the products'
+  // sum kept when it is the smaller, C's exponent at least FP32's -126; final RNE. FP8 (fnuz): two groups
+  // of even and odd k. n = 8 fp16/bf16, 4 tf32, 16 FP8. Provisional: the model was withdrawn.
+  const std::string cdna3 = published + "; published model only, CDNA3 model withdrawn 2026-08-09; oracle MI300";
+  for (const char* gpu : {"mi300a", "mi300x"}) {
+    for (const auto& [fmt, in, n] : {std::tuple{"fp16", fp16, 8}, std::tuple{"bf16", bf16, 8},
+                                     std::tuple{"tf32", tf32, 4}, std::tuple{"e4m3fnuz", e4m3fnuz, 16},
+                                     std::tuple{"e5m2fnuz", e5m2fnuz, 16}}) {
+      MmaModel m = block_model(std::string(gpu) + "-" + fmt + "-fp32", in, fp32, n, 1, Rounding::rne, -126, cdna3,
+                               false);
+      m.c_after_products = true;
+      m.c_stage_rounding = AlignRounding::floor;
+      m.c_stage_extra_bits = 7;
+      m.c_stage_shift_wraps = true;  // what the oracle rows decided (docs/mma.md, "AMD matrix cores")
+      m.odd_even_groups = in.bits == 8;
+      m.product_limit = true;
+      p.push_back(m);
+    }
+  }
 }
 
 std::vector<MmaModel> build_presets() {
@@ -110,6 +157,25 @@ std::vector<MmaModel> build_presets() {
                           "unverified fit (docs/mma.md, Per-GPU parameters and their evidence, Q8): neab >= 8, RNE", false));
   p.push_back(block_model("b200-e5m2-fp32", e5m2, fp32, 32, 8, rn, -133,
                           "unverified fit (docs/mma.md, Per-GPU parameters and their evidence, Q8): neab >= 8, RNE", false));
+  // A30 and A2 are Ampere units like A100, the RTX PRO 6000 a Blackwell unit like B200: the published
+  // models give them A100's and B200's parameters (docs/mma.md, "Per-GPU parameters and their evidence").
+  {
+    std::vector<MmaModel> same;
+    for (const auto& [from, to] : {std::pair{"a100-", "a30-"}, std::pair{"a100-", "a2-"},
+                                   std::pair{"b200-", "rtxpro6000-"}}) {
+      for (const MmaModel& m : p) {
+        if (m.name.rfind(from, 0) != 0) continue;
+        MmaModel copy = m;
+        copy.name = to + m.name.substr(std::string(from).size());
+        // Checked only through the unit it copies, not on this unit's own outputs: model-only in --list.
+        copy.evidence = std::string("published models only (KM's model of this unit is the ") + from +
+                        "* model); " + m.evidence;
+        same.push_back(copy);
+      }
+    }
+    p.insert(p.end(), same.begin(), same.end());
+  }
+  add_amd_presets(p);
   // CPU matrix units (docs/mma.md, "CPU matrix units"): the Intel SDM's
   // pseudo-code for TDPBF16PS and VDPBF16PS (FP32 FMAs, RNE, DAZ and FTZ;
   // AMX: two interleaved chains per 32 elements of K, then C += (even + odd)),
@@ -216,10 +282,22 @@ void validate_mma_model(const MmaModel& m) {
     fail("promotion applies to block-FMA models with FP32 output");
   if (m.chains < 1 || m.chains > kMaxChains || (m.chains > 1 && m.kind != MmaKind::fp32_fma_blocked))
     fail("chains must be 1.." + std::to_string(kMaxChains) + ", and above 1 only for fp32_fma_blocked");
+  const bool amd_block = m.exact_sum || m.c_after_products || m.odd_even_groups || m.product_limit ||
+                         m.c_stage_extra_bits != 0 || m.c_stage_shift_wraps;
   if (m.kind != MmaKind::block_fma) {
     if (!out_fp32) fail("the fp32-* accumulation models have FP32 output");
+    if (amd_block) fail("exact_sum, c_after_products, odd_even_groups, product_limit apply to block_fma models");
     return;
   }
+  if (m.exact_sum && m.c_after_products) fail("exact_sum and c_after_products exclude each other");
+  if (m.odd_even_groups && !m.c_after_products) fail("odd_even_groups needs c_after_products");
+  if (m.c_stage_extra_bits < 0 || m.c_stage_extra_bits > 32) fail("c_stage_extra_bits must be 0..32");
+  if ((m.c_stage_extra_bits != 0 || m.c_stage_shift_wraps) && !m.c_after_products)
+    fail("c_stage_extra_bits and c_stage_shift_wraps need c_after_products");
+  // The staged sums are 128-bit: a product's 26 bits, extra_bits, c_stage_extra_bits and the carries
+  // of kMaxBlockSize + 1 terms must fit.
+  if (m.c_after_products && (m.extra_bits < 0 || m.extra_bits + m.c_stage_extra_bits > 64))
+    fail("with c_after_products, extra_bits must be >= 0 and extra_bits + c_stage_extra_bits at most 64");
   if (m.input_a.man_bits + m.input_b.man_bits > 23)
     fail("block-FMA products must fit 23 fraction bits (inputs of at most tf32/fp16 precision)");
   if (m.extra_bits < -23 || m.extra_bits > 96) fail("extra_bits must be -23..96");
@@ -238,6 +316,11 @@ void validate_mma_model(const MmaModel& m) {
   }
 }
 
+bool mma_needs_definition(const MmaModel& m) {
+  return m.kind == MmaKind::fp32_pairwise_blocked || m.exact_sum || m.c_after_products || m.odd_even_groups ||
+         m.product_limit || m.align_rounding == AlignRounding::floor;
+}
+
 // --- names ------------------------------------------------------------------------
 
 std::string_view mma_kind_name(MmaKind k) {
@@ -252,11 +335,23 @@ std::string_view mma_kind_name(MmaKind k) {
       return "fp32_pairwise";
     case MmaKind::fp32_fma_blocked:
       return "fp32_fma_blocked";
+    case MmaKind::fp32_pairwise_blocked:
+      return "fp32_pairwise_blocked";
   }
   return "?";
 }
 
-std::string_view align_rounding_name(AlignRounding r) { return r == AlignRounding::truncate ? "truncate" : "rne"; }
+std::string_view align_rounding_name(AlignRounding r) {
+  switch (r) {
+    case AlignRounding::truncate:
+      return "truncate";
+    case AlignRounding::rne:
+      return "rne";
+    case AlignRounding::floor:
+      return "floor";
+  }
+  return "?";
+}
 
 std::string describe_mma_model(const MmaModel& m) {
   std::ostringstream s;
@@ -274,8 +369,17 @@ std::string describe_mma_model(const MmaModel& m) {
     s << " acc_frac_bits=" << m.acc_frac_bits << " subnormals=" << (m.subnormal_inputs ? "in" : "daz") << "/"
       << (m.subnormal_outputs ? "out" : "ftz") << " overflow=" << (m.overflow_to_inf ? "inf" : "max");
     if (m.promotion_interval > 0) s << " promote=" << m.promotion_interval;
+    // The AMD parameters appear only when set, so the NVIDIA presets' lines stay as they were.
+    if (m.exact_sum) s << " sum=exact";
+    if (m.c_after_products)
+      s << " c=after-products c_align=" << align_rounding_name(m.c_stage_rounding)
+        << " c_extra_bits=" << m.c_stage_extra_bits << (m.c_stage_shift_wraps ? " c_shift=mod64" : "");
+    if (m.odd_even_groups) s << " groups=odd-even";
+    if (m.product_limit) s << " product_limit=inf";
   } else {
-    if (m.kind == MmaKind::fp32_fma_blocked) s << " block=" << m.block_size << " chains=" << m.chains;
+    if (m.kind == MmaKind::fp32_fma_blocked || m.kind == MmaKind::fp32_pairwise_blocked)
+      s << " block=" << m.block_size;
+    if (m.kind == MmaKind::fp32_fma_blocked) s << " chains=" << m.chains;
     if (!m.subnormal_inputs || !m.subnormal_outputs)
       s << " subnormals=" << (m.subnormal_inputs ? "in" : "daz") << "/" << (m.subnormal_outputs ? "out" : "ftz");
   }

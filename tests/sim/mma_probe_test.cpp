@@ -161,12 +161,27 @@ TEST(MmaProbePresets, RecoverEveryObservableParameterOfEveryPreset) {
   // probed once.
   std::vector<std::string> seen;
   for (const MmaModel& m : mma_presets()) {
+    if (mma_needs_definition(m)) continue;  // AMD parameters: MmaProbePresets.AmdModelsAreNotFittedYet
     const std::string key = describe_mma_model(m);
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
     seen.push_back(key);
     check_model(m);
   }
   EXPECT_GE(seen.size(), 20u);
+}
+
+// The probe suite has no probes for the AMD parameters yet (docs/mma.md, "What the probes cannot
+// see"): its fit of every AMD preset is a wrong NVIDIA-style parameter set, and the random check must
+// say so (mismatches), so that no report passes a wrong fit off as the unit's parameters.
+TEST(MmaProbePresets, AmdModelsAreNotFittedYet) {
+  int amd = 0;
+  for (const MmaModel& m : mma_presets()) {
+    if (!mma_needs_definition(m)) continue;
+    ++amd;
+    ModelTarget target(m);
+    EXPECT_GT(run_probes(target, quick()).random_mismatches, 0) << m.name;
+  }
+  EXPECT_EQ(amd, 16);  // mi100 x2, mi210 x2, mi250 x2, mi300a x5, mi300x x5
 }
 
 TEST(MmaProbePresets, ObserveWhatTheGpuFitsRestOn) {

@@ -38,8 +38,10 @@ rc::Gen<float> fp32_in_range(int lo, int hi) {
 
 std::vector<const MmaModel*> block_presets() {
   std::vector<const MmaModel*> out;
+  // The AMD parameters (docs/mma.md, "AMD matrix cores") have their own tests: their alignment toward
+  // -inf is not sign-symmetric, so they are not drawn here.
   for (const MmaModel& m : mma_presets())
-    if (m.kind == MmaKind::block_fma) out.push_back(&m);
+    if (m.kind == MmaKind::block_fma && !mma_needs_definition(m)) out.push_back(&m);
   return out;
 }
 

@@ -1,7 +1,8 @@
 // The tensor-core (MMA) model: D = A·B + C as real matrix units compute it
 // (docs/mma.md). A model is a parameter set, not code: block size, extra
 // alignment bits, alignment rounding, final rounding, the alignment-exponent
-// clamp, input and output formats. Named presets reproduce real GPUs
+// clamp, input and output formats, and the AMD matrix cores' stages (docs/mma.md, "AMD matrix
+// cores"). Named presets reproduce real GPUs
 // (docs/mma.md, "Per-GPU parameters and their evidence"); plain FP32 accumulation in stated fixed orders is a
 // model too (CPU-style kernels). INT8 MMA is exact integer arithmetic
 // (docs/mma.md, "INT8 MMA").
@@ -31,11 +32,15 @@ enum class MmaKind : uint8_t {
   fp32_fma_blocked,     // blocks of block_size, each split into `chains` interleaved fma chains from +0
                         // (element i of a block feeds chain i mod chains); the chains are summed in
                         // order, p = RN32(chain0 + chain1 + ...), then d = RN32(d + p), d starting at c
+  fp32_pairwise_blocked,  // blocks of block_size: RN32 products summed by a balanced tree per block
+                          // (AMD CDNA2), then d = RN32(d + tree), d starting at c (docs/mma.md,
+                          // "AMD matrix cores")
 };
 
 // Alignment rounding of each shifted term inside a block (docs/mma.md, "The block-FMA model":
-// truncation on every studied NVIDIA GPU; rne kept for probes and what-ifs).
-enum class AlignRounding : uint8_t { truncate, rne };
+// truncation on every studied NVIDIA GPU; rne kept for probes and what-ifs; floor, toward -inf
+// on the signed term, in AMD CDNA3's late additions, docs/mma.md, "AMD matrix cores").
+enum class AlignRounding : uint8_t { truncate, rne, floor };
 
 // The limits validate_mma_model enforces, which also size the definition's
 // fixed arrays (one block's terms, fp32_fma_blocked's chains).
@@ -71,12 +76,34 @@ struct MmaModel {
   // K elements the chain's partial sum is added into a true FP32 accumulator
   // with RNE; 0 is fast accumulation (one chain over all of K).
   int promotion_interval = 0;
+  // AMD matrix-core parameters of block_fma (docs/mma.md, "AMD matrix cores"); the defaults are the
+  // NVIDIA model above.
+  // The block's products and C summed exactly, rounded once (CDNA1); extra_bits and align_rounding unused.
+  bool exact_sum = false;
+  // The products are aligned and summed among themselves (to their own largest exponent, extra_bits,
+  // align_rounding); C is added to that sum afterwards (CDNA3). The smaller of the two is aligned to the
+  // larger's exponent, and to min_exp, by c_stage_rounding; when the products' sum is the smaller,
+  // c_stage_extra_bits more bits of it are kept.
+  bool c_after_products = false;
+  AlignRounding c_stage_rounding = AlignRounding::floor;
+  int c_stage_extra_bits = 0;
+  // The published CDNA3 model's alignment shift in these late additions wraps modulo 64 for distances
+  // of 64..532 binades and is 0 beyond (an artefact of its 64-bit shifts, kept to reproduce its
+  // outputs; docs/mma.md, "AMD matrix cores").
+  bool c_stage_shift_wraps = false;
+  // With c_after_products: the block's even-k and odd-k products are summed as two groups, each
+  // aligned to its own largest exponent; the smaller group is aligned to the larger by c_stage_rounding
+  // with no extra bits, then C is added (CDNA3 FP8).
+  bool odd_even_groups = false;
+  // A product with |a*b| >= 2^(emax_out + 1) makes the block +-inf (NaN when both signs occur).
+  bool product_limit = false;
   bool verified = true;        // false: a fit the spec marks unverified (B200 FP8, FP8 -> FP16)
   std::string evidence;        // where the parameters come from (docs/mma.md, "Per-GPU parameters and their evidence")
 };
 
 // Every preset: <gpu>-<input>-<output> for v100, a100, ada, l40s, h100, h200
-// and b200 (docs/mma.md, "Per-GPU parameters and their evidence"), the CPU matrix units amx-bf16-fp32 and
+// and b200 (docs/mma.md, "Per-GPU parameters and their evidence"), a30, a2 and rtxpro6000 (as a100 / b200),
+// the AMD units mi100, mi210, mi250, mi300a, mi300x (docs/mma.md, "AMD matrix cores"), the CPU matrix units amx-bf16-fp32 and
 // avx512-bf16-fp32 (docs/mma.md, "CPU matrix units"), then the fp32-* CPU
 // accumulation models.
 std::span<const MmaModel> mma_presets();
@@ -87,6 +114,11 @@ std::span<const MmaModel> mma_presets();
 // fast accumulation (promotion_interval = 0): promotion is the library's
 // choice (docs/mma.md, "FP8 accumulation in libraries"). Throws OptionError listing the known names.
 MmaModel mma_preset(std::string_view name);
+
+// True when the model uses a parameter only the definition (mma_dot) evaluates: exact_sum,
+// c_after_products, odd_even_groups, product_limit, floor alignment, fp32_pairwise_blocked. The
+// fast paths (mma_gemm, sim/bulk's mma_gemm) hand such models to it.
+bool mma_needs_definition(const MmaModel& m);
 
 // Throws OptionError when the parameter set cannot be evaluated (e.g. an
 // output format other than fp32/fp16, block_size < 1).
