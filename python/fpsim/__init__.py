@@ -136,12 +136,15 @@ def quantize(x, scheme, *, block=None, e8m0_rule=None, scale_arith=None, pow2_sc
     """Quantizes x (float32, 1-D = one row, or 2-D) with a scaling scheme.
 
     scheme: mxfp8-e4m3, mxfp8-e5m2, mxfp6-e2m3, mxfp6-e3m2, mxfp4, mxint8, nvfp4,
-    nvfp4-2d, per-tensor-<fmt>, block-<R>x<C>-<fmt> (``quant_schemes()``).
+    nvfp4-2d, nvfp4-4over6, nvfp4-4over6-mse, nvfp4-2d-4over6, nvfp4-row-scaled,
+    per-tensor-<fmt>, block-<R>x<C>-<fmt> (``quant_schemes()``).
     The options are those of ``fpsim quantize`` and are checked by the same
     code (docs/quantization.md); None keeps the scheme's own setting.
     Returns a QuantizedTensor: .elements (uint8 codes, shaped like x as 2-D),
-    .scale_codes and .scales (per block), .multipliers, .tensor_scale and
-    .stats (a dict: amax, underflows, saturated, mse, sqnr_db, ...).
+    .scale_codes and .scales (per block), .multipliers, .tensor_scale,
+    .row_tensor_scales (nvfp4-row-scaled: one per row, in place of
+    .tensor_scale; empty otherwise) and .stats (a dict: amax, underflows,
+    saturated, mse, sqnr_db, ...).
     """
     s = _fpsim._quantize_scheme(str(scheme), None if block is None else tuple(int(v) for v in block), e8m0_rule,
                                 pow2_scales, amax_epsilon, scale_arith, rounding, overflow, seed, stream, step,

@@ -457,6 +457,13 @@ PYBIND11_MODULE(_fpsim, m) {
         return array_2d(v, v.empty() ? 0 : q.scale_grid.rows, v.empty() ? 0 : q.scale_grid.cols);
       })
       .def_readonly("tensor_scale", &fpsim::QuantizedTensor::tensor_scale)
+      // Row-scaled nvfp4: one decode-side scale per row, used in place of tensor_scale (docs/quantization.md,
+      // "nvfp4 row-scaled"); empty for every other scheme.
+      .def_property_readonly("row_tensor_scales", [](const fpsim::QuantizedTensor& q) {
+        py::array_t<float> a(py::ssize_t(q.row_tensor_scales.size()));
+        std::copy(q.row_tensor_scales.begin(), q.row_tensor_scales.end(), a.mutable_data());
+        return a;
+      })
       .def_property_readonly("stats", [](const fpsim::QuantizedTensor& q) { return stats_dict(q.stats); });
 
   m.def("_formats", &formats);

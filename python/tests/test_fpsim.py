@@ -128,6 +128,10 @@ QUANT_CASES = [
     ("nvfp4", {}, []),
     ("nvfp4", {"hadamard": True, "hadamard_seed": 3}, ["--hadamard", "--hadamard-seed", "3"]),
     ("nvfp4-2d", {"scale_arith": "exact"}, ["--scale-arith", "exact"]),
+    ("nvfp4", {"scale_arith": "fp32-te-legacy"}, ["--scale-arith", "fp32-te-legacy"]),
+    ("nvfp4-4over6", {}, []),
+    ("nvfp4-2d-4over6", {}, []),
+    ("nvfp4-row-scaled", {}, []),
     ("per-tensor-e4m3", {"pow2_scales": True}, ["--pow2-scales"]),
     ("block-1x128-e4m3", {}, []),
     ("block-128x128-e4m3", {"block": (32, 32)}, ["--block", "32x32"]),
@@ -148,6 +152,8 @@ def test_quantize_matches_cli(scheme, options, flags):
     np.testing.assert_array_equal(q.scale_codes.ravel(), np.array([int(v, 16) for v in want["scales"]]))
     assert q.scale_format == want["scale_format"] and q.element_format == want["element_format"]
     assert float(q.tensor_scale) == want["tensor_scale"]
+    np.testing.assert_array_equal(q.row_tensor_scales, np.array(want.get("row_tensor_scales", []), np.float32))
+    assert (len(q.row_tensor_scales) == 48) == (scheme == "nvfp4-row-scaled")
     np.testing.assert_array_equal(q.scales.ravel(), np.array(want["scale_values"], np.float64))
     for key in ("amax", "underflows", "saturated", "nan_scale_blocks", "elements"):
         assert q.stats[key] == want["stats"][key], key
