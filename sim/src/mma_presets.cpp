@@ -1,6 +1,7 @@
 // The MMA presets as data (docs/mma.md, "Per-GPU parameters and their evidence": each unit's block size, extra
 // alignment bits, final rounding and clamp, with the evidence for it), the
 // names, and the checks every model passes.
+#include <algorithm>
 #include <cctype>
 #include <sstream>
 #include <string>
@@ -220,6 +221,35 @@ std::string lower(std::string_view s) {
 
 std::span<const MmaModel> mma_presets() { return presets(); }
 
+namespace {
+
+// The unit of a preset name: what precedes its first '-' ("h100", "mi300x", "fp32").
+std::string_view unit_of(std::string_view name) { return name.substr(0, name.find('-')); }
+
+// An unknown name's message stays one short line (errors are one line each,
+// docs/cli.md): with a known unit, that unit's presets (a typo in the input
+// or output part); otherwise every unit as "<unit>-*".
+std::string unknown_preset_message(std::string_view name, std::string_view key) {
+  std::string msg = "unknown MMA preset ";
+  msg.append(quoted_text(name)).append("; known: ");
+  const std::string_view unit = unit_of(key);
+  bool first = true;
+  for (const MmaModel& m : presets()) {
+    if (unit_of(m.name) != unit) continue;
+    msg.append(first ? "" : ", ").append(m.name);
+    first = false;
+  }
+  if (first) {
+    std::vector<std::string_view> units;
+    for (const MmaModel& m : presets())
+      if (std::find(units.begin(), units.end(), unit_of(m.name)) == units.end()) units.push_back(unit_of(m.name));
+    for (size_t i = 0; i < units.size(); ++i) msg.append(i == 0 ? "" : ", ").append(units[i]).append("-*");
+  }
+  return msg.append(" (`fpsim mma --list` names every preset)");
+}
+
+}  // namespace
+
 MmaModel mma_preset(std::string_view name) {
   std::string key = lower(name);
   int promote = -1;
@@ -253,14 +283,7 @@ MmaModel mma_preset(std::string_view name) {
     }
     return out;
   }
-  std::string msg = "unknown MMA preset ";
-  msg.append(quoted_text(name)).append("; known: ");
-  bool first = true;
-  for (const MmaModel& m : presets()) {
-    msg.append(first ? "" : ", ").append(m.name);
-    first = false;
-  }
-  throw OptionError(msg);
+  throw OptionError(unknown_preset_message(name, key));
 }
 
 void validate_mma_model(const MmaModel& m) {

@@ -82,9 +82,21 @@ TEST(MmaPresets, PromotionSuffixAndBadNames) {
     mma_preset("h900-fp16-fp32");
     FAIL() << "expected OptionError";
   } catch (const OptionError& e) {
-    EXPECT_NE(std::string(e.what()).find("unknown MMA preset 'h900-fp16-fp32'; known: v100-fp16-fp32"),
-              std::string::npos)
+    // An unknown unit: every unit, as "<unit>-*" (the message stays one short line).
+    EXPECT_EQ(std::string(e.what()).rfind("unknown MMA preset 'h900-fp16-fp32'; known: v100-*, a100-*, ", 0), 0u)
         << e.what();
+    EXPECT_NE(std::string(e.what()).find(", mi300x-*, "), std::string::npos) << e.what();
+  }
+  try {
+    mma_preset("H100-fp17-fp32");
+    FAIL() << "expected OptionError";
+  } catch (const OptionError& e) {
+    // A known unit: that unit's presets, and only those.
+    const std::string what = e.what();
+    EXPECT_EQ(what.rfind("unknown MMA preset 'H100-fp17-fp32'; known: h100-fp16-fp32, h100-fp16-fp16, ", 0), 0u)
+        << what;
+    EXPECT_NE(what.find("h100-e5m2-fp16 (`fpsim mma --list` names every preset)"), std::string::npos) << what;
+    EXPECT_EQ(what.find("h200"), std::string::npos) << what;
   }
   EXPECT_THROW(mma_preset("h100-e4m3-fp32:promotex"), OptionError);
   EXPECT_THROW(mma_preset("h100-e4m3-fp32:fast"), OptionError);
