@@ -92,14 +92,37 @@ FPSIM_NOINLINE FPSIM_HD constexpr uint64_t fast_round_tiny(const FastResult& r, 
   return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
 }
 
+// The rounding mode of an instance: kModeAtRunTime reads rs.rounding; a
+// Rounding value makes it a compile-time constant, so the inlined core's
+// mode switches (rounds_away, the overflow result) fold to that mode's
+// branch. A loop over one mode takes one instance (docs/arithmetic-semantics.md,
+// "The fast path").
+inline constexpr int kModeAtRunTime = -1;
+template <int Mode>
+FPSIM_FORCEINLINE FPSIM_HD constexpr Rounding mode_of(const RoundingSpec& rs) {
+  if constexpr (Mode == kModeAtRunTime)
+    return rs.rounding;
+  else
+    return Rounding(Mode);
+}
+
 // Results below the normal range go to the core out of line; past that test
 // the compiler knows the exponent is >= emin, and with a compile-time layout
 // (the instances below) the inlined core's shift is a constant and its
-// subnormal and tininess steps fold away. Both are the same core.
+// subnormal and tininess steps fold away. Both are the same core; with a
+// constant Mode the inlined one reads a copy of rs whose mode is that
+// constant (equal to rs.rounding: the dispatch below picks Mode from it).
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr uint64_t fast_round(const FastResult& r, const Format& out, const RoundingSpec& rs, Flags& fl,
                                        uint64_t index) {
   if (r.exp < out.emin()) return fast_round_tiny(r, out, rs, fl, index);
-  return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
+  if constexpr (Mode == kModeAtRunTime) {
+    return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
+  } else {
+    RoundingSpec fixed = rs;
+    fixed.rounding = Rounding(Mode);
+    return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, fixed, fl, index);
+  }
 }
 
 // The exact product of two fast values: each significand has at most 24
@@ -164,6 +187,7 @@ FPSIM_HD constexpr bool fast_sum(const FastValue& x_in, const FastValue& y_in, F
 // Same signatures as the public operations plus the result; false when
 // declined (nothing raised, `result` untouched).
 
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_add(uint64_t a, const Format& fa, uint64_t b, const Format& fb, bool negate_b,
                                  const Format& out, const RoundingSpec& rs, Flags& fl, uint64_t index,
                                  uint64_t& result) {
@@ -175,21 +199,23 @@ FPSIM_HD constexpr bool fast_add(uint64_t a, const Format& fa, uint64_t b, const
   if (!fast_sum(x, y, r)) return false;
   // Stochastic rounding reads f beyond the window: only an exact window is
   // the definition's significand (round.hpp, stochastic_rounds_away_sig).
-  if (r.sticky && rs.rounding == Rounding::sr) return false;
-  result = fast_round(r, out, rs, fl, index);
+  if (mode_of<Mode>(rs) == Rounding::sr && r.sticky) return false;  // the mode first: it predicts, sticky does not
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                  const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
   if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
   FastValue x, y;
   if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
   const FastValue p = fast_product(x, y);
-  result = fast_round(FastResult{p.sig, p.exp, p.sign, false}, out, rs, fl, index);
+  result = fast_round<Mode>(FastResult{p.sig, p.exp, p.sign, false}, out, rs, fl, index);
   return true;
 }
 
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_fma(uint64_t a, const Format& fa, uint64_t b, const Format& fb, uint64_t c,
                                  const Format& fc, const Format& out, const RoundingSpec& rs, Flags& fl, uint64_t index,
                                  uint64_t& result) {
@@ -198,8 +224,8 @@ FPSIM_HD constexpr bool fast_fma(uint64_t a, const Format& fa, uint64_t b, const
   if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y) || !fast_decode(c, fc, rs.daz, z)) return false;
   FastResult r;
   if (!fast_sum(fast_product(x, y), z, r)) return false;
-  if (r.sticky && rs.rounding == Rounding::sr) return false;
-  result = fast_round(r, out, rs, fl, index);
+  if (mode_of<Mode>(rs) == Rounding::sr && r.sticky) return false;  // the mode first: it predicts, sticky does not
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
@@ -207,9 +233,10 @@ FPSIM_HD constexpr bool fast_fma(uint64_t a, const Format& fa, uint64_t b, const
 // / b lies in (2^31, 2^33), so the quotient has >= 32 bits (p + 2 <= 26 are
 // needed) and the remainder is the sticky. Stochastic rounding needs the
 // definition's 128 quotient bits and is declined.
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_div(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                  const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
-  if (rs.rounding == Rounding::sr) return false;
+  if (mode_of<Mode>(rs) == Rounding::sr) return false;
   if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
   FastValue x, y;
   if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
@@ -223,7 +250,7 @@ FPSIM_HD constexpr bool fast_div(uint64_t a, const Format& fa, uint64_t b, const
   r.exp = x.exp - y.exp - 1 + carry;
   r.sign = x.sign != y.sign;
   r.sticky = rem;
-  result = fast_round(r, out, rs, fl, index);
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
@@ -234,9 +261,10 @@ FPSIM_HD constexpr bool fast_div(uint64_t a, const Format& fa, uint64_t b, const
 // correctly rounded double root is floor(sqrt(n)) or one above it (never
 // below: the floor is a double); one integer comparison settles it.
 // Stochastic rounding needs the definition's 120 root bits and is declined.
+template <int Mode = kModeAtRunTime>
 FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, const RoundingSpec& rs, Flags& fl,
                                uint64_t index, uint64_t& result) {
-  if (rs.rounding == Rounding::sr) return false;
+  if (mode_of<Mode>(rs) == Rounding::sr) return false;
   if (!fast_format(fa) || !fast_format(out)) return false;
   FastValue x;
   if (!fast_decode(a, fa, rs.daz, x) || x.sign) return false;
@@ -249,7 +277,7 @@ FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, 
   r.sig = root << 33;
   r.exp = 30 + (x.exp - 31 - k) / 2;
   r.sticky = n != root * root;
-  result = fast_round(r, out, rs, fl, index);
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
@@ -271,7 +299,13 @@ struct FastLayout {
   FPSIM_HD static constexpr Format format() {
     return Format{"", uint8_t(E + M + (Signed ? 1 : 0)), E, M, Bias, S, Signed, 0};
   }
-  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) { return f.same_encoding(format()); }
+  // same_encoding against a constant with static storage: the compiler
+  // folds its fields into the comparisons. same_encoding(format()) built the
+  // Format on the stack on every call and read it back with a load wider
+  // than its stores (a store-forwarding stall, a quarter of an fp16 add's
+  // time in the profile, docs/arithmetic-semantics.md "The fast path").
+  static constexpr Format kFormat = format();
+  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) { return f.same_encoding(kFormat); }
 };
 
 // The layouts of fp32, fp16, bf16, e4m3 and e5m2 (format.hpp).
@@ -313,38 +347,64 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr int fast_instance(const Format& out, const 
   return k != 0 && same_layout(f1, out) && same_layout(f2, out) && same_layout(f3, out) ? k : 0;
 }
 
-// Calls op.template operator()<L>() with L the layout of instance k
-// (fast_instance), or with L = void for 0: the one place that lists the
-// instances, shared by the five operations below.
+// Calls op.template operator()<L, Mode>() with L the layout of instance k
+// (fast_instance), or with L = void for 0; Mode is rne when the spec rounds
+// with rne (the mode the arithmetic runs in most), kModeAtRunTime otherwise
+// and for L = void. The one place that lists the instances, shared by the
+// operations below.
+template <class L, class Op>
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool with_fast_mode(Rounding mode, const Op& op) {
+  if constexpr (std::is_void_v<L>) {
+    return op.template operator()<L, kModeAtRunTime>();
+  } else {
+    if (mode == Rounding::rne) return op.template operator()<L, int(Rounding::rne)>();
+    return op.template operator()<L, kModeAtRunTime>();
+  }
+}
 template <class Op>
-FPSIM_FORCEINLINE FPSIM_HD constexpr bool with_fast_layout(int k, const Op& op) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool with_fast_layout(int k, Rounding mode, const Op& op) {
   switch (k) {
     case 1:
-      return op.template operator()<FastLayoutE8M23>();
+      return with_fast_mode<FastLayoutE8M23>(mode, op);
     case 2:
-      return op.template operator()<FastLayoutE5M10>();
+      return with_fast_mode<FastLayoutE5M10>(mode, op);
     case 3:
-      return op.template operator()<FastLayoutE8M7>();
+      return with_fast_mode<FastLayoutE8M7>(mode, op);
     case 4:
-      return op.template operator()<FastLayoutE4M3Fn>();
+      return with_fast_mode<FastLayoutE4M3Fn>(mode, op);
     case 5:
-      return op.template operator()<FastLayoutE5M2>();
+      return with_fast_mode<FastLayoutE5M2>(mode, op);
     default:
-      return op.template operator()<void>();
+      return with_fast_mode<void>(mode, op);
   }
 }
 
-// The operations with the layout of `out` a compile-time constant where it
-// has an instance; the generic fast path otherwise. Same contract as above.
-// Each body is flattened (the decode, the exact result and the rounding
-// core inlined into one function, where the constant fields fold) and
-// called once per operation; the dispatch in front of it is inlined into
-// the caller, where a loop over one format predicts it perfectly.
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
-                                                  Flags& fl, uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_add(a, f, b, f, negate_b, f, rs, fl, index, result);
+// What an instance returns when it declines: no code of an instance's
+// layout (at most 32 bits) has all 64 bits set. Returning the code in a
+// register, with six register arguments, keeps the call to the flattened
+// instance free of stack traffic (docs/arithmetic-semantics.md, "The fast path").
+inline constexpr uint64_t kFastDeclined = ~uint64_t{0};
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& result) {
+  if (code == kFastDeclined) return false;
+  result = code;
+  return true;
+}
+
+// The operations with the layout of `out` (and for rne the mode) a
+// compile-time constant where it has an instance; the generic fast path
+// otherwise. Same contract as above. Each body is flattened (the decode,
+// the exact result and the rounding core inlined into one function, where
+// the constant fields fold) and called once per operation; the dispatch in
+// front of it is inlined into the caller, where a loop over one format and
+// one mode predicts it perfectly. The format is read from L::kFormat, a
+// static constant, not built on the stack on every call.
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
+                                                  Flags& fl, uint64_t index) {
+  constexpr const Format& f = L::kFormat;
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
@@ -354,19 +414,21 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
                                                        Flags& fl, uint64_t index, uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_add_generic(a, fa, b, fb, negate_b, out, rs, fl, index, result);
     else
-      return fast_add_in<L>(a, b, negate_b, rs, fl, index, result);
+      return accept_fast(fast_add_in<L, Mode>(a, b, negate_b, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_mul(a, f, b, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index) {
+  constexpr const Format& f = L::kFormat;
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_mul<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
@@ -376,19 +438,21 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_mul_generic(a, fa, b, fb, out, rs, fl, index, result);
     else
-      return fast_mul_in<L>(a, b, rs, fl, index, result);
+      return accept_fast(fast_mul_in<L, Mode>(a, b, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_fma(a, f, b, f, c, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index) {
+  constexpr const Format& f = L::kFormat;
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        uint64_t c, const Format& fc, const Format& out,
@@ -400,19 +464,21 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format&
                                                        uint64_t c, const Format& fc, const Format& out,
                                                        const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                        uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, fc), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, fc), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_fma_generic(a, fa, b, fb, c, fc, out, rs, fl, index, result);
     else
-      return fast_fma_in<L>(a, b, c, rs, fl, index, result);
+      return accept_fast(fast_fma_in<L, Mode>(a, b, c, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_div(a, f, b, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_div_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
+                                                  uint64_t index) {
+  constexpr const Format& f = L::kFormat;
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_div<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
@@ -422,19 +488,20 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_div_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_div_generic(a, fa, b, fb, out, rs, fl, index, result);
     else
-      return fast_div_in<L>(a, b, rs, fl, index, result);
+      return accept_fast(fast_div_in<L, Mode>(a, b, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index,
-                                                uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_sqrt(a, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD inline uint64_t fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index) {
+  constexpr const Format& f = L::kFormat;
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_sqrt<Mode>(a, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_generic(uint64_t a, const Format& fa, const Format& out,
                                                      const RoundingSpec& rs, Flags& fl, uint64_t index,
@@ -444,11 +511,11 @@ FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_generic(uint64_t a, const Format& f
 FPSIM_FORCEINLINE FPSIM_HD inline bool fast_sqrt_any(uint64_t a, const Format& fa, const Format& out,
                                                      const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                      uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, out, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, out, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_sqrt_generic(a, fa, out, rs, fl, index, result);
     else
-      return fast_sqrt_in<L>(a, rs, fl, index, result);
+      return accept_fast(fast_sqrt_in<L, Mode>(a, rs, fl, index), result);
   });
 }
 
