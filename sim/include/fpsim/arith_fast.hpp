@@ -183,6 +183,55 @@ FPSIM_HD constexpr bool fast_sum(const FastValue& x_in, const FastValue& y_in, F
   return true;
 }
 
+// ---- the fixed-point sum of a narrow layout ---------------------------------
+// Every value of a float format is an integer multiple of its least
+// subnormal 2^(emin - M): the code's significand (hidden bit included)
+// shifted left by max(exponent field, 1) - 1. Where two such integers and
+// their sum stay below 2^63 (fp16, e5m2, e4m3: at most 41 bits), the exact
+// sum is one int64 addition: no alignment, no sticky, no per-operand
+// normalisation, one clz for the result. The result goes to the same
+// rounding core as fast_sum's (docs/arithmetic-semantics.md, "The fast path").
+
+// Whether every finite value of f, as a multiple of 2^(emin - M), and the
+// sum of two fit an int64: significand bits M + 1, shift below the
+// exponent field's range, one carry.
+FPSIM_HD constexpr bool fixed_point_sum_fits(const Format& f) {
+  return fast_format(f) && f.man_bits + 1 + int(f.exp_field_max()) + 1 <= 63;
+}
+
+// A code's value as a signed multiple of 2^(emin - M); false for what
+// fast_decode declines (zeros, infinities, NaNs, daz'd subnormals).
+FPSIM_HD constexpr bool fixed_point_decode(uint64_t code, const Format& f, bool daz, int64_t& v) {
+  const int man = f.man_bits;
+  const uint64_t mag = code & f.magnitude_mask();
+  const uint64_t exp_field = mag >> man;
+  if (mag - 1 >= first_special_magnitude(f) - 1) return false;  // mag == 0 wraps: zeros decline too
+  if (exp_field == 0 && daz) return false;
+  const bool normal = exp_field != 0;
+  const uint64_t mant = normal ? (mag & f.man_mask()) | (uint64_t{1} << man) : mag;
+  const int64_t m = int64_t(mant << (exp_field - uint64_t{normal}));
+  v = (code & f.sign_mask()) != 0 ? -m : m;
+  return true;
+}
+
+// a + b (or a - b) for a layout with fixed_point_sum_fits, rounded by the
+// core; declines as fast_add does (an exact zero sum included: its sign is
+// the mode's, the definition's case). The sum is exact, so sr is taken too.
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate_b, const Format& f,
+                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  int64_t x = 0, y = 0;
+  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y)) return false;
+  const int64_t sum = negate_b ? x - y : x + y;
+  if (sum == 0) return false;
+  const uint64_t mag = sum < 0 ? uint64_t(0) - uint64_t(sum) : uint64_t(sum);
+  const int lz = count_leading_zeros_64(mag);
+  // value = mag * 2^(emin - M) = (mag << lz) * 2^(emin - M - lz)
+  const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), sum < 0, false};
+  result = fast_round<Mode>(r, f, rs, fl, index);
+  return true;
+}
+
 // ---- the operations --------------------------------------------------------
 // Same signatures as the public operations plus the result; false when
 // declined (nothing raised, `result` untouched).
@@ -404,7 +453,10 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bo
   constexpr const Format& f = L::kFormat;
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
-  return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  if constexpr (fixed_point_sum_fits(f))
+    return fast_add_fixed_point<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  else
+    return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
