@@ -381,6 +381,14 @@ FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, 
 // fields known, so it gives the generic path's codes and flags (tested:
 // ArithFastPath in tests/sim/arith_test.cpp; docs/arithmetic-semantics.md,
 // "The fast path").
+// `name`: the Format of layout L as a constant, read from L::kFormat on the
+// host and a local copy in device code (which may not odr-use host constants).
+#if defined(__CUDA_ARCH__)
+#define FPSIM_FAST_LAYOUT_FORMAT(name, L) constexpr Format name = L::format()
+#else
+#define FPSIM_FAST_LAYOUT_FORMAT(name, L) constexpr const Format& name = L::kFormat
+#endif
+
 template <uint8_t E, uint8_t M, int32_t Bias, Specials S, bool Signed>
 struct FastLayout {
   FPSIM_HD static constexpr Format format() {
@@ -391,8 +399,16 @@ struct FastLayout {
   // Format on the stack on every call and read it back with a load wider
   // than its stores (a store-forwarding stall, a quarter of an fp16 add's
   // time in the profile, docs/arithmetic-semantics.md "The fast path").
+  // Device code may not odr-use a host constant: there the Format is a local
+  // copy, as before (the GPU has no store-forwarding penalty of this kind).
   static constexpr Format kFormat = format();
-  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) { return f.same_encoding(kFormat); }
+  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) {
+#if defined(__CUDA_ARCH__)
+    return f.same_encoding(format());
+#else
+    return f.same_encoding(kFormat);
+#endif
+  }
 };
 
 // The layouts of fp32, fp16, bf16, e4m3 and e5m2 (format.hpp).
@@ -488,7 +504,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& r
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
                                                   Flags& fl, uint64_t index) {
-  constexpr const Format& f = L::kFormat;
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
   if constexpr (fixed_point_sum_fits(f))
@@ -515,7 +531,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format&
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
                                                   uint64_t index) {
-  constexpr const Format& f = L::kFormat;
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
   return fast_mul<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
@@ -539,7 +555,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format&
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs, Flags& fl,
                                                   uint64_t index) {
-  constexpr const Format& f = L::kFormat;
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
   if constexpr (fixed_point_fma_fits(f))
@@ -568,7 +584,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format&
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_div_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
                                                   uint64_t index) {
-  constexpr const Format& f = L::kFormat;
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
   return fast_div<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
@@ -591,7 +607,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_div_any(uint64_t a, const Format&
 
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD inline uint64_t fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index) {
-  constexpr const Format& f = L::kFormat;
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
   return fast_sqrt<Mode>(a, f, f, rs, fl, index, result) ? result : kFastDeclined;
