@@ -503,7 +503,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& r
 // static constant, not built on the stack on every call.
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
-                                                  Flags& fl, uint64_t index) {
+                                                      Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
@@ -530,7 +530,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format&
 
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index) {
+                                                      uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
@@ -553,8 +553,8 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format&
 }
 
 template <class L, int Mode>
-FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index) {
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
+                                                      Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
@@ -583,7 +583,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format&
 
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_div_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index) {
+                                                      uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
