@@ -92,14 +92,37 @@ FPSIM_NOINLINE FPSIM_HD constexpr uint64_t fast_round_tiny(const FastResult& r, 
   return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
 }
 
+// The rounding mode of an instance: kModeAtRunTime reads rs.rounding; a
+// Rounding value makes it a compile-time constant, so the inlined core's
+// mode switches (rounds_away, the overflow result) fold to that mode's
+// branch. A loop over one mode takes one instance (docs/arithmetic-semantics.md,
+// "The fast path").
+inline constexpr int kModeAtRunTime = -1;
+template <int Mode>
+FPSIM_FORCEINLINE FPSIM_HD constexpr Rounding mode_of(const RoundingSpec& rs) {
+  if constexpr (Mode == kModeAtRunTime)
+    return rs.rounding;
+  else
+    return Rounding(Mode);
+}
+
 // Results below the normal range go to the core out of line; past that test
 // the compiler knows the exponent is >= emin, and with a compile-time layout
 // (the instances below) the inlined core's shift is a constant and its
-// subnormal and tininess steps fold away. Both are the same core.
+// subnormal and tininess steps fold away. Both are the same core; with a
+// constant Mode the inlined one reads a copy of rs whose mode is that
+// constant (equal to rs.rounding: the dispatch below picks Mode from it).
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr uint64_t fast_round(const FastResult& r, const Format& out, const RoundingSpec& rs, Flags& fl,
                                        uint64_t index) {
   if (r.exp < out.emin()) return fast_round_tiny(r, out, rs, fl, index);
-  return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
+  if constexpr (Mode == kModeAtRunTime) {
+    return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
+  } else {
+    RoundingSpec fixed = rs;
+    fixed.rounding = Rounding(Mode);
+    return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, fixed, fl, index);
+  }
 }
 
 // The exact product of two fast values: each significand has at most 24
@@ -160,10 +183,98 @@ FPSIM_HD constexpr bool fast_sum(const FastValue& x_in, const FastValue& y_in, F
   return true;
 }
 
+// ---- the fixed-point sum of a narrow layout ---------------------------------
+// Every value of a float format is an integer multiple of its least
+// subnormal 2^(emin - M): the code's significand (hidden bit included)
+// shifted left by max(exponent field, 1) - 1. Where two such integers and
+// their sum stay below 2^63 (fp16, e5m2, e4m3: at most 41 bits), the exact
+// sum is one int64 addition: no alignment, no sticky, no per-operand
+// normalisation, one clz for the result. The result goes to the same
+// rounding core as fast_sum's (docs/arithmetic-semantics.md, "The fast path").
+
+// Whether every finite value of f, as a multiple of 2^(emin - M), and the
+// sum of two fit an int64: significand bits M + 1, shift below the
+// exponent field's range, one carry.
+FPSIM_HD constexpr bool fixed_point_sum_fits(const Format& f) {
+  return fast_format(f) && f.man_bits + 1 + int(f.exp_field_max()) + 1 <= 63;
+}
+
+// A code's value as a signed multiple of 2^(emin - M); false for what
+// fast_decode declines (zeros, infinities, NaNs, daz'd subnormals).
+FPSIM_HD constexpr bool fixed_point_decode(uint64_t code, const Format& f, bool daz, int64_t& v) {
+  const int man = f.man_bits;
+  const uint64_t mag = code & f.magnitude_mask();
+  const uint64_t exp_field = mag >> man;
+  if (mag - 1 >= first_special_magnitude(f) - 1) return false;  // mag == 0 wraps: zeros decline too
+  if (exp_field == 0 && daz) return false;
+  const bool normal = exp_field != 0;
+  const uint64_t mant = normal ? (mag & f.man_mask()) | (uint64_t{1} << man) : mag;
+  const int64_t m = int64_t(mant << (exp_field - uint64_t{normal}));
+  v = (code & f.sign_mask()) != 0 ? -m : m;
+  return true;
+}
+
+// a + b (or a - b) for a layout with fixed_point_sum_fits, rounded by the
+// core; declines as fast_add does (an exact zero sum included: its sign is
+// the mode's, the definition's case). The sum is exact, so sr is taken too.
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate_b, const Format& f,
+                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  int64_t x = 0, y = 0;
+  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y)) return false;
+  const int64_t sum = negate_b ? x - y : x + y;
+  if (sum == 0) return false;
+  const uint64_t mag = sum < 0 ? uint64_t(0) - uint64_t(sum) : uint64_t(sum);
+  const int lz = count_leading_zeros_64(mag);
+  // value = mag * 2^(emin - M) = (mag << lz) * 2^(emin - M - lz)
+  const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), sum < 0, false};
+  result = fast_round<Mode>(r, f, rs, fl, index);
+  return true;
+}
+
+// fma in the same units: the product of two such integers counts
+// 2^(2(emin - M)), c is shifted into those units, and the exact a * b + c
+// is one 128-bit multiply-add where both fit 127 bits (fp16: 81 bits).
+// The top 64 bits of the normalised sum and a sticky for the rest go to
+// the core (the same window argument as FastResult's). For fp16, e5m2 and
+// e4m3 the exact sum never spans more than 64 bits (fp16, in units of
+// 2^-48: c's leading bit is below 2^64; a leading product spans 22 bits
+// itself and c's bits lie at 2^24 or above, so at most 80 - 24 + 1), so the
+// sticky is 0 there; it keeps the function right for any layout
+// fixed_point_fma_fits admits.
+FPSIM_HD constexpr bool fixed_point_fma_fits(const Format& f) {
+  const int value_bits = f.man_bits + 1 + int(f.exp_field_max());  // a decoded operand's bound
+  return fixed_point_sum_fits(f) && 2 * value_bits + 1 <= 127 && value_bits + (f.man_bits - f.emin()) + 1 <= 127;
+}
+
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_fma_fixed_point(uint64_t a, uint64_t b, uint64_t c, const Format& f,
+                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  int64_t x = 0, y = 0, z = 0;
+  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y) ||
+      !fixed_point_decode(c, f, rs.daz, z))
+    return false;
+  // Two's complement in u128: the sum's magnitude is below 2^127.
+  const u128 product = u128(x) * u128(y);  // x, y sign-extended: the low 128 bits of the signed product
+  const u128 sum = product + (u128(z) << (f.man_bits - f.emin()));
+  if (sum == 0) return false;
+  const bool negative = (sum >> 127) != 0;
+  u128 mag = negative ? u128{0} - sum : sum;
+  const int lz = 128 - bit_length(mag);
+  mag <<= lz;
+  const bool sticky = uint64_t(mag) != 0;
+  if (mode_of<Mode>(rs) == Rounding::sr && sticky) return false;  // as fast_fma: sr needs the exact significand
+  // value = mag * 2^(2(emin - M)) = (mag << lz) * 2^(2(emin - M) - lz); sig = its top 64 bits
+  const FastResult r{uint64_t(mag >> 64), int32_t(127 - lz + 2 * (f.emin() - f.man_bits)), negative, sticky};
+  result = fast_round<Mode>(r, f, rs, fl, index);
+  return true;
+}
+
 // ---- the operations --------------------------------------------------------
 // Same signatures as the public operations plus the result; false when
 // declined (nothing raised, `result` untouched).
 
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_add(uint64_t a, const Format& fa, uint64_t b, const Format& fb, bool negate_b,
                                  const Format& out, const RoundingSpec& rs, Flags& fl, uint64_t index,
                                  uint64_t& result) {
@@ -175,21 +286,23 @@ FPSIM_HD constexpr bool fast_add(uint64_t a, const Format& fa, uint64_t b, const
   if (!fast_sum(x, y, r)) return false;
   // Stochastic rounding reads f beyond the window: only an exact window is
   // the definition's significand (round.hpp, stochastic_rounds_away_sig).
-  if (r.sticky && rs.rounding == Rounding::sr) return false;
-  result = fast_round(r, out, rs, fl, index);
+  if (mode_of<Mode>(rs) == Rounding::sr && r.sticky) return false;  // the mode first: it predicts, sticky does not
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                  const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
   if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
   FastValue x, y;
   if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
   const FastValue p = fast_product(x, y);
-  result = fast_round(FastResult{p.sig, p.exp, p.sign, false}, out, rs, fl, index);
+  result = fast_round<Mode>(FastResult{p.sig, p.exp, p.sign, false}, out, rs, fl, index);
   return true;
 }
 
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_fma(uint64_t a, const Format& fa, uint64_t b, const Format& fb, uint64_t c,
                                  const Format& fc, const Format& out, const RoundingSpec& rs, Flags& fl, uint64_t index,
                                  uint64_t& result) {
@@ -198,8 +311,8 @@ FPSIM_HD constexpr bool fast_fma(uint64_t a, const Format& fa, uint64_t b, const
   if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y) || !fast_decode(c, fc, rs.daz, z)) return false;
   FastResult r;
   if (!fast_sum(fast_product(x, y), z, r)) return false;
-  if (r.sticky && rs.rounding == Rounding::sr) return false;
-  result = fast_round(r, out, rs, fl, index);
+  if (mode_of<Mode>(rs) == Rounding::sr && r.sticky) return false;  // the mode first: it predicts, sticky does not
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
@@ -207,9 +320,10 @@ FPSIM_HD constexpr bool fast_fma(uint64_t a, const Format& fa, uint64_t b, const
 // / b lies in (2^31, 2^33), so the quotient has >= 32 bits (p + 2 <= 26 are
 // needed) and the remainder is the sticky. Stochastic rounding needs the
 // definition's 128 quotient bits and is declined.
+template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_div(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                  const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
-  if (rs.rounding == Rounding::sr) return false;
+  if (mode_of<Mode>(rs) == Rounding::sr) return false;
   if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
   FastValue x, y;
   if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
@@ -223,7 +337,7 @@ FPSIM_HD constexpr bool fast_div(uint64_t a, const Format& fa, uint64_t b, const
   r.exp = x.exp - y.exp - 1 + carry;
   r.sign = x.sign != y.sign;
   r.sticky = rem;
-  result = fast_round(r, out, rs, fl, index);
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
@@ -234,9 +348,10 @@ FPSIM_HD constexpr bool fast_div(uint64_t a, const Format& fa, uint64_t b, const
 // correctly rounded double root is floor(sqrt(n)) or one above it (never
 // below: the floor is a double); one integer comparison settles it.
 // Stochastic rounding needs the definition's 120 root bits and is declined.
+template <int Mode = kModeAtRunTime>
 FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, const RoundingSpec& rs, Flags& fl,
                                uint64_t index, uint64_t& result) {
-  if (rs.rounding == Rounding::sr) return false;
+  if (mode_of<Mode>(rs) == Rounding::sr) return false;
   if (!fast_format(fa) || !fast_format(out)) return false;
   FastValue x;
   if (!fast_decode(a, fa, rs.daz, x) || x.sign) return false;
@@ -249,7 +364,7 @@ FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, 
   r.sig = root << 33;
   r.exp = 30 + (x.exp - 31 - k) / 2;
   r.sticky = n != root * root;
-  result = fast_round(r, out, rs, fl, index);
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 
@@ -266,12 +381,34 @@ FPSIM_HD inline bool fast_sqrt(uint64_t a, const Format& fa, const Format& out, 
 // fields known, so it gives the generic path's codes and flags (tested:
 // ArithFastPath in tests/sim/arith_test.cpp; docs/arithmetic-semantics.md,
 // "The fast path").
+// `name`: the Format of layout L as a constant, read from L::kFormat on the
+// host and a local copy in device code (which may not odr-use host constants).
+#if defined(__CUDA_ARCH__)
+#define FPSIM_FAST_LAYOUT_FORMAT(name, L) constexpr Format name = L::format()
+#else
+#define FPSIM_FAST_LAYOUT_FORMAT(name, L) constexpr const Format& name = L::kFormat
+#endif
+
 template <uint8_t E, uint8_t M, int32_t Bias, Specials S, bool Signed>
 struct FastLayout {
   FPSIM_HD static constexpr Format format() {
     return Format{"", uint8_t(E + M + (Signed ? 1 : 0)), E, M, Bias, S, Signed, 0};
   }
-  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) { return f.same_encoding(format()); }
+  // same_encoding against a constant with static storage: the compiler
+  // folds its fields into the comparisons. same_encoding(format()) built the
+  // Format on the stack on every call and read it back with a load wider
+  // than its stores (a store-forwarding stall, a quarter of an fp16 add's
+  // time in the profile, docs/arithmetic-semantics.md "The fast path").
+  // Device code may not odr-use a host constant: there the Format is a local
+  // copy, as before (the GPU has no store-forwarding penalty of this kind).
+  static constexpr Format kFormat = format();
+  FPSIM_FORCEINLINE FPSIM_HD static constexpr bool matches(const Format& f) {
+#if defined(__CUDA_ARCH__)
+    return f.same_encoding(format());
+#else
+    return f.same_encoding(kFormat);
+#endif
+  }
 };
 
 // The layouts of fp32, fp16, bf16, e4m3 and e5m2 (format.hpp).
@@ -313,38 +450,67 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr int fast_instance(const Format& out, const 
   return k != 0 && same_layout(f1, out) && same_layout(f2, out) && same_layout(f3, out) ? k : 0;
 }
 
-// Calls op.template operator()<L>() with L the layout of instance k
-// (fast_instance), or with L = void for 0: the one place that lists the
-// instances, shared by the five operations below.
+// Calls op.template operator()<L, Mode>() with L the layout of instance k
+// (fast_instance), or with L = void for 0; Mode is rne when the spec rounds
+// with rne (the mode the arithmetic runs in most), kModeAtRunTime otherwise
+// and for L = void. The one place that lists the instances, shared by the
+// operations below.
+template <class L, class Op>
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool with_fast_mode(Rounding mode, const Op& op) {
+  if constexpr (std::is_void_v<L>) {
+    return op.template operator()<L, kModeAtRunTime>();
+  } else {
+    if (mode == Rounding::rne) return op.template operator()<L, int(Rounding::rne)>();
+    return op.template operator()<L, kModeAtRunTime>();
+  }
+}
 template <class Op>
-FPSIM_FORCEINLINE FPSIM_HD constexpr bool with_fast_layout(int k, const Op& op) {
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool with_fast_layout(int k, Rounding mode, const Op& op) {
   switch (k) {
     case 1:
-      return op.template operator()<FastLayoutE8M23>();
+      return with_fast_mode<FastLayoutE8M23>(mode, op);
     case 2:
-      return op.template operator()<FastLayoutE5M10>();
+      return with_fast_mode<FastLayoutE5M10>(mode, op);
     case 3:
-      return op.template operator()<FastLayoutE8M7>();
+      return with_fast_mode<FastLayoutE8M7>(mode, op);
     case 4:
-      return op.template operator()<FastLayoutE4M3Fn>();
+      return with_fast_mode<FastLayoutE4M3Fn>(mode, op);
     case 5:
-      return op.template operator()<FastLayoutE5M2>();
+      return with_fast_mode<FastLayoutE5M2>(mode, op);
     default:
-      return op.template operator()<void>();
+      return with_fast_mode<void>(mode, op);
   }
 }
 
-// The operations with the layout of `out` a compile-time constant where it
-// has an instance; the generic fast path otherwise. Same contract as above.
-// Each body is flattened (the decode, the exact result and the rounding
-// core inlined into one function, where the constant fields fold) and
-// called once per operation; the dispatch in front of it is inlined into
-// the caller, where a loop over one format predicts it perfectly.
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
-                                                  Flags& fl, uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_add(a, f, b, f, negate_b, f, rs, fl, index, result);
+// What an instance returns when it declines: no code of an instance's
+// layout (at most 32 bits) has all 64 bits set. Returning the code in a
+// register, with six register arguments, keeps the call to the flattened
+// instance free of stack traffic (docs/arithmetic-semantics.md, "The fast path").
+inline constexpr uint64_t kFastDeclined = ~uint64_t{0};
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& result) {
+  if (code == kFastDeclined) return false;
+  result = code;
+  return true;
+}
+
+// The operations with the layout of `out` (and for rne the mode) a
+// compile-time constant where it has an instance; the generic fast path
+// otherwise. Same contract as above. Each body is flattened (the decode,
+// the exact result and the rounding core inlined into one function, where
+// the constant fields fold) and called once per operation; the dispatch in
+// front of it is inlined into the caller, where a loop over one format and
+// one mode predicts it perfectly. The format is read from L::kFormat, a
+// static constant, not built on the stack on every call.
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
+                                                      Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  if constexpr (fixed_point_sum_fits(f))
+    return fast_add_fixed_point<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  else
+    return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
@@ -354,19 +520,21 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
                                                        Flags& fl, uint64_t index, uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_add_generic(a, fa, b, fb, negate_b, out, rs, fl, index, result);
     else
-      return fast_add_in<L>(a, b, negate_b, rs, fl, index, result);
+      return accept_fast(fast_add_in<L, Mode>(a, b, negate_b, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_mul(a, f, b, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
+                                                      uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_mul<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
@@ -376,19 +544,24 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_mul_generic(a, fa, b, fb, out, rs, fl, index, result);
     else
-      return fast_mul_in<L>(a, b, rs, fl, index, result);
+      return accept_fast(fast_mul_in<L, Mode>(a, b, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_fma(a, f, b, f, c, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
+                                                      Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  if constexpr (fixed_point_fma_fits(f))
+    return fast_fma_fixed_point<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
+  else
+    return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        uint64_t c, const Format& fc, const Format& out,
@@ -400,19 +573,21 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format&
                                                        uint64_t c, const Format& fc, const Format& out,
                                                        const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                        uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, fc), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, fc), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_fma_generic(a, fa, b, fb, c, fc, out, rs, fl, index, result);
     else
-      return fast_fma_in<L>(a, b, c, rs, fl, index, result);
+      return accept_fast(fast_fma_in<L, Mode>(a, b, c, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
-                                                  uint64_t index, uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_div(a, f, b, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_div_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
+                                                      uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_div<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
@@ -422,19 +597,20 @@ FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_generic(uint64_t a, const Format&
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_div_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, fb, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_div_generic(a, fa, b, fb, out, rs, fl, index, result);
     else
-      return fast_div_in<L>(a, b, rs, fl, index, result);
+      return accept_fast(fast_div_in<L, Mode>(a, b, rs, fl, index), result);
   });
 }
 
-template <class L>
-FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index,
-                                                uint64_t& result) {
-  constexpr Format f = L::format();
-  return fast_sqrt(a, f, f, rs, fl, index, result);
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD inline uint64_t fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  uint64_t result = 0;
+  return fast_sqrt<Mode>(a, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_generic(uint64_t a, const Format& fa, const Format& out,
                                                      const RoundingSpec& rs, Flags& fl, uint64_t index,
@@ -444,11 +620,11 @@ FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_generic(uint64_t a, const Format& f
 FPSIM_FORCEINLINE FPSIM_HD inline bool fast_sqrt_any(uint64_t a, const Format& fa, const Format& out,
                                                      const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                      uint64_t& result) {
-  return with_fast_layout(fast_instance(out, fa, out, out), [&]<class L>() FPSIM_FORCEINLINE {
+  return with_fast_layout(fast_instance(out, fa, out, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
       return fast_sqrt_generic(a, fa, out, rs, fl, index, result);
     else
-      return fast_sqrt_in<L>(a, rs, fl, index, result);
+      return accept_fast(fast_sqrt_in<L, Mode>(a, rs, fl, index), result);
   });
 }
 
