@@ -43,6 +43,8 @@ void expect_observables_match(const ProbeReport& r, const MmaModel& m) {
     SCOPED_TRACE(n);
     if (n == "kind")
       EXPECT_EQ(f.kind, m.kind);
+    else if (n == "exact_sum")
+      EXPECT_EQ(f.exact_sum, m.exact_sum);
     else if (n == "block_size")
       EXPECT_EQ(f.block_size, m.block_size);
     else if (n == "chains")
@@ -158,30 +160,72 @@ ProbeReport probe_preset(const char* name) {
 
 TEST(MmaProbePresets, RecoverEveryObservableParameterOfEveryPreset) {
   // Presets that share a parameter set (h200 = h100, l40s = ada, ...) are
-  // probed once.
+  // probed once. The CDNA3 presets (C after the products) have no probes yet:
+  // MmaProbePresets.CdnaThreeStagesAreNotProbedYet.
   std::vector<std::string> seen;
   for (const MmaModel& m : mma_presets()) {
-    if (mma_needs_definition(m)) continue;  // AMD parameters: MmaProbePresets.AmdModelsAreNotFittedYet
+    if (m.c_after_products) continue;
     const std::string key = describe_mma_model(m);
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
     seen.push_back(key);
     check_model(m);
   }
-  EXPECT_GE(seen.size(), 20u);
+  EXPECT_GE(seen.size(), 24u);
 }
 
-// The probe suite has no probes for the AMD parameters yet (docs/mma.md, "What the probes cannot
-// see"): its fit of every AMD preset is a wrong NVIDIA-style parameter set, and the random check must
-// say so (mismatches), so that no report passes a wrong fit off as the unit's parameters.
-TEST(MmaProbePresets, AmdModelsAreNotFittedYet) {
+// X1-X3 (docs/mma.md, "The fitting probes"): the CDNA1 exact block sums and the CDNA2 FP32 trees
+// per block are recovered whole: every parameter the description shows, the block size observed
+// (X2 for exact sums, N1 for the trees) and the kind with it.
+TEST(MmaProbePresets, AmdExactSumsAndPairwiseBlocksAreRecovered) {
   int amd = 0;
   for (const MmaModel& m : mma_presets()) {
-    if (!mma_needs_definition(m)) continue;
+    if (!m.exact_sum && m.kind != MmaKind::fp32_pairwise_blocked) continue;
     ++amd;
+    SCOPED_TRACE(m.name);
     ModelTarget target(m);
-    EXPECT_GT(run_probes(target, quick()).random_mismatches, 0) << m.name;
+    const ProbeReport r = run_probes(target, quick());
+    EXPECT_EQ(describe_mma_model(r.fitted), describe_mma_model(m));
+    EXPECT_EQ(r.fitted.exact_sum, m.exact_sum);
+    EXPECT_TRUE(r.observable("kind"));
+    EXPECT_TRUE(r.observable("block_size"));
+    EXPECT_EQ(r.observable("exact_sum"), m.exact_sum);
+    EXPECT_NE(r.find(m.exact_sum ? "X1" : "X3"), nullptr);
+    EXPECT_EQ(r.random_mismatches, 0) << (r.mismatch_examples.empty() ? "" : r.mismatch_examples[0]);
   }
-  EXPECT_EQ(amd, 16);  // mi100 x2, mi210 x2, mi250 x2, mi300a x5, mi300x x5
+  EXPECT_EQ(amd, 6);  // mi100 x2, mi210 x2, mi250 x2
+}
+
+// The CDNA3 stages (C after the products, odd/even groups, the product limit) have no probes yet
+// (docs/mma.md, "What the probes cannot see"): the fit is a wrong NVIDIA-style parameter set, the
+// random check must flag it, and the report must name the stages as not probed.
+TEST(MmaProbePresets, CdnaThreeStagesAreNotProbedYet) {
+  int cdna3 = 0;
+  for (const MmaModel& m : mma_presets()) {
+    if (!m.c_after_products) continue;
+    ++cdna3;
+    SCOPED_TRACE(m.name);
+    ModelTarget target(m);
+    const ProbeReport r = run_probes(target, quick());
+    EXPECT_GT(r.random_mismatches, 0);
+    for (const char* p : {"c_after_products", "odd_even_groups", "product_limit"}) {
+      ASSERT_NE(r.parameter(p), nullptr) << p;
+      EXPECT_FALSE(r.observable(p)) << p;
+      EXPECT_EQ(r.parameter(p)->note.rfind("not probed", 0), 0u) << p;
+    }
+  }
+  EXPECT_EQ(cdna3, 10);  // mi300a x5, mi300x x5
+}
+
+// No X outcome and no "not probed" row on a target without the AMD stages: those reports are what
+// the suite gave before X1-X3 existed.
+TEST(MmaProbePresets, NoAmdRowsWithoutAmdStages) {
+  for (const char* name : {"v100-fp16-fp32", "h100-e4m3-fp32", "amx-bf16-fp32", "fp32-fma-blocked", "fp32-pairwise"}) {
+    SCOPED_TRACE(name);
+    const ProbeReport r = probe_preset(name);
+    for (const char* id : {"X1", "X2", "X3"}) EXPECT_EQ(r.find(id), nullptr) << id;
+    EXPECT_EQ(r.parameter("exact_sum"), nullptr);
+    EXPECT_EQ(r.parameter("c_after_products"), nullptr);
+  }
 }
 
 TEST(MmaProbePresets, ObserveWhatTheGpuFitsRestOn) {

@@ -33,7 +33,7 @@ struct Subnormals {
   bool outputs = false, outputs_observed = false;
 };
 
-enum class Shape : uint8_t { block, sequential, pairwise, fma_blocked };
+enum class Shape : uint8_t { block, sequential, pairwise, fma_blocked, pairwise_blocked };
 
 // N1, N2, N3, C1: how products and C are grouped (docs/mma.md "Probes", the
 // N1/N2/C1 table).
@@ -98,9 +98,19 @@ struct OverflowFinding {
   std::string note;  // why it is not observable
 };
 
+// X1-X3: the AMD stages (docs/mma.md, "AMD matrix cores"); the other AMD
+// parameters (C after the products, odd/even groups, the product limit) have
+// no probes yet (docs/mma.md, "What the probes cannot see").
+struct AmdStages {
+  bool exact_sum = false;      // X1: the block and C summed exactly (CDNA1)
+  int block_size = 0;          // X2: the block of the exact sums (0: no boundary found)
+  bool pairwise_tree = false;  // X3: a balanced FP32 tree inside each block (CDNA2)
+};
+
 struct Findings {
   Subnormals subnormals;                                     // F1, F3
-  Structure structure;                                       // N1-N3, C1
+  Structure structure;                                       // N1-N3, C1 (X1-X3 settle the AMD shapes)
+  AmdStages amd;                                             // X1-X3
   Window window;                                             // K1 (for one product per block, refined after D1)
   Accumulator accumulator;                                   // A1
   FinalRounding final_rounding;                              // D1
@@ -118,6 +128,9 @@ Subnormals probe_subnormals(Bench& bench, Outcomes& out);
 void probe_special_values(Bench& bench, Outcomes& out);
 // N1, N2, N3, C1 (probe_structure.cpp).
 Structure probe_structure(Bench& bench, Outcomes& out);
+// X1-X3 (probe_amd_stages.cpp); run_probes turns their findings into the
+// structure.
+AmdStages probe_amd_stages(Bench& bench, const Findings& f, Outcomes& out);
 // K1 (probe_alignment_window.cpp).
 Window probe_alignment_window(Bench& bench, const Findings& f, Outcomes& out);
 // A1 (probe_accumulator.cpp).

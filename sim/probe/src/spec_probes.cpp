@@ -524,7 +524,7 @@ constexpr ProbeRow kProbeTable[] = {
     // subnormals and special values
     {"F1"}, {"F2"}, {"F3"}, {"S1"}, {"S2"}, {"S3"}, {"S4"}, {"S5"}, {"Z1"},
     // block structure
-    {"N1"}, {"N2"}, {"N3"}, {"C1"},
+    {"N1"}, {"N2"}, {"N3"}, {"C1"}, {"X1"}, {"X2"}, {"X3"},
     {"H3", "block size (HPEC)", spec_h3},
     {"T3", "block width (FTTN)", spec_t3},
     // widths
