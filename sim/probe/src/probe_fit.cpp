@@ -102,6 +102,31 @@ void fit_block_fma(const Bench& bench, const Findings& f, Fit& fit) {
         f.clamp.observed ? "M1" : f.clamp.note);
   param(fit, "acc_frac_bits", std::to_string(m.acc_frac_bits), f.accumulator.observed,
         f.accumulator.observed ? "A1" : "hidden by the window (A1)");
+  const AmdStages& amd = f.amd;
+  if (!amd.c_after_products) return;  // the rows below only where X4 finds the CDNA3 C stage
+  m.c_after_products = true;
+  m.c_stage_rounding = AlignRounding::floor;
+  m.c_stage_extra_bits = amd.c_stage_extra_bits;
+  m.c_stage_shift_wraps = amd.c_stage_shift_wraps;
+  m.odd_even_groups = amd.odd_even_groups;
+  m.product_limit = amd.product_limit;
+  if (amd.c_stage_min_exp_observed) {  // the clamp acts in the C stage, where X9 reads it; M1 reads a block's
+    m.min_exp = amd.c_stage_min_exp;
+    for (FittedParameter& p : fit.parameters)
+      if (p.name == "min_exp") p = {"min_exp", std::to_string(m.min_exp), true, "X9 (the C stage's clamp)"};
+  }
+  auto flag = [](bool v) { return std::string(v ? "true" : "false"); };
+  param(fit, "c_after_products", "true", true, "X4");
+  param(fit, "c_stage_rounding", "floor", true, "X4 (0, and minus one unit mirrored)");
+  param(fit, "c_stage_extra_bits", std::to_string(m.c_stage_extra_bits), amd.c_stage_extra_observed,
+        amd.c_stage_extra_observed ? "X5" : "not observable (see X5: needs RNE and the products' window)");
+  param(fit, "c_stage_shift_wraps", flag(m.c_stage_shift_wraps), amd.shift_wraps_observed,
+        amd.shift_wraps_observed ? "X6" : "not observable: needs RNE and a product 70 binades below C");
+  param(fit, "odd_even_groups", flag(m.odd_even_groups), amd.odd_even_observed,
+        amd.odd_even_observed ? "X7" : "not observable: needs 3 products in a block");
+  param(fit, "product_limit", flag(m.product_limit), amd.product_limit_observed,
+        amd.product_limit_observed ? "X8"
+                                   : "not observable: no product of these formats reaches the output's overflow");
 }
 
 // An exact block sum (X1): only the block size (X2) and the one final

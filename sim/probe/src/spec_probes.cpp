@@ -553,7 +553,7 @@ constexpr ProbeRow kProbeTable[] = {
     {"P1"},
     // between blocks, the clamp and overflow
     {"H7", "rounding between blocks", spec_h7},
-    {"M1"}, {"O1"},
+    {"M1"}, {"O1"}, {"X4"}, {"X5"}, {"X9"}, {"X6"}, {"X7"}, {"X8"},
     // the summation tree
     {"R1"},
 };
