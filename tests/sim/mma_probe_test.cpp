@@ -43,6 +43,20 @@ void expect_observables_match(const ProbeReport& r, const MmaModel& m) {
     SCOPED_TRACE(n);
     if (n == "kind")
       EXPECT_EQ(f.kind, m.kind);
+    else if (n == "exact_sum")
+      EXPECT_EQ(f.exact_sum, m.exact_sum);
+    else if (n == "c_after_products")
+      EXPECT_EQ(f.c_after_products, m.c_after_products);
+    else if (n == "c_stage_rounding")
+      EXPECT_EQ(f.c_stage_rounding, m.c_stage_rounding);
+    else if (n == "c_stage_extra_bits")
+      EXPECT_EQ(f.c_stage_extra_bits, m.c_stage_extra_bits);
+    else if (n == "c_stage_shift_wraps")
+      EXPECT_EQ(f.c_stage_shift_wraps, m.c_stage_shift_wraps);
+    else if (n == "odd_even_groups")
+      EXPECT_EQ(f.odd_even_groups, m.odd_even_groups);
+    else if (n == "product_limit")
+      EXPECT_EQ(f.product_limit, m.product_limit);
     else if (n == "block_size")
       EXPECT_EQ(f.block_size, m.block_size);
     else if (n == "chains")
@@ -158,30 +172,77 @@ ProbeReport probe_preset(const char* name) {
 
 TEST(MmaProbePresets, RecoverEveryObservableParameterOfEveryPreset) {
   // Presets that share a parameter set (h200 = h100, l40s = ada, ...) are
-  // probed once.
+  // probed once; the AMD presets too (MmaProbePresets.AmdStagesAreRecovered says which of
+  // their parameters must be observed).
   std::vector<std::string> seen;
   for (const MmaModel& m : mma_presets()) {
-    if (mma_needs_definition(m)) continue;  // AMD parameters: MmaProbePresets.AmdModelsAreNotFittedYet
     const std::string key = describe_mma_model(m);
     if (std::find(seen.begin(), seen.end(), key) != seen.end()) continue;
     seen.push_back(key);
     check_model(m);
   }
-  EXPECT_GE(seen.size(), 20u);
+  EXPECT_GE(seen.size(), 31u);
 }
 
-// The probe suite has no probes for the AMD parameters yet (docs/mma.md, "What the probes cannot
-// see"): its fit of every AMD preset is a wrong NVIDIA-style parameter set, and the random check must
-// say so (mismatches), so that no report passes a wrong fit off as the unit's parameters.
-TEST(MmaProbePresets, AmdModelsAreNotFittedYet) {
+// X1-X9 (docs/mma.md, "The fitting probes"): every AMD preset is fitted with no random mismatch,
+// and each AMD parameter is observed where the formats let a probe reach it: CDNA1's exact sums and
+// their block (X1, X2), CDNA2's FP32 trees (X3), CDNA3's C stage with its rounding, extra bits and
+// wrapping shift (X4-X6), the FP8 odd/even groups (X7); the product limit (X8) and the C stage's
+// clamp (X9) only where a product reaches the output's overflow and its subnormals (bf16, tf32:
+// fp16 and FP8 products stay within 2^±48).
+TEST(MmaProbePresets, AmdStagesAreRecovered) {
   int amd = 0;
   for (const MmaModel& m : mma_presets()) {
     if (!mma_needs_definition(m)) continue;
     ++amd;
+    SCOPED_TRACE(m.name);
     ModelTarget target(m);
-    EXPECT_GT(run_probes(target, quick()).random_mismatches, 0) << m.name;
+    const ProbeReport r = run_probes(target, quick());
+    EXPECT_EQ(r.random_mismatches, 0) << (r.mismatch_examples.empty() ? "" : r.mismatch_examples[0]);
+    EXPECT_EQ(r.fitted.kind, m.kind);
+    EXPECT_TRUE(r.observable("kind"));
+    EXPECT_TRUE(r.observable("block_size"));
+    EXPECT_EQ(r.fitted.block_size, m.block_size);
+    if (m.exact_sum) {
+      EXPECT_TRUE(r.observable("exact_sum"));
+      EXPECT_NE(r.find("X1"), nullptr);
+    }
+    if (m.kind == MmaKind::fp32_pairwise_blocked) {
+      EXPECT_NE(r.find("X3"), nullptr);
+    }
+    if (m.c_after_products) {
+      for (const char* p : {"c_after_products", "c_stage_rounding", "c_stage_extra_bits", "c_stage_shift_wraps",
+                            "odd_even_groups", "product_limit"})
+        ASSERT_NE(r.parameter(p), nullptr) << p;
+      for (const char* p : {"c_after_products", "c_stage_rounding", "c_stage_extra_bits", "c_stage_shift_wraps",
+                            "odd_even_groups"})
+        EXPECT_TRUE(r.observable(p)) << p;
+      const bool reaches = m.input_a.exp_bits >= 8;  // bf16, tf32: products beyond 2^128 and below 2^-174
+      EXPECT_EQ(r.observable("product_limit"), reaches);
+      EXPECT_EQ(r.observable("min_exp"), reaches);
+      if (!reaches) {
+        EXPECT_FALSE(r.parameter("product_limit")->note.empty());
+      }
+    }
+    // Every AMD field the fit reports equal to the preset's (expect_observables_match checks each
+    // observed one by name); the whole set where everything is observable.
+    if (m.exact_sum || m.kind == MmaKind::fp32_pairwise_blocked || m.input_a.exp_bits >= 8) {
+      EXPECT_EQ(describe_mma_model(r.fitted), describe_mma_model(m));
+    }
   }
   EXPECT_EQ(amd, 16);  // mi100 x2, mi210 x2, mi250 x2, mi300a x5, mi300x x5
+}
+
+// No X outcome and no AMD parameter row on a target without the AMD stages: those reports are what
+// the suite gave before X1-X9 existed.
+TEST(MmaProbePresets, NoAmdRowsWithoutAmdStages) {
+  for (const char* name : {"v100-fp16-fp32", "h100-e4m3-fp32", "amx-bf16-fp32", "fp32-fma-blocked", "fp32-pairwise"}) {
+    SCOPED_TRACE(name);
+    const ProbeReport r = probe_preset(name);
+    for (const char* id : {"X1", "X2", "X3"}) EXPECT_EQ(r.find(id), nullptr) << id;
+    EXPECT_EQ(r.parameter("exact_sum"), nullptr);
+    EXPECT_EQ(r.parameter("c_after_products"), nullptr);
+  }
 }
 
 TEST(MmaProbePresets, ObserveWhatTheGpuFitsRestOn) {

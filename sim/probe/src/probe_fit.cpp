@@ -33,6 +33,10 @@ void fit_fp32_arithmetic(const Findings& f, Fit& fit) {
       m.kind = MmaKind::fp32_fma_blocked;
       kind_note = "C added after each block's FMA chain (C1, N1, N2)";
       break;
+    case Shape::pairwise_blocked:
+      m.kind = MmaKind::fp32_pairwise_blocked;
+      kind_note = "C added after each block's balanced FP32 tree (C1, N1, N2, X3)";
+      break;
     default:
       if (f.products == ProductRounding::rounded) {
         m.kind = MmaKind::fp32_sequential;
@@ -47,7 +51,8 @@ void fit_fp32_arithmetic(const Findings& f, Fit& fit) {
       break;
   }
   const bool blocked = m.kind == MmaKind::fp32_fma_blocked;
-  m.block_size = blocked ? st.block_size : 1;
+  const bool tree_blocks = m.kind == MmaKind::fp32_pairwise_blocked;
+  m.block_size = blocked || tree_blocks ? st.block_size : 1;
   m.chains = blocked ? st.chains : 1;
   m.extra_bits = 0;
   m.final_rounding = Rounding::rne;
@@ -55,7 +60,8 @@ void fit_fp32_arithmetic(const Findings& f, Fit& fit) {
   m.acc_frac_bits = kFp32Fraction;
   const FinalRounding& fr = f.final_rounding;
   param(fit, "kind", std::string(mma_kind_name(m.kind)), kind_obs, kind_note);
-  param(fit, "block_size", std::to_string(m.block_size), blocked, blocked ? "N1" : kNotAParameter);
+  param(fit, "block_size", std::to_string(m.block_size), blocked || tree_blocks,
+        blocked || tree_blocks ? "N1" : kNotAParameter);
   param(fit, "chains", std::to_string(m.chains), blocked,
         blocked ? (st.chains > 1 ? "N3" : "N2 (one chain: 1 - 1 cancels before x)") : kNotAParameter);
   param(fit, "extra_bits", "0", false, kNotAParameter);
@@ -96,6 +102,60 @@ void fit_block_fma(const Bench& bench, const Findings& f, Fit& fit) {
         f.clamp.observed ? "M1" : f.clamp.note);
   param(fit, "acc_frac_bits", std::to_string(m.acc_frac_bits), f.accumulator.observed,
         f.accumulator.observed ? "A1" : "hidden by the window (A1)");
+  const AmdStages& amd = f.amd;
+  if (!amd.c_after_products) return;  // the rows below only where X4 finds the CDNA3 C stage
+  m.c_after_products = true;
+  m.c_stage_rounding = AlignRounding::floor;
+  m.c_stage_extra_bits = amd.c_stage_extra_bits;
+  m.c_stage_shift_wraps = amd.c_stage_shift_wraps;
+  m.odd_even_groups = amd.odd_even_groups;
+  m.product_limit = amd.product_limit;
+  if (amd.c_stage_min_exp_observed) {  // the clamp acts in the C stage, where X9 reads it; M1 reads a block's
+    m.min_exp = amd.c_stage_min_exp;
+    for (FittedParameter& p : fit.parameters)
+      if (p.name == "min_exp") p = {"min_exp", std::to_string(m.min_exp), true, "X9 (the C stage's clamp)"};
+  }
+  auto flag = [](bool v) { return std::string(v ? "true" : "false"); };
+  param(fit, "c_after_products", "true", true, "X4");
+  param(fit, "c_stage_rounding", "floor", true, "X4 (0, and minus one unit mirrored)");
+  param(fit, "c_stage_extra_bits", std::to_string(m.c_stage_extra_bits), amd.c_stage_extra_observed,
+        amd.c_stage_extra_observed ? "X5" : "not observable (see X5: needs RNE and the products' window)");
+  param(fit, "c_stage_shift_wraps", flag(m.c_stage_shift_wraps), amd.shift_wraps_observed,
+        amd.shift_wraps_observed ? "X6" : "not observable: needs RNE and a product 70 binades below C");
+  param(fit, "odd_even_groups", flag(m.odd_even_groups), amd.odd_even_observed,
+        amd.odd_even_observed ? "X7" : "not observable: needs 3 products in a block");
+  param(fit, "product_limit", flag(m.product_limit), amd.product_limit_observed,
+        amd.product_limit_observed ? "X8"
+                                   : "not observable: no product of these formats reaches the output's overflow");
+}
+
+// An exact block sum (X1): only the block size (X2) and the one final
+// rounding (D1) act; there is no alignment, so no window, alignment rounding
+// or clamp, and the sum is rounded straight to the output.
+void fit_exact_sum(const Bench& bench, const Findings& f, Fit& fit) {
+  MmaModel& m = fit.model;
+  const Structure& st = f.structure;
+  m.kind = MmaKind::block_fma;
+  m.exact_sum = true;
+  m.block_size = std::clamp(st.block_size, 1, kMaxBlockSize);
+  m.extra_bits = 0;
+  m.align_rounding = AlignRounding::truncate;
+  m.final_rounding = f.final_rounding.mode;
+  m.min_exp = kNoClamp;
+  m.acc_frac_bits = int(bench.fo.man_bits);
+  m.overflow_to_inf = f.overflow.to_inf;
+  const std::string no_alignment = "not a parameter of an exact sum (X1): nothing is aligned";
+  param(fit, "kind", "block_fma", true, "X1 (an exact sum of each block and C)");
+  param(fit, "exact_sum", "true", true, "X1");
+  param(fit, "block_size", std::to_string(m.block_size), st.block_size_exact, st.block_size_exact ? "X2" : st.note);
+  param(fit, "chains", "1", false, "a parameter of fp32_fma_blocked only");
+  param(fit, "extra_bits", "0", false, no_alignment);
+  param(fit, "align_rounding", "truncate", false, no_alignment);
+  const bool fr_obs = f.final_rounding.observed;
+  param(fit, "final_rounding", rounding_text(m.final_rounding), fr_obs, fr_obs ? "D1" : "not observable (see D1)");
+  param(fit, "min_exp", "none", false, no_alignment);
+  param(fit, "acc_frac_bits", std::to_string(m.acc_frac_bits), false,
+        "not a parameter of an exact sum (X1): it is rounded once to the output");
 }
 
 }  // namespace
@@ -113,6 +173,8 @@ Fit fit_model(const Bench& bench, const Findings& f) {
   const bool fp32_arithmetic = f.structure.fp32_arithmetic;
   if (fp32_arithmetic)
     fit_fp32_arithmetic(f, fit);
+  else if (f.amd.exact_sum)
+    fit_exact_sum(bench, f, fit);
   else
     fit_block_fma(bench, f, fit);
   param(fit, "subnormal_inputs", f.subnormals.inputs ? "true" : "false", f.subnormals.inputs_observed, "F1");
@@ -127,6 +189,7 @@ Fit fit_model(const Bench& bench, const Findings& f) {
           f.overflow.observed ? "O1" : f.overflow.note);
     param(fit, "promotion_interval", std::to_string(st.promotion_interval), st.note.empty(),
           st.promotion_interval ? "C1, N1 (C enters an FP32 accumulator every N1 products)"
+          : f.amd.exact_sum     ? "X1 (C in the first block's exact sum)"
                                 : "C1 (C in the first block)");
   }
   return fit;

@@ -33,7 +33,7 @@ struct Subnormals {
   bool outputs = false, outputs_observed = false;
 };
 
-enum class Shape : uint8_t { block, sequential, pairwise, fma_blocked };
+enum class Shape : uint8_t { block, sequential, pairwise, fma_blocked, pairwise_blocked };
 
 // N1, N2, N3, C1: how products and C are grouped (docs/mma.md "Probes", the
 // N1/N2/C1 table).
@@ -98,9 +98,31 @@ struct OverflowFinding {
   std::string note;  // why it is not observable
 };
 
+// X1-X3: the AMD stages (docs/mma.md, "AMD matrix cores"); the other AMD
+// parameters (C after the products, odd/even groups, the product limit) have
+// no probes yet (docs/mma.md, "What the probes cannot see").
+struct AmdStages {
+  bool exact_sum = false;      // X1: the block and C summed exactly (CDNA1)
+  int block_size = 0;          // X2: the block of the exact sums (0: no boundary found)
+  bool pairwise_tree = false;  // X3: a balanced FP32 tree inside each block (CDNA2)
+  // X4-X8, CDNA3 (docs/mma.md, "AMD matrix cores"):
+  bool c_after_products = false;     // X4: C joins the products' sum afterwards, rounded toward -inf
+  int c_stage_extra_bits = 0;        // X5: the products' sum keeps this many more bits there
+  bool c_stage_extra_observed = false;
+  bool c_stage_shift_wraps = false;  // X6: the join's shift wraps modulo 64
+  bool shift_wraps_observed = false;
+  bool odd_even_groups = false;      // X7: even-k and odd-k products summed as two groups
+  bool odd_even_observed = false;
+  bool product_limit = false;        // X8: a product beyond the output's range makes the block inf/NaN
+  bool product_limit_observed = false;
+  int c_stage_min_exp = kNoClamp;    // X9: the clamp on the C stage's exponent (M1 reads a block's)
+  bool c_stage_min_exp_observed = false;
+};
+
 struct Findings {
   Subnormals subnormals;                                     // F1, F3
-  Structure structure;                                       // N1-N3, C1
+  Structure structure;                                       // N1-N3, C1 (X1-X3 settle the AMD shapes)
+  AmdStages amd;                                             // X1-X3
   Window window;                                             // K1 (for one product per block, refined after D1)
   Accumulator accumulator;                                   // A1
   FinalRounding final_rounding;                              // D1
@@ -118,6 +140,12 @@ Subnormals probe_subnormals(Bench& bench, Outcomes& out);
 void probe_special_values(Bench& bench, Outcomes& out);
 // N1, N2, N3, C1 (probe_structure.cpp).
 Structure probe_structure(Bench& bench, Outcomes& out);
+// X1-X3 (probe_amd_stages.cpp); run_probes turns their findings into the
+// structure.
+AmdStages probe_amd_stages(Bench& bench, const Findings& f, Outcomes& out);
+// X4-X8, after D1, K1 and E1, which they read (probe_amd_stages.cpp); f.amd with the CDNA3
+// stages added where X4 finds C added after the products.
+AmdStages probe_cdna3_stages(Bench& bench, const Findings& f, Outcomes& out);
 // K1 (probe_alignment_window.cpp).
 Window probe_alignment_window(Bench& bench, const Findings& f, Outcomes& out);
 // A1 (probe_accumulator.cpp).

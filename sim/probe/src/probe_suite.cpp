@@ -67,6 +67,15 @@ ProbeReport run_probes(MmaTarget& target, const ProbeOptions& options) {
   }
   Bench bench(target, options, f.subnormals.inputs, f.subnormals.outputs);
   f.structure = probe_structure(bench, out);
+  f.amd = probe_amd_stages(bench, f, out);
+  if (f.amd.exact_sum) {  // X1 overrides N1-C1, which read the exact sum's kept x as cancellation first
+    f.structure = Structure{};
+    f.structure.block_size = std::max(f.amd.block_size, 1);
+    f.structure.block_size_exact = f.amd.block_size > 0;
+    if (f.amd.block_size == 0) f.structure.note = "X2 found no block boundary";
+  } else if (f.amd.pairwise_tree) {
+    f.structure.shape = Shape::pairwise_blocked;
+  }
   f.window = probe_alignment_window(bench, f, out);
   f.accumulator = probe_accumulator(bench, f, out);
   f.final_rounding = probe_final_rounding(bench, f, out);
@@ -76,6 +85,7 @@ ProbeReport run_probes(MmaTarget& target, const ProbeOptions& options) {
   if (sequential_is_fp32_arithmetic(f)) f.structure.fp32_arithmetic = true;
   f.clamp = probe_clamp(bench, f, out);
   f.overflow = probe_overflow(bench, f, out);
+  f.amd = probe_cdna3_stages(bench, f, out);
   run_spec_probes(bench, f, out);
 
   ProbeReport report;

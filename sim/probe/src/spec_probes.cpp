@@ -524,7 +524,7 @@ constexpr ProbeRow kProbeTable[] = {
     // subnormals and special values
     {"F1"}, {"F2"}, {"F3"}, {"S1"}, {"S2"}, {"S3"}, {"S4"}, {"S5"}, {"Z1"},
     // block structure
-    {"N1"}, {"N2"}, {"N3"}, {"C1"},
+    {"N1"}, {"N2"}, {"N3"}, {"C1"}, {"X1"}, {"X2"}, {"X3"},
     {"H3", "block size (HPEC)", spec_h3},
     {"T3", "block width (FTTN)", spec_t3},
     // widths
@@ -553,7 +553,7 @@ constexpr ProbeRow kProbeTable[] = {
     {"P1"},
     // between blocks, the clamp and overflow
     {"H7", "rounding between blocks", spec_h7},
-    {"M1"}, {"O1"},
+    {"M1"}, {"O1"}, {"X4"}, {"X5"}, {"X9"}, {"X6"}, {"X7"}, {"X8"},
     // the summation tree
     {"R1"},
 };

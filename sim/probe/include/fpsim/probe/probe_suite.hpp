@@ -30,7 +30,8 @@ struct ProbeOptions {
 // One probe: an id of probe_ids(), the published probes of docs/mma.md,
 // "The probe table" (F, H, T, W, R) and the suite's own fitting probes (N
 // and C structure, K and A widths, D and E roundings, M clamp, O overflow, P
-// product rounding, S special values, Z zero sign).
+// product rounding, S special values, Z zero sign, X the AMD stages: reported
+// only where found, docs/mma.md "The fitting probes").
 struct ProbeOutcome {
   std::string id;
   std::string property;
@@ -53,7 +54,9 @@ struct ProbeReport {
   MmaModel fitted;
   std::vector<FittedParameter> parameters;  // kind, block_size, chains, extra_bits, align_rounding, final_rounding,
                                             // min_exp, acc_frac_bits, subnormal_inputs, subnormal_outputs,
-                                            // overflow_to_inf, promotion_interval
+                                            // overflow_to_inf, promotion_interval; exact_sum where X1 finds
+                                            // one, c_after_products, c_stage_rounding, c_stage_extra_bits,
+                                            // c_stage_shift_wraps, odd_even_groups, product_limit where X4 does
   std::vector<int> random_ks;               // the K values of the random vectors (cycled)
   int random_checks = 0;
   int random_mismatches = 0;
