@@ -15,6 +15,7 @@
 #include <gtest/gtest.h>
 #include <hwy/targets.h>
 
+#include <algorithm>
 #include <bit>
 #include <cfloat>
 #include <cmath>
@@ -71,6 +72,12 @@ std::string diff(const QuantizedTensor& a, const QuantizedTensor& b) {
   }
   if (a.multipliers != b.multipliers) return "multipliers";
   if (fbits(a.tensor_scale) != fbits(b.tensor_scale)) return "tensor_scale";
+  if (a.row_tensor_scales.size() != b.row_tensor_scales.size()) return "row_tensor_scales.size";
+  for (size_t r = 0; r < a.row_tensor_scales.size(); ++r)
+    if (fbits(a.row_tensor_scales[r]) != fbits(b.row_tensor_scales[r])) {
+      o << "row_tensor_scales[" << r << "]: bulk " << a.row_tensor_scales[r] << " scalar " << b.row_tensor_scales[r];
+      return o.str();
+    }
   const QuantStats &s = a.stats, &t = b.stats;
   auto num = [&](const char* what, uint64_t x, uint64_t y) {
     if (x != y && o.str().empty()) o << what << ": bulk " << x << " scalar " << y;
@@ -191,6 +198,23 @@ std::vector<float> make_input(int profile, size_t n, size_t run, std::mt19937_64
 
 QuantScheme named(const char* name) { return parse_quant_scheme(name); }
 
+// The NVFP4 options of issue 20 the SIMD path takes (row-scaled, 4over6, and
+// both together, as the library fields allow).
+std::vector<QuantScheme> row_scaled_and_4over6_schemes() {
+  std::vector<QuantScheme> out;
+  for (const char* n : {"nvfp4-4over6", "nvfp4-4over6-mse", "nvfp4-2d-4over6", "nvfp4-row-scaled"})
+    out.push_back(named(n));
+  QuantScheme q = named("nvfp4-row-scaled");
+  q.arith = ScaleArith::fp32_te_legacy;
+  out.push_back(q);
+  q = named("nvfp4-row-scaled");
+  q.four_over_six = FourOverSix::mae;
+  out.push_back(q);
+  q.four_over_six = FourOverSix::mse;
+  out.push_back(q);
+  return out;
+}
+
 std::vector<QuantScheme> all_schemes() {
   std::vector<QuantScheme> out;
   for (const char* n : {"per-tensor-e4m3", "per-tensor-e5m2", "mxfp8-e4m3", "mxfp8-e5m2", "mxfp6-e2m3", "mxfp6-e3m2",
@@ -244,8 +268,7 @@ std::vector<QuantScheme> all_schemes() {
   q = named("nvfp4");
   q.block = {16, 1};
   out.push_back(q);
-  for (const char* n : {"nvfp4-4over6", "nvfp4-2d-4over6", "nvfp4-row-scaled"})  // the scalar definition (delegated)
-    out.push_back(named(n));
+  for (const QuantScheme& r : row_scaled_and_4over6_schemes()) out.push_back(r);
   for (const char* n : {"nvfp4", "nvfp4-2d"}) {  // the FP32 order of TE before c74e5aa37
     q = named(n);
     q.arith = ScaleArith::fp32_te_legacy;
@@ -380,12 +403,52 @@ TEST_F(QuantizeBulk, FtzDazAndHadamard) {
   EXPECT_EQ(failures, 0);
 }
 
+// Row-scaled NVFP4 and 4over6 run the SIMD passes (not the scalar fallback)
+// and match the scalar definition on rows of very different amax: each row
+// scaled by its own 2^k (k in [-120, 120]), with zero rows, rows holding a
+// NaN or an inf, all-NaN rows, and partial blocks (widths not a multiple of
+// 16, heights not of 16).
+TEST_F(QuantizeBulk, RowScaledAndFourOverSixOnTheSimdPath) {
+  uint64_t seed = 250000;
+  int failures = 0;
+  const TensorShape shapes[] = {{1, 16}, {3, 37}, {17, 70}, {33, 300}, {40, 16}, {16, 48}, {64, 1024}};
+  for (const QuantScheme& base : row_scaled_and_4over6_schemes())
+    for (Rounding r : {Rounding::rne, Rounding::sr})
+      for (TensorShape shape : shapes) {
+        QuantScheme q = base;
+        q.rounding.rounding = r;
+        q.error_stats = true;
+        ASSERT_TRUE(bulk::quantize_supported(q, shape)) << describe(q, shape, 0, seed);
+        for (int kind = 0; kind < 3; ++kind) {
+          std::mt19937_64 rng(++seed);
+          std::vector<float> x = make_input(kind == 0 ? 0 : kind == 1 ? 2 : 5, shape.size(), 16, rng);
+          for (size_t row = 0; row < shape.rows; ++row) {
+            float* xr = x.data() + row * shape.cols;
+            const int k = int(rng() % 241) - 120;
+            for (size_t c = 0; c < shape.cols; ++c) xr[c] = std::ldexp(xr[c], k);
+            switch (rng() % 8) {
+              case 0: std::fill(xr, xr + shape.cols, 0.0f); break;
+              case 1: xr[rng() % shape.cols] = std::numeric_limits<float>::quiet_NaN(); break;
+              case 2: xr[rng() % shape.cols] = -std::numeric_limits<float>::infinity(); break;
+              case 3: std::fill(xr, xr + shape.cols, std::numeric_limits<float>::quiet_NaN()); break;
+              default: break;
+            }
+          }
+          QuantizedTensor s = quantize(x, shape, q), b = bulk::quantize(x, shape, q);
+          std::string d = diff(b, s);
+          if (d.empty()) d = diff_floats(bulk::dequantize(b), dequantize(s));
+          if (!d.empty() && ++failures <= 10) ADD_FAILURE() << d << " " << describe(q, shape, kind, seed);
+        }
+      }
+  EXPECT_EQ(failures, 0);
+}
+
 // A larger tensor: long segments, several tiles per row, both rounding passes.
 TEST_F(QuantizeBulk, LargeTensors) {
   int failures = 0;
   uint64_t seed = 300000;
   for (const char* n : {"per-tensor-e4m3", "mxfp8-e4m3", "mxfp4", "nvfp4", "nvfp4-2d", "block-128x128-e4m3",
-                        "block-128x1-e4m3", "mxint8"}) {
+                        "block-128x1-e4m3", "mxint8", "nvfp4-4over6", "nvfp4-2d-4over6", "nvfp4-row-scaled"}) {
     QuantScheme q = named(n);
     for (TensorShape shape : {TensorShape{1, 40000}, TensorShape{160, 9000}}) {
       for (Rounding r : {Rounding::rne, Rounding::sr}) {

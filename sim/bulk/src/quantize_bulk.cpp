@@ -43,16 +43,22 @@
 //    (pow2_scales off, or a given multiplier that is not 2^k; with
 //    pow2_scales every multiplier_from_amax result is a normal 2^k),
 //    MXINT8 (whose multiplier 2^(6-k) may exceed f32 and whose int8 rounding
-//    the kernel does not cover), NVFP4 with exact arithmetic (an exact
-//    quotient) and NVFP4 4over6 (two candidates per block, chosen by their
-//    error) and row-scaled NVFP4 (an encode scale per row): the whole call
-//    runs fpsim::quantize. The round-to-odd trick
+//    the kernel does not cover) and NVFP4 with exact arithmetic (an exact
+//    quotient): the whole call runs fpsim::quantize. The round-to-odd trick
 //    (hi = x*s, lo = fma(x, s, -hi)) would vectorize the deterministic modes
 //    of the first case but not exact stochastic rounding, and Highway's SSE4
 //    target has no fused multiply-add, so it is not used.
 //  - Blocks whose scale is special (MX NaN scale, NVFP4 zero block scale)
 //    are patched afterwards by the scalar definition, subtracting what the
 //    vector pass had counted for them.
+// NVFP4 variants on the vector path (docs/quantization.md §3):
+//  - row-scaled: each row's amax from its blocks' amaxes (blocks are one row
+//    high), an encode scale S_enc per row (Scales::set_row_amax), the block
+//    scales and multipliers from their row's S_enc.
+//  - 4over6: pass 2 gives both candidate scales per block, pass 3 runs the
+//    element kernel once per candidate over the tensor, then choose_4over6
+//    sums each block's two errors in scalar code, in the scalar definition's
+//    order, and keeps one (ties: map-to-6).
 // Configurations that run fpsim::quantize itself (identical by
 // construction): the three above, empty tensors, daz (the scalar code
 // applies it to x for MX / exact and to t for fp32 arithmetic), integer or
@@ -79,6 +85,7 @@
 #include "fpsim/bulk/quantize_bulk.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -207,20 +214,19 @@ ElemInfo elem_info(const QuantScheme& q) {
   return info;
 }
 
-// Whether the bulk path handles the scheme (else fpsim::quantize runs).
+}  // namespace
+
 bool quantize_supported(const QuantScheme& q, TensorShape shape) {
   if (shape.size() == 0 || q.rounding.daz) return false;
   const Format& f = q.element;
   if (f.is_integer()) return false;  // MXINT8 (2^(6-k) may exceed f32): the scalar definition
   if (!f.has_sign || f.is_scale()) return false;
   if (q.kind == ScaleKind::nvfp4 && q.arith == ScaleArith::exact) return false;
-  // 4over6 quantizes every block twice and keeps one by its error: the
-  // scalar definition (docs/quantization.md §3 "nvfp4 4over6").
-  if (q.four_over_six != FourOverSix::off) return false;
-  if (q.nvfp4_row_scaled) return false;  // per-row encode scales: the scalar definition
   if (!detail::from_vectorizable(f, q.rounding)) return false;
   return elem_info(q).ok;
 }
+
+namespace {
 
 QuantizedTensor delegate(std::span<const float> input, TensorShape shape, const QuantScheme& q, const float* given) {
   return given ? fpsim::quantize_with_multiplier(input, shape, q, *given) : fpsim::quantize(input, shape, q);
@@ -234,6 +240,8 @@ struct Workspace {
   std::vector<uint32_t> amax;
   std::vector<float> vals;
   std::vector<float> dequantized;
+  std::vector<uint8_t> elements4;  // 4over6: the map-to-4 candidate's elements
+  std::vector<float> row_amax;     // row-scaled NVFP4
 };
 Workspace& workspace() {
   thread_local Workspace w;
@@ -255,12 +263,13 @@ qdetail::QuantArgs quant_args(const QuantScheme& sq, const detail::FromParams& p
   return args;
 }
 
-// The tensor's non-NaN amax from the block amaxes (|x| bits); a block
-// holding a NaN (MX, NVFP4: its amax is NaN) is read again for its other
-// values.
-float tensor_amax(std::span<const float> x, const qdetail::Tiling& tl, const std::vector<uint32_t>& amax) {
+// The non-NaN amax of block row gi (as |x| bits) from the block amaxes; a
+// block holding a NaN (MX, NVFP4: its amax is NaN) is read again for its
+// other values.
+uint32_t block_row_amax(std::span<const float> x, const qdetail::Tiling& tl, const std::vector<uint32_t>& amax,
+                        size_t gi) {
   uint32_t m = 0;
-  for (size_t b = 0; b < amax.size(); ++b) {
+  for (size_t b = gi * tl.gc; b < (gi + 1) * tl.gc; ++b) {
     if (amax[b] <= kInfBits) {
       m = std::max(m, amax[b]);
       continue;
@@ -272,7 +281,97 @@ float tensor_amax(std::span<const float> x, const qdetail::Tiling& tl, const std
         if (a <= kInfBits) m = std::max(m, a);
       }
   }
+  return m;
+}
+
+// The tensor's non-NaN amax from the block amaxes.
+float tensor_amax(std::span<const float> x, const qdetail::Tiling& tl, const std::vector<uint32_t>& amax) {
+  uint32_t m = 0;
+  for (size_t gi = 0; gi < tl.gr; ++gi) m = std::max(m, block_row_amax(x, tl, amax, gi));
   return float_of(m);
+}
+
+// NVFP4 4over6 (docs/quantization.md §3 "nvfp4 4over6"): the element pass
+// has rounded every block with both candidate multipliers (map-to-6 into
+// out.elements, map-to-4 into codes4); per block, each candidate's error is
+// summed in the scalar definition's order (sim/src/quantize.cpp: per row,
+// |d| or fp32(d * d) in column order, d = fp32(fp32(fp32(fp32(q * s_k) *
+// amax_t) / 1536) - x); a 16-row block's rows reduced r_i + r_(i+8), then
+// + 4, + 2, + 1 apart) and map-to-4 kept when its error is smaller. A
+// candidate with a zero scale has +-0 elements; a NaN block takes the NaN
+// code throughout. Counts saturations and underflows of the kept candidate
+// (the element pass's nan / inf counts hold for both).
+void choose_4over6(std::span<const float> x, const qdetail::Tiling& tl, const qdetail::Scales& scales,
+                   const std::vector<uint8_t>& elements4, const float* row_amax, const ElemInfo& ei,
+                   const QuantScheme& q, QuantizedTensor& out, qdetail::SegStats& st) {
+  constexpr float kErrDenominator = kNvfp4ElementMax * kNvfp4FourOverSixGlobalScaleMax;  // 1536, exact
+  const std::array<float, 256>& scale_value = fpsim::detail::ue4m3_values();
+  float elem_value[256] = {};
+  for (uint32_t c = 0; c < (1u << q.element.bits); ++c) elem_value[c] = float(element_value(q, uint8_t(c)));
+  const bool mse = q.four_over_six == FourOverSix::mse;
+  // A zero-scale candidate's element: +-0 (the scalar definition's rounding
+  // of the signed zero; x is finite in a block whose amax is not NaN or inf).
+  auto zero_code = [&](float xi, size_t i) {
+    Unpacked v = unpack(bits_of(xi), kF32);
+    if (v.cls == ValueClass::finite) v.cls = ValueClass::zero;
+    Flags fl;
+    return uint8_t(round(v, q.element, q.rounding, fl, i));
+  };
+  st.sat = st.under = 0;
+  for (size_t b = 0; b < tl.gr * tl.gc; ++b) {
+    const size_t gi = b / tl.gc, gj = b % tl.gc;
+    const size_t r0 = gi * tl.br, r1 = std::min(tl.rows, r0 + tl.br);
+    const size_t c0 = gj * tl.bc, c1 = std::min(tl.cols, c0 + tl.bc);
+    if (formats::ue4m3.is_nan_code(out.scales[b])) {
+      for (size_t r = r0; r < r1; ++r)
+        for (size_t c = c0; c < c1; ++c) {
+          Flags fl;
+          Unpacked v;
+          v.cls = ValueClass::quiet_nan;
+          out.elements[r * tl.cols + c] = uint8_t(round(v, q.element, q.rounding, fl, r * tl.cols + c));
+        }
+      continue;
+    }
+    const float amax_t = row_amax ? row_amax[r0] : out.stats.amax;
+    const uint8_t code_k[2] = {uint8_t(out.scales[b]), scales.codes4()[b]};
+    const float inv_k[2] = {scales.vals()[b], scales.vals4()[b]};
+    const uint8_t* elems_k[2] = {out.elements.data(), elements4.data()};
+    float error[2];
+    for (int k = 0; k < 2; ++k) {
+      const float sv = scale_value[code_k[k]];
+      float row_error[16] = {};
+      for (size_t r = r0; r < r1; ++r) {
+        float err = 0.0f;
+        for (size_t c = c0; c < c1; ++c) {
+          const size_t i = r * tl.cols + c;
+          const float xi = x[i];
+          const uint8_t code = sv == 0.0f ? zero_code(xi, i) : elems_k[k][i];
+          const float d = ((elem_value[code] * sv) * amax_t) / kErrDenominator - xi;
+          err += mse ? d * d : std::fabs(d);
+        }
+        row_error[(r - r0) % 16] = err;
+      }
+      if (r1 - r0 > 1)
+        for (size_t step = 8; step >= 1; step /= 2)
+          for (size_t l = 0; l < step; ++l) row_error[l] += row_error[l + step];
+      error[k] = row_error[0];
+    }
+    const int kept = error[1] < error[0] ? 1 : 0;
+    const float sv = scale_value[code_k[kept]];
+    out.scales[b] = code_k[kept];
+    for (size_t r = r0; r < r1; ++r)
+      for (size_t c = c0; c < c1; ++c) {
+        const size_t i = r * tl.cols + c;
+        const float xi = x[i];
+        const uint8_t code = sv == 0.0f ? zero_code(xi, i) : elems_k[kept][i];
+        out.elements[i] = code;
+        const uint32_t ax = bits_of(xi) & 0x7FFFFFFFu;
+        const uint32_t at = bits_of(xi * inv_k[kept]) & 0x7FFFFFFFu;
+        const bool x_fin = ax < kInfBits;
+        st.sat += sv != 0.0f && x_fin && at <= kInfBits && at > uint32_t(ei.fmax_bits);
+        st.under += x_fin && ax != 0 && (int32_t(code) & ei.zero_mask) == ei.zero_value;
+      }
+  }
 }
 
 // Special blocks: take back what the vector pass counted, then apply the
@@ -333,6 +432,7 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
   out.scheme = q;
   out.stats = QuantStats{};
   out.tensor_scale = 1.0f;
+  out.row_tensor_scales.clear();
   // scales / multipliers: resized by Scales and overwritten block by block.
   const QuantScheme& sq = out.scheme;  // outlives the kernels' pointers into it
   Workspace& ws = workspace();
@@ -374,16 +474,20 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
   // others get it spread over a per-column array.
   const size_t lanes = HWY_DYNAMIC_DISPATCH(VectorLanes)();
   const bool per_block = tl.bc % lanes == 0;
-  auto tile_round = [&](size_t gi, size_t r0, size_t r1, size_t c0, size_t c1) {
-    const float* m = scales.vals().data() + gi * tl.gc + c0 / tl.bc;
+  auto round_with = [&](const float* vals, uint8_t* dst, qdetail::SegStats& s, size_t gi, size_t r0, size_t r1,
+                        size_t c0, size_t c1) {
+    const float* m = vals + gi * tl.gc + c0 / tl.bc;
     if (!per_block) {
-      qdetail::spread(tl, scales.vals().data(), gi, c0, c1, col.data());
+      qdetail::spread(tl, vals, gi, c0, c1, col.data());
       m = col.data();
     }
     for (size_t r = r0; r < r1; ++r) {
       const size_t off = r * tl.cols + c0;
-      seg(args, x.data() + off, m, per_block ? tl.bc : 0, c1 - c0, out.elements.data() + off, off, st);
+      seg(args, x.data() + off, m, per_block ? tl.bc : 0, c1 - c0, dst + off, off, s);
     }
+  };
+  auto tile_round = [&](size_t gi, size_t r0, size_t r1, size_t c0, size_t c1) {
+    round_with(scales.vals().data(), out.elements.data(), st, gi, r0, r1, c0, c1);
   };
   if (per_tensor) {
     amax[0] = HWY_DYNAMIC_DISPATCH(AmaxFlat)(x.data(), n);
@@ -396,9 +500,25 @@ void quantize_impl(std::span<const float> input, TensorShape shape, const QuantS
     // The block scales depend on the tensor's amax: two passes.
     qdetail::for_each_tile(tl, tile_amax);
     out.stats.amax = tensor_amax(x, tl, amax);
-    scales.set_tensor_amax(out.stats.amax);
+    const float* row_amax = nullptr;
+    if (q.nvfp4_row_scaled) {  // blocks one row high: block row gi is row gi
+      ws.row_amax.resize(tl.gr);
+      for (size_t gi = 0; gi < tl.gr; ++gi) ws.row_amax[gi] = float_of(block_row_amax(x, tl, amax, gi));
+      row_amax = ws.row_amax.data();
+      scales.set_row_amax(row_amax, tl.gr, tl.gc);
+    } else {
+      scales.set_tensor_amax(out.stats.amax);
+    }
     scales.compute(amax.data(), 0, nblocks);
     qdetail::for_each_tile(tl, tile_round);
+    if (q.four_over_six != FourOverSix::off) {
+      ws.elements4.resize(n);
+      qdetail::SegStats unused;  // choose_4over6 counts the kept candidate's
+      qdetail::for_each_tile(tl, [&](size_t gi, size_t r0, size_t r1, size_t c0, size_t c1) {
+        round_with(scales.vals4().data(), ws.elements4.data(), unused, gi, r0, r1, c0, c1);
+      });
+      choose_4over6(x, tl, scales, ws.elements4, row_amax, ei, q, out, st);
+    }
   } else {
     // MX, FP32 blocks: amax, scales and elements tile by tile, in cache.
     qdetail::for_each_tile(tl, [&](size_t gi, size_t r0, size_t r1, size_t c0, size_t c1) {

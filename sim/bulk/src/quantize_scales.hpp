@@ -36,8 +36,14 @@ class Scales {
   Scales& operator=(const Scales&) = delete;
 
   // NVFP4: the tensor's encode scale S_enc from its amax (before any block),
-  // TE's order (docs/quantization.md §3).
+  // TE's order (docs/quantization.md §3); 4over6 tensors use the E4M3 bound
+  // 256 (§3 "nvfp4 4over6").
   void set_tensor_amax(float amax_t);
+  // Row-scaled NVFP4 (blocks one row high): row r's encode scale from
+  // row_amax[r], for the blocks [r * grid_cols, (r + 1) * grid_cols); fills
+  // out's row_tensor_scales and sets its tensor_scale to 1, as the scalar
+  // definition does (docs/quantization.md §3 "nvfp4-row-scaled").
+  void set_row_amax(const float* row_amax, size_t rows, size_t grid_cols);
 
   // Scales of blocks [b0, b1) from their amaxes (|x| bits).
   void compute(const uint32_t* amax, size_t b0, size_t b1);
@@ -50,9 +56,20 @@ class Scales {
   // Blocks whose scale is special (a NaN scale, or a zero NVFP4 scale).
   const std::vector<size_t>& special() const { return special_; }
   bool nan_block(size_t b) const;
+  // NVFP4 4over6: vals() and out's scales hold the map-to-6 candidate, these
+  // the map-to-4 one (multiplier, ue4m3 code); a candidate whose scale is 0
+  // has the placeholder multiplier 1. NaN blocks are not in special(): the
+  // caller chooses between the candidates block by block and does them too.
+  const std::vector<float>& vals4() const { return vals4_; }
+  const std::vector<uint8_t>& codes4() const { return codes4_; }
+  // The encode scale S_enc of block b (its row's, when row-scaled).
+  float s_enc_of(size_t b) const { return row_s_enc_.empty() ? s_enc_ : row_s_enc_[b / grid_cols_]; }
 
  private:
   uint8_t* convert(const uint32_t* amax, size_t b0, size_t b1);
+  uint8_t* convert_quotients(size_t n);
+  float global_e4m3_max() const;
+  void compute_4over6(const uint32_t* amax, size_t b0, size_t b1);
 
   const QuantScheme& q_;
   const float* given_;
@@ -62,6 +79,10 @@ class Scales {
   std::vector<size_t> special_;
   std::vector<size_t> nan_blocks_;  // ascending
   float s_enc_ = 1.0f;
+  std::vector<float> row_s_enc_;  // row-scaled NVFP4: one per row, else empty
+  size_t grid_cols_ = 1;
+  std::vector<float> vals4_;
+  std::vector<uint8_t> codes4_;
   float mx_max_elem_ = 1.0f;  // float(element_max), the MX ceil / rne rules' divisor
   uint8_t floor_code_[256] = {};
   float enc_of_code_[128] = {};  // nvfp4_block_encode_scale(S_enc, value of ue4m3 code c)

@@ -27,6 +27,11 @@ namespace fpsim::bulk {
 // Same contract, errors and results as fpsim::quantize.
 QuantizedTensor quantize(std::span<const float> x, TensorShape shape, const QuantScheme& scheme);
 
+// Whether bulk::quantize runs the scheme on `shape` with its SIMD passes
+// (false: it calls fpsim::quantize itself, with the same results); for
+// tests, which must know that they compare the SIMD path.
+bool quantize_supported(const QuantScheme& scheme, TensorShape shape);
+
 // Same contract, errors and results as fpsim::quantize_with_multiplier.
 QuantizedTensor quantize_with_multiplier(std::span<const float> x, TensorShape shape, const QuantScheme& scheme,
                                          float multiplier);
