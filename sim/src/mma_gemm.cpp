@@ -201,6 +201,23 @@ inline bool block_exact_fast(const MmaModel& m, const Format& acc, int emin_out,
     return true;
   }
   if (hi - lo > 90) return false;  // 25 + 90 + 8 bits must fit 127
+  if (hi - lo <= 28) {  // the common case: 25 + 28 + 8 bits fit 63, so 64-bit integers suffice
+    int64_t sum = 0;
+    for (int t = 0; t < count; ++t) {
+      const int64_t v = int64_t(terms[t].sig << (terms[t].exp - lo));
+      sum += terms[t].sign ? -v : v;
+    }
+    if (d.sig) {
+      const int64_t v = int64_t(d.sig << (d.exp - lo));
+      sum += d.sign ? -v : v;
+    }
+    if (sum == 0) {
+      d = Carry{};
+      return true;
+    }
+    const bool negative = sum < 0;
+    return finish_block(m, acc, emin_out, emax_out, negative, u128(negative ? -sum : sum), lo - 23, d);
+  }
   i128 sum = 0;
   for (int t = 0; t < count; ++t) {
     const i128 v = i128(terms[t].sig) << (terms[t].exp - lo);
