@@ -1,7 +1,8 @@
 // mma_gemm: the scalar fast path of the MMA model (operands decoded once,
 // 64-bit block sums where they cannot overflow, the rare cases handed to the
-// definition in mma_dot.cpp); MmaProperty.GemmEqualsDotElementByElement and
-// the golden tests compare it with mma_dot element by element.
+// definition in mma_dot.cpp), with the AMD matrix cores' sums (docs/mma.md, "AMD
+// matrix cores", Evaluation); MmaProperty.GemmEqualsDotElementByElement,
+// MmaAmd.GemmEqualsDot* and the golden tests compare it with mma_dot element by element.
 #include <algorithm>
 #include <bit>
 #include <cmath>
