@@ -294,12 +294,9 @@ inline Staged staged_join(const MmaModel& m, const Staged& a, const Staged& b, i
   return r;
 }
 
-inline bool block_staged_fast(const MmaModel& m, const Format& acc, int emin_out, int emax_out,
-                              const ProductTerm* terms, const bool* odd, int count, Carry& d) {
-  Staged products = m.odd_even_groups
-                        ? staged_join(m, staged_group(m, terms, odd, count, 0), staged_group(m, terms, odd, count, 1),
-                                      kNoClamp - 1, 0)
-                        : staged_group(m, terms, odd, count, -1);
+// The C stage of the staged block: C (the carry) joined to the products' sum, then the rounding.
+inline bool block_staged_finish(const MmaModel& m, const Format& acc, int emin_out, int emax_out, Staged products,
+                                Carry& d) {
   Staged c;
   if (d.sig) {
     c.any = true;
@@ -354,6 +351,45 @@ bool pairwise_blocked_native(const MmaModel& m, const NativeFp32Steps& f, const 
 // The definition's input flush of fp32_pairwise_blocked: below the input format's normal range, +0.
 float flushed_input(const MmaModel& m, float x, const Format& f) {
   return !m.subnormal_inputs && x != 0.0f && std::isfinite(x) && std::fabs(x) < std::ldexp(1.0f, f.emin()) ? 0.0f : x;
+}
+
+inline bool block_staged_fast(const MmaModel& m, const Format& acc, int emin_out, int emax_out,
+                              const ProductTerm* terms, const bool* odd, int count, Carry& d) {
+  const Staged products =
+      m.odd_even_groups
+          ? staged_join(m, staged_group(m, terms, odd, count, 0), staged_group(m, terms, odd, count, 1), kNoClamp - 1, 0)
+          : staged_group(m, terms, odd, count, -1);
+  return block_staged_finish(m, acc, emin_out, emax_out, products, d);
+}
+
+// The products' stage of the CDNA3 fp16 / bf16 / tf32 presets (one group, truncation) without
+// branches, from the decoded operands: a zero operand's kZeroExp keeps its product below every real
+// one, so the largest exponent over all products is the largest over the non-zero ones, and a
+// truncated term sig * 2^(extra_bits - distance) is (sig << extra_bits) >> distance. False when a
+// product reaches the output's overflow under product_limit.
+inline bool staged_products_truncated(const MmaModel& m, int emax_out, const int32_t* ea, const uint32_t* sa,
+                                      const uint8_t* ga, const int32_t* eb, const uint32_t* sb, const uint8_t* gb,
+                                      int len, int product_shift, Staged& p) {
+  int32_t top = kZeroExp * 2;
+  uint64_t any = 0;
+  bool beyond = false;
+  for (int t = 0; t < len; ++t) {
+    const uint64_t sig = (uint64_t(sa[t]) * sb[t]) << product_shift;
+    const int32_t e = ea[t] + eb[t];
+    top = std::max(top, e);
+    any |= sig;
+    beyond |= sig != 0 && e - 23 + int(std::bit_width(sig)) - 1 > emax_out;
+  }
+  if (m.product_limit && beyond) return false;
+  int64_t sum = 0;
+  for (int t = 0; t < len; ++t) {
+    const uint64_t sig = (uint64_t(sa[t]) * sb[t]) << (product_shift + m.extra_bits);
+    const int64_t v = int64_t(sig >> std::min(top - (ea[t] + eb[t]), 63));
+    const int64_t neg = -int64_t(ga[t] ^ gb[t]);  // 0 or -1
+    sum += (v ^ neg) - neg;
+  }
+  p = Staged{sum, top, m.extra_bits, any != 0};
+  return true;
 }
 
 // Throws OptionError naming the first element of a row-major matrix with
@@ -417,6 +453,8 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
   const bool amd_exact = m.kind == MmaKind::block_fma && m.exact_sum && product_shift >= 0;
   const bool amd_staged = m.kind == MmaKind::block_fma && m.c_after_products && product_shift >= 0 &&
                           m.extra_bits >= 0 && m.extra_bits + m.c_stage_extra_bits <= 24;
+  const bool amd_staged_truncated =
+      amd_staged && !m.odd_even_groups && m.align_rounding == AlignRounding::truncate;
   const bool fast = (m.kind == MmaKind::block_fma && !mma_needs_definition(m) &&
                      m.align_rounding == AlignRounding::truncate &&
                      25 + std::max(m.extra_bits, 0) + std::bit_width(unsigned(n + 1)) <= 62) ||
@@ -452,7 +490,12 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
         for (int b0 = k0; b0 < end && ok; b0 += n) {
           const int len = std::min(n, end - b0);
           const size_t ka = ra + size_t(b0), kb = rb + size_t(b0);
-          if (amd_exact || amd_staged) {
+          if (amd_staged_truncated) {
+            Staged products;
+            ok = staged_products_truncated(m, emax_out, &da.exp[ka], &da.sig[ka], &da.sign[ka], &db.exp[kb],
+                                           &db.sig[kb], &db.sign[kb], len, product_shift, products) &&
+                 block_staged_finish(m, acc, emin_out, emax_out, products, d);
+          } else if (amd_exact || amd_staged) {
             int count = 0;
             ok = block_products(m, emax_out, &da.exp[ka], &da.sig[ka], &da.sign[ka], &db.exp[kb], &db.sig[kb],
                                 &db.sign[kb], len, product_shift, terms, odd, count) &&

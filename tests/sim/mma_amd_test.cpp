@@ -96,6 +96,17 @@ TEST(MmaAmd, ProductLimitMakesTheBlockInfOrNan) {
   const std::vector<float> a2{0x1p64f, -0x1p64f}, b2{0x1p64f, 0x1p64f};
   EXPECT_TRUE(std::isnan(mma_dot(m, a2, b2, 0.0f)));
   EXPECT_EQ(bits(mma_dot(mma_preset("h100-bf16-fp32"), a2, b2, 0.0f)), 0u);
+  // The same through mma_gemm (the fast paths' limit check, K = 2, one block, C = 0; also MI100 with
+  // the limit switched on): +inf, and NaN where the sums without the limit are the finite +0.
+  MmaModel exact = mma_preset("mi100-bf16-fp32");
+  exact.product_limit = true;
+  for (const MmaModel& g : {m, exact}) {
+    std::vector<float> d(1), c{0.0f};
+    mma_gemm(g, 1, 1, 2, a, b, c, d);
+    EXPECT_EQ(d[0], std::numeric_limits<float>::infinity()) << g.name;
+    mma_gemm(g, 1, 1, 2, a2, b2, c, d);
+    EXPECT_TRUE(std::isnan(d[0])) << g.name;
+  }
 }
 
 // CDNA3, C after the products: one product -2^-24 (fp16), C = 1. The products' group sums at its own
