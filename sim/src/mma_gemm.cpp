@@ -362,33 +362,37 @@ inline bool block_staged_fast(const MmaModel& m, const Format& acc, int emin_out
   return block_staged_finish(m, acc, emin_out, emax_out, products, d);
 }
 
-// The products' stage of the CDNA3 fp16 / bf16 / tf32 presets (one group, truncation) without
-// branches, from the decoded operands: a zero operand's kZeroExp keeps its product below every real
-// one, so the largest exponent over all products is the largest over the non-zero ones, and a
-// truncated term sig * 2^(extra_bits - distance) is (sig << extra_bits) >> distance. False when a
-// product reaches the output's overflow under product_limit.
+// The products' stage of the CDNA3 presets (truncation; one group, or FP8's even-k and odd-k groups
+// joined as staged_block_sum joins them) without branches, from the decoded operands: a zero
+// operand's kZeroExp keeps its product below every real one, so a group's largest exponent over all
+// its products is the largest over its non-zero ones, and a truncated term
+// sig * 2^(extra_bits - distance) is (sig << extra_bits) >> distance. False when a product reaches
+// the output's overflow under product_limit.
 inline bool staged_products_truncated(const MmaModel& m, int emax_out, const int32_t* ea, const uint32_t* sa,
                                       const uint8_t* ga, const int32_t* eb, const uint32_t* sb, const uint8_t* gb,
                                       int len, int product_shift, Staged& p) {
-  int32_t top = kZeroExp * 2;
-  uint64_t any = 0;
+  const int parity_mask = m.odd_even_groups ? 1 : 0;  // group of product t: t & parity_mask
+  int32_t top[2] = {kZeroExp * 2, kZeroExp * 2};
+  uint64_t any[2] = {0, 0};
   bool beyond = false;
   for (int t = 0; t < len; ++t) {
     const uint64_t sig = (uint64_t(sa[t]) * sb[t]) << product_shift;
     const int32_t e = ea[t] + eb[t];
-    top = std::max(top, e);
-    any |= sig;
+    top[t & parity_mask] = std::max(top[t & parity_mask], e);
+    any[t & parity_mask] |= sig;
     beyond |= sig != 0 && e - 23 + int(std::bit_width(sig)) - 1 > emax_out;
   }
   if (m.product_limit && beyond) return false;
-  int64_t sum = 0;
+  int64_t sum[2] = {0, 0};
   for (int t = 0; t < len; ++t) {
     const uint64_t sig = (uint64_t(sa[t]) * sb[t]) << (product_shift + m.extra_bits);
-    const int64_t v = int64_t(sig >> std::min(top - (ea[t] + eb[t]), 63));
+    const int64_t v = int64_t(sig >> std::min(top[t & parity_mask] - (ea[t] + eb[t]), 63));
     const int64_t neg = -int64_t(ga[t] ^ gb[t]);  // 0 or -1
-    sum += (v ^ neg) - neg;
+    sum[t & parity_mask] += (v ^ neg) - neg;
   }
-  p = Staged{sum, top, m.extra_bits, any != 0};
+  const Staged even{sum[0], top[0], m.extra_bits, any[0] != 0};
+  p = m.odd_even_groups ? staged_join(m, even, Staged{sum[1], top[1], m.extra_bits, any[1] != 0}, kNoClamp - 1, 0)
+                        : even;
   return true;
 }
 
@@ -453,8 +457,7 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
   const bool amd_exact = m.kind == MmaKind::block_fma && m.exact_sum && product_shift >= 0;
   const bool amd_staged = m.kind == MmaKind::block_fma && m.c_after_products && product_shift >= 0 &&
                           m.extra_bits >= 0 && m.extra_bits + m.c_stage_extra_bits <= 24;
-  const bool amd_staged_truncated =
-      amd_staged && !m.odd_even_groups && m.align_rounding == AlignRounding::truncate;
+  const bool amd_staged_truncated = amd_staged && m.align_rounding == AlignRounding::truncate;
   const bool fast = (m.kind == MmaKind::block_fma && !mma_needs_definition(m) &&
                      m.align_rounding == AlignRounding::truncate &&
                      25 + std::max(m.extra_bits, 0) + std::bit_width(unsigned(n + 1)) <= 62) ||
