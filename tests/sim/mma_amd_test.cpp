@@ -233,7 +233,7 @@ TEST(MmaAmd, Cdna2FlushKeepsTheSignInGemmAndDot) {
 
 // Custom models with the AMD parameters varied around each AMD preset (block size, extra bits, every
 // alignment rounding, the C stage's bits, clamp and wrapping, groups, limit, final rounding, flushes,
-// promotion); combinations validate_mma_model refuses are skipped.
+// FP16 output, accumulator width, promotion); combinations validate_mma_model refuses are skipped.
 TEST(MmaAmd, GemmEqualsDotForRandomAmdParameters) {
   std::mt19937_64 rng(1919);
   std::uniform_int_distribution<int> pick(0, 99);
@@ -257,6 +257,8 @@ TEST(MmaAmd, GemmEqualsDotForRandomAmdParameters) {
     if (m.kind == MmaKind::block_fma) m.final_rounding = finals[pick(rng) % 4];
     m.subnormal_inputs = pick(rng) < 50;
     m.subnormal_outputs = pick(rng) < 50;
+    if (m.kind == MmaKind::block_fma && pick(rng) < 20) m.output = formats::fp16, m.acc_frac_bits = 10;
+    if (m.kind == MmaKind::block_fma && pick(rng) < 20) m.acc_frac_bits = 13;
     if (m.kind == MmaKind::block_fma && pick(rng) < 20) m.promotion_interval = m.block_size * (1 + pick(rng) % 3);
     try {
       validate_mma_model(m);
