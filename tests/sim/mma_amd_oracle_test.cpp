@@ -1,7 +1,8 @@
 // AMD matrix-core oracle rows (tests/data/amd-oracle/: outputs of Khattak & Mikaitis' published MATLAB
 // models of MI100, MI210 and MI300, BSD-2-Clause) through the matching presets: every row must match
 // bit for bit through the definition (mma_dot), the scalar GEMM (fpsim::mma_gemm) and the SIMD GEMM
-// (fpsim::bulk::mma_gemm), which hand these models to the definition (docs/mma.md, "AMD matrix cores").
+// (fpsim::bulk::mma_gemm, which hands these models to the scalar GEMM's AMD fast paths; docs/mma.md,
+// "AMD matrix cores").
 #include <gtest/gtest.h>
 
 #include <bit>

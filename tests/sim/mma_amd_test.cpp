@@ -1,14 +1,16 @@
 // Hand-derived cases of the AMD matrix-core parameters (docs/mma.md, "AMD matrix cores"): pairwise FP32
-// sums, alignment toward -inf, exact block sums, the product limit, and the fast paths handing these
-// models to the definition. Each expected value is worked out in the comment beside it.
+// sums, alignment toward -inf, exact block sums, the product limit (each expected value worked out in the
+// comment beside it), and the fast GEMM path checked against the definition on random inputs and models.
 #include <gtest/gtest.h>
 
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <random>
 #include <vector>
 
+#include "fpsim/convert.hpp"
 #include "fpsim/error.hpp"
 #include "fpsim/mma.hpp"
 
@@ -94,6 +96,17 @@ TEST(MmaAmd, ProductLimitMakesTheBlockInfOrNan) {
   const std::vector<float> a2{0x1p64f, -0x1p64f}, b2{0x1p64f, 0x1p64f};
   EXPECT_TRUE(std::isnan(mma_dot(m, a2, b2, 0.0f)));
   EXPECT_EQ(bits(mma_dot(mma_preset("h100-bf16-fp32"), a2, b2, 0.0f)), 0u);
+  // The same through mma_gemm (the fast paths' limit check, K = 2, one block, C = 0; also MI100 with
+  // the limit switched on): +inf, and NaN where the sums without the limit are the finite +0.
+  MmaModel exact = mma_preset("mi100-bf16-fp32");
+  exact.product_limit = true;
+  for (const MmaModel& g : {m, exact}) {
+    std::vector<float> d(1), c{0.0f};
+    mma_gemm(g, 1, 1, 2, a, b, c, d);
+    EXPECT_EQ(d[0], std::numeric_limits<float>::infinity()) << g.name;
+    mma_gemm(g, 1, 1, 2, a2, b2, c, d);
+    EXPECT_TRUE(std::isnan(d[0])) << g.name;
+  }
 }
 
 // CDNA3, C after the products: one product -2^-24 (fp16), C = 1. The products' group sums at its own
@@ -136,25 +149,127 @@ TEST(MmaAmd, Cdna3CStageShiftWrapsModulo64) {
   EXPECT_EQ(bits(mma_dot(m, a, a, 1.0f)), 0x3F800000u);
 }
 
-// The fast paths hand every AMD model to the definition: element by element equal on a small GEMM.
-TEST(MmaAmd, GemmEqualsDotForEveryAmdPreset) {
-  for (const MmaModel& m : mma_presets()) {
-    if (!mma_needs_definition(m)) continue;
-    const int M = 3, N = 2, K = 40;
+// The fast GEMM path (mma_gemm.cpp: CDNA1's exact sums on 128-bit integers, CDNA2's trees in native
+// FP32, CDNA3's staged sums on 64-bit integers) against the definition, element by element, bit for
+// bit: the oracle is mma_dot. Random shapes (K not a multiple of the block, K = 0), operands over the
+// whole range of their format (zeros, subnormals, the largest values) or of similar magnitude (sums
+// that cancel), a few inf / NaN operands, and C zero, -0, subnormal, huge, inf or NaN.
+
+// A random value of f: |x| = 2^e * [1, 2) rounded to f (RNE, saturating: subnormals, zeros and the
+// largest value come out of the rounding); e over the whole format (wide) or in [-3, 3].
+float random_value(const Format& f, std::mt19937_64& rng, bool wide) {
+  std::uniform_real_distribution<float> mant(1.0f, 2.0f);
+  std::uniform_int_distribution<int> pick(0, 99);
+  const int roll = pick(rng);
+  if (roll < 8) return roll < 4 ? 0.0f : -0.0f;
+  if (roll == 8) return std::numeric_limits<float>::infinity() * (pick(rng) < 50 ? 1.0f : -1.0f);
+  if (roll == 9 && pick(rng) < 30) return std::numeric_limits<float>::quiet_NaN();
+  const int lo = wide ? f.emin() - f.man_bits - 1 : -3, hi = wide ? 130 : 3;
+  const float x = std::ldexp(mant(rng), std::uniform_int_distribution<int>(lo, hi)(rng)) * (pick(rng) < 50 ? 1 : -1);
+  RoundingSpec rs;
+  rs.overflow = Overflow::saturate;
+  Flags fl;
+  return quantize(x, f, rs, fl);
+}
+
+void expect_gemm_equals_dot(const MmaModel& m, std::mt19937_64& rng, int trials) {
+  std::uniform_int_distribution<int> dim(0, 5), kdim(0, 3 * m.block_size + 5), pick(0, 99);
+  for (int trial = 0; trial < trials; ++trial) {
+    const int M = dim(rng) + 1, N = dim(rng) + 1, K = trial == 0 ? 0 : kdim(rng);
+    const bool wide = pick(rng) < 50, specials = pick(rng) < 20;
+    auto value = [&](const Format& f) {
+      for (;;) {
+        const float x = random_value(f, rng, wide);
+        if (specials || std::isfinite(x)) return x;
+      }
+    };
     std::vector<float> A(size_t(M * K)), B(size_t(K * N)), C(size_t(M * N)), D(size_t(M * N));
-    // Values of every input format here (fp16, bf16, tf32, FP8 fnuz): small integers over 8.
-    for (size_t i = 0; i < A.size(); ++i) A[i] = float(int(i * 7 % 15) - 7) / 8.0f;
-    for (size_t i = 0; i < B.size(); ++i) B[i] = float(int(i * 5 % 13) - 6) / 4.0f;
-    for (size_t i = 0; i < C.size(); ++i) C[i] = float(i) * 0.3f - 0.7f;
+    for (float& x : A) x = value(m.input_a);
+    for (float& x : B) x = value(m.input_b);
+    for (float& x : C) {
+      const int roll = pick(rng);
+      x = roll < 5 ? 0x1p-140f * (roll < 3 ? 1.0f : -1.0f)  // FP32 subnormals
+                   : value(formats::fp32);
+    }
     mma_gemm(m, M, N, K, A, B, C, D);
     for (int i = 0; i < M; ++i)
       for (int j = 0; j < N; ++j) {
         const std::vector<float> a(A.begin() + i * K, A.begin() + (i + 1) * K);
         std::vector<float> b(static_cast<size_t>(K));
         for (int k = 0; k < K; ++k) b[size_t(k)] = B[size_t(k * N + j)];
-        EXPECT_EQ(bits(D[size_t(i * N + j)]), bits(mma_dot(m, a, b, C[size_t(i * N + j)]))) << m.name;
+        const float want = mma_dot(m, a, b, C[size_t(i * N + j)]);
+        ASSERT_EQ(bits(D[size_t(i * N + j)]), bits(want))
+            << m.name << " (" << describe_mma_model(m) << ") trial " << trial << " M=" << M << " N=" << N
+            << " K=" << K << " element " << i << "," << j;
       }
   }
+}
+
+TEST(MmaAmd, GemmEqualsDotForEveryAmdPreset) {
+  std::mt19937_64 rng(19);
+  int amd = 0;
+  for (const MmaModel& m : mma_presets()) {
+    if (!mma_needs_definition(m)) continue;
+    ++amd;
+    expect_gemm_equals_dot(m, rng, 150);
+    if (testing::Test::HasFatalFailure()) return;
+  }
+  EXPECT_GE(amd, 14);
+}
+
+// A flushed result keeps its sign (FTZ gives a signed zero, as IEEE's underflow to zero does), in the
+// definition and in the fast path's native FP32. mi210-bf16-fp32, K = 4, C = -0: products
+// -1.5 * 2^-126, 2^-126, -0, -0 (bf16 a = -1.5 * 2^-63, 2^-63, -0, -0 times b = 2^-63, 2^-63, 1, 1).
+// Tree: RN(-1.5 * 2^-126 + 2^-126) = -2^-127, subnormal, flushed to -0; RN(-0 + -0) = -0;
+// RN(-0 + -0) = -0; then RN(C + -0) = RN(-0 + -0) = -0: 0x80000000 (an unsigned flush gives +0).
+TEST(MmaAmd, Cdna2FlushKeepsTheSignInGemmAndDot) {
+  const MmaModel m = mma_preset("mi210-bf16-fp32");
+  const std::vector<float> a{-0x1.8p-63f, 0x1p-63f, -0.0f, -0.0f}, b{0x1p-63f, 0x1p-63f, 1.0f, 1.0f};
+  EXPECT_EQ(bits(mma_dot(m, a, b, -0.0f)), 0x80000000u);
+  std::vector<float> d(1), c{-0.0f};
+  mma_gemm(m, 1, 1, 4, a, b, c, d);
+  EXPECT_EQ(bits(d[0]), 0x80000000u);
+}
+
+// Custom models with the AMD parameters varied around each AMD preset (block size, extra bits, every
+// alignment rounding, the C stage's bits, clamp and wrapping, groups, limit, final rounding, flushes,
+// FP16 output, accumulator width, promotion); combinations validate_mma_model refuses are skipped.
+TEST(MmaAmd, GemmEqualsDotForRandomAmdParameters) {
+  std::mt19937_64 rng(1919);
+  std::uniform_int_distribution<int> pick(0, 99);
+  const AlignRounding roundings[] = {AlignRounding::truncate, AlignRounding::rne, AlignRounding::floor};
+  const Rounding finals[] = {Rounding::rtz, Rounding::rne, Rounding::rup, Rounding::rdn};
+  int tested = 0;
+  for (int model = 0; model < 300; ++model) {
+    std::vector<const MmaModel*> amd;
+    for (const MmaModel& p : mma_presets())
+      if (mma_needs_definition(p)) amd.push_back(&p);
+    MmaModel m = *amd[size_t(pick(rng)) % amd.size()];
+    m.name = "random-amd";
+    m.block_size = 1 + pick(rng) % 16;
+    m.extra_bits = pick(rng) % 4;
+    m.align_rounding = roundings[pick(rng) % 3];
+    m.c_stage_rounding = roundings[pick(rng) % 3];
+    m.c_stage_extra_bits = pick(rng) % 9;
+    m.min_exp = pick(rng) < 50 ? -126 : (pick(rng) < 50 ? kNoClamp : -140 + pick(rng) % 20);
+    if (m.c_after_products) m.c_stage_shift_wraps = pick(rng) < 50, m.odd_even_groups = pick(rng) < 50;
+    m.product_limit = pick(rng) < 50;
+    if (m.kind == MmaKind::block_fma) m.final_rounding = finals[pick(rng) % 4];
+    m.subnormal_inputs = pick(rng) < 50;
+    m.subnormal_outputs = pick(rng) < 50;
+    if (m.kind == MmaKind::block_fma && pick(rng) < 20) m.output = formats::fp16, m.acc_frac_bits = 10;
+    if (m.kind == MmaKind::block_fma && pick(rng) < 20) m.acc_frac_bits = 13;
+    if (m.kind == MmaKind::block_fma && pick(rng) < 20) m.promotion_interval = m.block_size * (1 + pick(rng) % 3);
+    try {
+      validate_mma_model(m);
+    } catch (const OptionError&) {
+      continue;
+    }
+    ++tested;
+    expect_gemm_equals_dot(m, rng, 20);
+    if (testing::Test::HasFatalFailure()) return;
+  }
+  EXPECT_GE(tested, 100);
 }
 
 TEST(MmaAmd, BadCombinationsAreRefused) {

@@ -115,9 +115,10 @@ std::span<const MmaModel> mma_presets();
 // choice (docs/mma.md, "FP8 accumulation in libraries"). Throws OptionError listing the known names.
 MmaModel mma_preset(std::string_view name);
 
-// True when the model uses a parameter only the definition (mma_dot) evaluates: exact_sum,
-// c_after_products, odd_even_groups, product_limit, floor alignment, fp32_pairwise_blocked. The
-// fast paths (mma_gemm, sim/bulk's mma_gemm) hand such models to it.
+// True when the model uses an AMD matrix-core parameter: exact_sum, c_after_products,
+// odd_even_groups, product_limit, floor alignment, fp32_pairwise_blocked. sim/bulk's SIMD mma_gemm
+// hands such models to the scalar mma_gemm, which has fast paths for the AMD presets' parameter sets
+// and hands the rest to the definition (docs/mma.md, "AMD matrix cores", Evaluation).
 bool mma_needs_definition(const MmaModel& m);
 
 // Throws OptionError when the parameter set cannot be evaluated (e.g. an
