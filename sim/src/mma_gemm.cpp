@@ -191,6 +191,28 @@ inline bool finish_block(const MmaModel& m, const Format& acc, int emin_out, int
   return true;
 }
 
+// The exact signed sum of the terms and d on Int (int64_t or i128: wide enough for the terms'
+// exponent span above lo, which the caller checks), then finish_block's one rounding.
+template <class Int>
+bool exact_terms_sum(const MmaModel& m, const Format& acc, int emin_out, int emax_out, const ProductTerm* terms,
+                     int count, int32_t lo, Carry& d) {
+  Int sum = 0;
+  for (int t = 0; t < count; ++t) {
+    const Int v = Int(terms[t].sig) << (terms[t].exp - lo);
+    sum += terms[t].sign ? -v : v;
+  }
+  if (d.sig) {
+    const Int v = Int(d.sig) << (d.exp - lo);
+    sum += d.sign ? -v : v;
+  }
+  if (sum == 0) {
+    d = Carry{};
+    return true;
+  }
+  const bool negative = sum < 0;
+  return finish_block(m, acc, emin_out, emax_out, negative, u128(negative ? -sum : sum), lo - 23, d);
+}
+
 // exact_sum (CDNA1): the products and C summed exactly in 128 bits at the smallest term's unit, then
 // one rounding. Terms more than 90 binades apart (only with extreme bf16 magnitudes) go to mma_dot.
 inline bool block_exact_fast(const MmaModel& m, const Format& acc, int emin_out, int emax_out, const ProductTerm* terms,
@@ -202,38 +224,9 @@ inline bool block_exact_fast(const MmaModel& m, const Format& acc, int emin_out,
     return true;
   }
   if (hi - lo > 90) return false;  // 25 + 90 + 8 bits must fit 127
-  if (hi - lo <= 28) {  // the common case: 25 + 28 + 8 bits fit 63, so 64-bit integers suffice
-    int64_t sum = 0;
-    for (int t = 0; t < count; ++t) {
-      const int64_t v = int64_t(terms[t].sig << (terms[t].exp - lo));
-      sum += terms[t].sign ? -v : v;
-    }
-    if (d.sig) {
-      const int64_t v = int64_t(d.sig << (d.exp - lo));
-      sum += d.sign ? -v : v;
-    }
-    if (sum == 0) {
-      d = Carry{};
-      return true;
-    }
-    const bool negative = sum < 0;
-    return finish_block(m, acc, emin_out, emax_out, negative, u128(negative ? -sum : sum), lo - 23, d);
-  }
-  i128 sum = 0;
-  for (int t = 0; t < count; ++t) {
-    const i128 v = i128(terms[t].sig) << (terms[t].exp - lo);
-    sum += terms[t].sign ? -v : v;
-  }
-  if (d.sig) {
-    const i128 v = i128(d.sig) << (d.exp - lo);
-    sum += d.sign ? -v : v;
-  }
-  if (sum == 0) {
-    d = Carry{};
-    return true;
-  }
-  const bool negative = sum < 0;
-  return finish_block(m, acc, emin_out, emax_out, negative, u128(negative ? -sum : sum), lo - 23, d);
+  // The common case: 25 + 28 + 8 bits fit 63, so 64-bit integers suffice.
+  if (hi - lo <= 28) return exact_terms_sum<int64_t>(m, acc, emin_out, emax_out, terms, count, lo, d);
+  return exact_terms_sum<i128>(m, acc, emin_out, emax_out, terms, count, lo, d);
 }
 
 // align_term of the definition on 64 bits for a right shift sh > 0: truncate, rne, or floor of the
