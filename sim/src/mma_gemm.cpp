@@ -438,8 +438,9 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
       for (int j = 0; j < N; ++j) {
         const size_t out = size_t(i) * size_t(N) + size_t(j);
         const float c = C.empty() ? 0.0f : C[out];
-        if (!pairwise_blocked_native(m, steps, &af[size_t(i) * size_t(K)], &bt[size_t(j) * size_t(K)], K, c, p.data(),
-                                     D[out]))
+        // data() + offset, not &af[...]: with K = 0 the vectors are empty (UBSan: a reference to null).
+        if (!pairwise_blocked_native(m, steps, af.data() + size_t(i) * size_t(K), bt.data() + size_t(j) * size_t(K), K,
+                                     c, p.data(), D[out]))
           D[out] = slow(i, j);
       }
     return;
