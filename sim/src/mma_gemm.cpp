@@ -452,7 +452,7 @@ void mma_gemm(const MmaModel& m, int M, int N, int K, std::span<const float> A, 
   const bool amd_staged = m.kind == MmaKind::block_fma && m.c_after_products && product_shift >= 0 &&
                           m.extra_bits >= 0 && m.extra_bits + m.c_stage_extra_bits <= 24;
   const bool amd_staged_truncated = amd_staged && m.align_rounding == AlignRounding::truncate;
-  const bool fast = (m.kind == MmaKind::block_fma && !mma_needs_definition(m) &&
+  const bool fast = (m.kind == MmaKind::block_fma && !mma_uses_amd_parameters(m) &&
                      m.align_rounding == AlignRounding::truncate &&
                      25 + std::max(m.extra_bits, 0) + std::bit_width(unsigned(n + 1)) <= 62) ||
                     amd_exact || amd_staged;

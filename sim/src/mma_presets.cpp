@@ -339,7 +339,7 @@ void validate_mma_model(const MmaModel& m) {
   }
 }
 
-bool mma_needs_definition(const MmaModel& m) {
+bool mma_uses_amd_parameters(const MmaModel& m) {
   return m.kind == MmaKind::fp32_pairwise_blocked || m.exact_sum || m.c_after_products || m.odd_even_groups ||
          m.product_limit || m.align_rounding == AlignRounding::floor;
 }

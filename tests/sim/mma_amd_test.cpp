@@ -209,7 +209,7 @@ TEST(MmaAmd, GemmEqualsDotForEveryAmdPreset) {
   std::mt19937_64 rng(19);
   int amd = 0;
   for (const MmaModel& m : mma_presets()) {
-    if (!mma_needs_definition(m)) continue;
+    if (!mma_uses_amd_parameters(m)) continue;
     ++amd;
     expect_gemm_equals_dot(m, rng, 150);
     if (testing::Test::HasFatalFailure()) return;
@@ -243,7 +243,7 @@ TEST(MmaAmd, GemmEqualsDotForRandomAmdParameters) {
   for (int model = 0; model < 300; ++model) {
     std::vector<const MmaModel*> amd;
     for (const MmaModel& p : mma_presets())
-      if (mma_needs_definition(p)) amd.push_back(&p);
+      if (mma_uses_amd_parameters(p)) amd.push_back(&p);
     MmaModel m = *amd[size_t(pick(rng)) % amd.size()];
     m.name = "random-amd";
     m.block_size = 1 + pick(rng) % 16;

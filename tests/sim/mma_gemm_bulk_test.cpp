@@ -197,7 +197,7 @@ RC_GTEST_PROP(MmaGemmBulkProperty, EqualsMmaDotElementByElement, ()) {
 // definition evaluates; the others go to the scalar function.
 TEST(MmaGemmBulk, EveryBlockFmaPresetIsVectorized) {
   for (const MmaModel& m : mma_presets())
-    EXPECT_EQ(bulk::mma_gemm_is_vectorized(m), m.kind == MmaKind::block_fma && !mma_needs_definition(m)) << m.name;
+    EXPECT_EQ(bulk::mma_gemm_is_vectorized(m), m.kind == MmaKind::block_fma && !mma_uses_amd_parameters(m)) << m.name;
   EXPECT_TRUE(bulk::mma_gemm_is_vectorized(mma_preset("h100-e4m3-fp32:promote128")));
 }
 

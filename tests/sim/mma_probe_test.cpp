@@ -193,7 +193,7 @@ TEST(MmaProbePresets, RecoverEveryObservableParameterOfEveryPreset) {
 TEST(MmaProbePresets, AmdStagesAreRecovered) {
   int amd = 0;
   for (const MmaModel& m : mma_presets()) {
-    if (!mma_needs_definition(m)) continue;
+    if (!mma_uses_amd_parameters(m)) continue;
     ++amd;
     SCOPED_TRACE(m.name);
     ModelTarget target(m);

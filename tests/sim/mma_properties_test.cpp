@@ -41,7 +41,7 @@ std::vector<const MmaModel*> block_presets() {
   // The AMD parameters (docs/mma.md, "AMD matrix cores") have their own tests: their alignment toward
   // -inf is not sign-symmetric, so they are not drawn here.
   for (const MmaModel& m : mma_presets())
-    if (m.kind == MmaKind::block_fma && !mma_needs_definition(m)) out.push_back(&m);
+    if (m.kind == MmaKind::block_fma && !mma_uses_amd_parameters(m)) out.push_back(&m);
   return out;
 }
 

@@ -282,7 +282,7 @@ inline void decode_operand(float x, const Format& f, bool subnormal_inputs, doub
 }  // namespace
 
 bool mma_gemm_is_vectorized(const MmaModel& m) {
-  return m.kind == MmaKind::block_fma && !mma_needs_definition(m) && m.align_rounding == AlignRounding::truncate &&
+  return m.kind == MmaKind::block_fma && !mma_uses_amd_parameters(m) && m.align_rounding == AlignRounding::truncate &&
          (m.final_rounding == Rounding::rtz || m.final_rounding == Rounding::rne) && m.block_size >= 1 &&
          m.block_size <= 128 && m.extra_bits >= -23 &&
          25 + std::max(m.extra_bits, 0) + std::bit_width(unsigned(m.block_size + 1)) <= 53 && m.min_exp <= 300 &&

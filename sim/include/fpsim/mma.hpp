@@ -119,7 +119,7 @@ MmaModel mma_preset(std::string_view name);
 // odd_even_groups, product_limit, floor alignment, fp32_pairwise_blocked. sim/bulk's SIMD mma_gemm
 // hands such models to the scalar mma_gemm, which has fast paths for the AMD presets' parameter sets
 // and hands the rest to the definition (docs/mma.md, "AMD matrix cores", Evaluation).
-bool mma_needs_definition(const MmaModel& m);
+bool mma_uses_amd_parameters(const MmaModel& m);
 
 // Throws OptionError when the parameter set cannot be evaluated (e.g. an
 // output format other than fp32/fp16, block_size < 1).
