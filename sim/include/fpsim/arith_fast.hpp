@@ -72,6 +72,30 @@ FPSIM_HD constexpr bool fast_decode(uint64_t code, const Format& f, bool daz, Fa
   return true;
 }
 
+// A finite non-zero value (-1)^sign * sig * 2^exp with sig the code's
+// integer significand, not normalised: the hidden bit at M for a normal
+// code, a subnormal's fraction as it stands (sig < 2^(M+1) <= 2^24).
+struct FastSignificand {
+  uint64_t sig = 0;
+  int32_t exp = 0;
+  bool sign = false;
+};
+
+// Decodes a code of a fast_format without normalising; declines what
+// fast_decode declines.
+FPSIM_HD constexpr bool fast_decode_significand(uint64_t code, const Format& f, bool daz, FastSignificand& v) {
+  const int man = f.man_bits;
+  const uint64_t mag = code & f.magnitude_mask();
+  const uint64_t exp_field = mag >> man;
+  if (mag - 1 >= first_special_magnitude(f) - 1) return false;  // mag == 0 wraps: zeros decline too
+  if (exp_field == 0 && daz) return false;
+  const bool normal = exp_field != 0;
+  v.sig = (mag & f.man_mask()) | (uint64_t{normal} << man);
+  v.exp = int32_t(exp_field + uint64_t{!normal}) - f.bias - man;  // a subnormal's exponent field reads as 1
+  v.sign = (code & f.sign_mask()) != 0;
+  return true;
+}
+
 // An exact (sticky == false) or exact-with-sticky result for the rounding
 // core: (-1)^sign * (sig + tail) * 2^(exp - 63), 0 < tail < 1 when sticky.
 // Where low bits of sig are zero because of normalization, the tail's unit
@@ -86,10 +110,19 @@ struct FastResult {
   bool sticky = false;
 };
 
-// A result below the normal range: the same core, out of line (rare).
-FPSIM_NOINLINE FPSIM_HD constexpr uint64_t fast_round_tiny(const FastResult& r, const Format& out,
+// A result below the normal range: the same core, out of line (rare). Its
+// arguments are six scalars (sign and sticky ride in the exponent's word),
+// so they travel in registers and the call from an instance is a tail
+// call: the common path then makes no call and saves no registers
+// (docs/arithmetic-semantics.md, "The fast path").
+FPSIM_HD constexpr int64_t pack_exp_sign_sticky(const FastResult& r) {
+  return int64_t{r.exp} * 4 + (r.sign ? 2 : 0) + (r.sticky ? 1 : 0);
+}
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t fast_round_tiny(uint64_t sig, int64_t exp_sign_sticky, const Format& out,
                                                            const RoundingSpec& rs, Flags& fl, uint64_t index) {
-  return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
+  const int32_t exp = int32_t(exp_sign_sticky >> 2);  // arithmetic shift: floor, the * 4 undone
+  const bool sign = (exp_sign_sticky & 2) != 0, sticky = (exp_sign_sticky & 1) != 0;
+  return round_finite_to_float(sign, exp, sig, sticky, out, rs, fl, index);
 }
 
 // The rounding mode of an instance: kModeAtRunTime reads rs.rounding; a
@@ -115,7 +148,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr Rounding mode_of(const RoundingSpec& rs) {
 template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr uint64_t fast_round(const FastResult& r, const Format& out, const RoundingSpec& rs, Flags& fl,
                                        uint64_t index) {
-  if (r.exp < out.emin()) return fast_round_tiny(r, out, rs, fl, index);
+  if (r.exp < out.emin()) return fast_round_tiny(r.sig, pack_exp_sign_sticky(r), out, rs, fl, index);
   if constexpr (Mode == kModeAtRunTime) {
     return round_finite_to_float(r.sign, r.exp, r.sig, r.sticky, out, rs, fl, index);
   } else {
@@ -291,14 +324,22 @@ FPSIM_HD constexpr bool fast_add(uint64_t a, const Format& fa, uint64_t b, const
   return true;
 }
 
+// The product on the codes' integer significands: each is at most 24 bits
+// (hidden bit included, a subnormal's without), so their product is exact
+// in 48 bits and one clz normalises it; the operands themselves are not
+// normalised (fast_decode's two clz and shifts), which a subnormal operand
+// does not need either: its significand is simply shorter.
 template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_mul(uint64_t a, const Format& fa, uint64_t b, const Format& fb, const Format& out,
                                  const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
   if (!fast_format(fa) || !fast_format(fb) || !fast_format(out)) return false;
-  FastValue x, y;
-  if (!fast_decode(a, fa, rs.daz, x) || !fast_decode(b, fb, rs.daz, y)) return false;
-  const FastValue p = fast_product(x, y);
-  result = fast_round<Mode>(FastResult{p.sig, p.exp, p.sign, false}, out, rs, fl, index);
+  FastSignificand x, y;
+  if (!fast_decode_significand(a, fa, rs.daz, x) || !fast_decode_significand(b, fb, rs.daz, y)) return false;
+  const uint64_t p = x.sig * y.sig;  // in [1, 2^48)
+  const int lz = count_leading_zeros_64(p);
+  // value = p * 2^(x.exp + y.exp) = (p << lz) * 2^(x.exp + y.exp + 63 - lz - 63)
+  const FastResult r{p << lz, int32_t(x.exp + y.exp + 63 - lz), x.sign != y.sign, false};
+  result = fast_round<Mode>(r, out, rs, fl, index);
   return true;
 }
 

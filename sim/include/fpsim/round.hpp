@@ -20,10 +20,14 @@ namespace fpsim {
 namespace detail {
 
 // Where the discarded low part of a significand lies, relative to half a
-// unit of the last kept place.
+// unit of the last kept place: its first bit (the round bit, worth half a
+// unit) and whether anything below that bit is non-zero. Every mode's
+// decision is a function of these two bits and the kept code's parity
+// (rounds_away), as in hardware; the two words cost a shift and a mask.
 struct Discarded {
-  bool exact;    // nothing discarded
-  int vs_half;   // -1 below half (or exact), 0 exactly half, +1 above
+  bool round_bit;  // the discarded part is >= half a unit
+  bool below;      // some discarded bit below the round bit (or the sticky tail) is non-zero
+  FPSIM_HD constexpr bool exact() const { return !round_bit & !below; }
 };
 
 // The core rounds significands of two widths with one definition: u128, the
@@ -42,13 +46,10 @@ FPSIM_HD constexpr int sig_width() {
 template <class Sig>
 FPSIM_HD constexpr Discarded classify_discarded(Sig sig, int shift, bool sticky) {
   constexpr int width = sig_width<Sig>();
-  if (shift > width) return {sig == 0 && !sticky, -1};
-  const Sig rem = shift == width ? sig : sig & ((Sig{1} << shift) - 1);
-  const Sig half = Sig{1} << (shift - 1);
-  // Exact: -1. Below half: -1 (sticky or not). Above: +1. Exactly half: +1
-  // with a sticky tail, else 0.
-  const bool above = bool((rem > half) | ((rem == half) & sticky));
-  return {bool((rem == 0) & !sticky), int(above) - int(rem < half)};
+  if (shift > width) return {false, bool((sig != 0) | sticky)};  // all of sig lies below the round bit
+  const bool round_bit = ((sig >> (shift - 1)) & 1) != 0;
+  const Sig below_mask = shift == 1 ? Sig{0} : Sig(~Sig{0}) >> (width + 1 - shift);  // bits 0 .. shift - 2
+  return {round_bit, bool(((sig & below_mask) != 0) | sticky)};
 }
 
 template <class Sig>
@@ -104,20 +105,20 @@ FPSIM_HD constexpr bool stochastic_rounds_away(u128 sig, int shift, const Roundi
 FPSIM_HD constexpr bool rounds_away(Rounding mode, bool negative, Discarded d, bool down_code_odd,
                                     bool drawn_away) {
   switch (mode) {
-    case Rounding::rne:
-      return (d.vs_half > 0) | ((d.vs_half == 0) & down_code_odd);
+    case Rounding::rne:  // above half, or exactly half and the code odd
+      return d.round_bit & (d.below | down_code_odd);
     case Rounding::rna:
-      return d.vs_half >= 0;
+      return d.round_bit;
     case Rounding::rtz:
       return false;
     case Rounding::rup:
-      return !d.exact & !negative;
+      return !d.exact() & !negative;
     case Rounding::rdn:
-      return !d.exact & negative;
+      return !d.exact() & negative;
     case Rounding::rto:
-      return !d.exact & !down_code_odd;
+      return !d.exact() & !down_code_odd;
     case Rounding::sr:
-      return !d.exact & drawn_away;
+      return !d.exact() & drawn_away;
   }
   return false;
 }
@@ -173,13 +174,13 @@ FPSIM_HD constexpr uint64_t round_finite_to_integer(const Unpacked& x, const For
   const int shift = 127 - x.exp;
   const Discarded d = classify_discarded(x.sig, shift, x.sticky);
   u128 kept = kept_bits(x.sig, shift);
-  const bool drawn_away = rs.rounding == Rounding::sr && !d.exact && stochastic_rounds_away(x.sig, shift, rs, index);
+  const bool drawn_away = rs.rounding == Rounding::sr && !d.exact() && stochastic_rounds_away(x.sig, shift, rs, index);
   if (rounds_away(rs.rounding, x.sign, d, (kept & 1) != 0, drawn_away)) ++kept;
   if (kept > (x.sign ? most_negative : most_positive)) {
     fl.raise(Flags::invalid | Flags::saturated);
     return x.sign ? f.sign_mask() : most_positive;
   }
-  if (!d.exact) fl.raise(Flags::inexact);
+  if (!d.exact()) fl.raise(Flags::inexact);
   const uint64_t all = (f.sign_mask() << 1) - 1;
   return x.sign ? (uint64_t(0) - uint64_t(kept)) & all : uint64_t(kept);
 }
@@ -216,14 +217,13 @@ FPSIM_HD constexpr uint64_t round_finite_to_float(bool negative, int32_t e, Sig 
   const int shift = quantum - e + top;
   const Discarded d = classify_discarded(sig, shift, sticky);
   Sig kept = kept_bits(sig, shift);
-  int kept_quantum = quantum;
   const bool drawn_away =
-      rs.rounding == Rounding::sr && !d.exact && stochastic_rounds_away_sig(sig, shift, rs, index);
+      rs.rounding == Rounding::sr && !d.exact() && stochastic_rounds_away_sig(sig, shift, rs, index);
   // Rounding away may carry into a new binade (kept becomes 2^(man+1)).
+  // The carry needs no normalising step: a float's code below adds kept to
+  // the exponent field shifted by man, where 2^(man+1) at quantum q is the
+  // same code as 2^man at q + 1; e8m0's code counts the carry itself.
   kept += Sig{rounds_away(rs.rounding, negative, d, code_is_odd(f, kept, quantum), drawn_away)};
-  const int carry = int(kept >> (man + 1));  // 0 or 1
-  kept >>= carry;
-  kept_quantum += carry;
 
   // Tininess (docs/formats.md §6): before rounding, or after rounding to
   // precision M+1 with unbounded exponent, in the same mode (for sr: in the
@@ -242,17 +242,20 @@ FPSIM_HD constexpr uint64_t round_finite_to_float(bool negative, int32_t e, Sig 
     return f.zero_code(negative);
   }
   if (tiny) {
-    if (!d.exact) fl.raise(Flags::inexact | Flags::underflow);
+    if (!d.exact()) fl.raise(Flags::inexact | Flags::underflow);
   } else {
-    fl.raise(d.exact ? 0 : Flags::inexact);
+    fl.raise(d.exact() ? 0 : Flags::inexact);
   }
   if (kept == 0) return f.has_zero() ? f.zero_code(negative) : 0;  // e8m0 has no zero: its least code
 
   // Far beyond the top binade: overflow before the code arithmetic could wrap.
-  if (int64_t{kept_quantum} + man - emin > int64_t(f.exp_field_max()) + 1) return overflow_result(f, rs, negative, fl);
-  const uint64_t magnitude_code =
-      f.is_scale() ? uint64_t(kept_quantum - emin)
-                   : (uint64_t(kept_quantum + man - emin) << man) + uint64_t(kept);
+  // (At the limit itself a carry still gives a code above max_code: below.)
+  if (int64_t{quantum} + man - emin > int64_t(f.exp_field_max()) + 1) return overflow_result(f, rs, negative, fl);
+  // The code of kept * 2^quantum: for a float the exponent field counts from
+  // emin with the hidden bit of kept adding its 1 (a subnormal's kept has
+  // none), so a carried kept = 2^(man+1) lands on the next binade's code.
+  const uint64_t magnitude_code = f.is_scale() ? uint64_t(quantum + int(kept >> 1) - emin)  // M = 0: kept is 1 or 2
+                                               : (uint64_t(quantum + man - emin) << man) + uint64_t(kept);
   if (magnitude_code > f.max_code()) return overflow_result(f, rs, negative, fl);
   return signed_code(f, negative, magnitude_code);
 }
