@@ -39,6 +39,17 @@ FPSIM_HD constexpr int count_leading_zeros_64(uint64_t v) {
 #endif
 }
 
+// The same for v != 0, which the caller guarantees: the compiler then needs
+// no branch for v == 0 (bsr leaves its result undefined there).
+FPSIM_HD constexpr int count_leading_zeros_nonzero_64(uint64_t v) {
+#if defined(__CUDA_ARCH__)
+  return __clzll((long long)v);
+#else
+  if (std::is_constant_evaluated()) return std::countl_zero(v);
+  return __builtin_clzll(v);
+#endif
+}
+
 // The smallest magnitude code that is not a finite number (an inf or a NaN):
 // for ieee formats the all-ones exponent field, for fn formats the all-ones
 // NaN; fnuz and finite formats have none (fnuz's NaN is "sign only", which
@@ -336,7 +347,7 @@ FPSIM_HD constexpr bool fast_mul(uint64_t a, const Format& fa, uint64_t b, const
   FastSignificand x, y;
   if (!fast_decode_significand(a, fa, rs.daz, x) || !fast_decode_significand(b, fb, rs.daz, y)) return false;
   const uint64_t p = x.sig * y.sig;  // in [1, 2^48)
-  const int lz = count_leading_zeros_64(p);
+  const int lz = count_leading_zeros_nonzero_64(p);
   // value = p * 2^(x.exp + y.exp) = (p << lz) * 2^(x.exp + y.exp + 63 - lz - 63)
   const FastResult r{p << lz, int32_t(x.exp + y.exp + 63 - lz), x.sign != y.sign, false};
   result = fast_round<Mode>(r, out, rs, fl, index);
@@ -533,6 +544,18 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& r
   result = code;
   return true;
 }
+// The generic fast path's answer, returned by value (in two registers):
+// passing the caller's result by reference to the out-of-line function made
+// it live in memory, a store and a reload on every operation of a loop.
+struct FastCode {
+  uint64_t code = 0;
+  bool took = false;
+};
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(FastCode c, uint64_t& result) {
+  if (!c.took) return false;
+  result = c.code;
+  return true;
+}
 
 // The operations with the layout of `out` (and for rne the mode) a
 // compile-time constant where it has an instance; the generic fast path
@@ -553,17 +576,19 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bo
   else
     return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
 }
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
-                                                       bool negate_b, const Format& out, const RoundingSpec& rs,
-                                                       Flags& fl, uint64_t index, uint64_t& result) {
-  return fast_add(a, fa, b, fb, negate_b, out, rs, fl, index, result);
+FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                           bool negate_b, const Format& out, const RoundingSpec& rs,
+                                                           Flags& fl, uint64_t index) {
+  FastCode answer;
+  answer.took = fast_add(a, fa, b, fb, negate_b, out, rs, fl, index, answer.code);
+  return answer;
 }
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
                                                        Flags& fl, uint64_t index, uint64_t& result) {
   return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
-      return fast_add_generic(a, fa, b, fb, negate_b, out, rs, fl, index, result);
+      return accept_fast(fast_add_generic(a, fa, b, fb, negate_b, out, rs, fl, index), result);
     else
       return accept_fast(fast_add_in<L, Mode>(a, b, negate_b, rs, fl, index), result);
   });
@@ -577,17 +602,19 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_mul_in(uint64_t a, uint64_t b, co
   uint64_t result = 0;
   return fast_mul<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_mul_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
-                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
-                                                       uint64_t index, uint64_t& result) {
-  return fast_mul(a, fa, b, fb, out, rs, fl, index, result);
+FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_mul_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                           const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                           uint64_t index) {
+  FastCode answer;
+  answer.took = fast_mul(a, fa, b, fb, out, rs, fl, index, answer.code);
+  return answer;
 }
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
   return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
-      return fast_mul_generic(a, fa, b, fb, out, rs, fl, index, result);
+      return accept_fast(fast_mul_generic(a, fa, b, fb, out, rs, fl, index), result);
     else
       return accept_fast(fast_mul_in<L, Mode>(a, b, rs, fl, index), result);
   });
@@ -604,11 +631,12 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, ui
   else
     return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
-                                                       uint64_t c, const Format& fc, const Format& out,
-                                                       const RoundingSpec& rs, Flags& fl, uint64_t index,
-                                                       uint64_t& result) {
-  return fast_fma(a, fa, b, fb, c, fc, out, rs, fl, index, result);
+FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                           uint64_t c, const Format& fc, const Format& out,
+                                                           const RoundingSpec& rs, Flags& fl, uint64_t index) {
+  FastCode answer;
+  answer.took = fast_fma(a, fa, b, fb, c, fc, out, rs, fl, index, answer.code);
+  return answer;
 }
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        uint64_t c, const Format& fc, const Format& out,
@@ -616,7 +644,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format&
                                                        uint64_t& result) {
   return with_fast_layout(fast_instance(out, fa, fb, fc), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
-      return fast_fma_generic(a, fa, b, fb, c, fc, out, rs, fl, index, result);
+      return accept_fast(fast_fma_generic(a, fa, b, fb, c, fc, out, rs, fl, index), result);
     else
       return accept_fast(fast_fma_in<L, Mode>(a, b, c, rs, fl, index), result);
   });
@@ -630,17 +658,19 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_div_in(uint64_t a, uint64_t b, co
   uint64_t result = 0;
   return fast_div<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
-FPSIM_FLATTEN FPSIM_HD constexpr bool fast_div_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
-                                                       const Format& out, const RoundingSpec& rs, Flags& fl,
-                                                       uint64_t index, uint64_t& result) {
-  return fast_div(a, fa, b, fb, out, rs, fl, index, result);
+FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_div_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
+                                                           const Format& out, const RoundingSpec& rs, Flags& fl,
+                                                           uint64_t index) {
+  FastCode answer;
+  answer.took = fast_div(a, fa, b, fb, out, rs, fl, index, answer.code);
+  return answer;
 }
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_div_any(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        const Format& out, const RoundingSpec& rs, Flags& fl,
                                                        uint64_t index, uint64_t& result) {
   return with_fast_layout(fast_instance(out, fa, fb, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
-      return fast_div_generic(a, fa, b, fb, out, rs, fl, index, result);
+      return accept_fast(fast_div_generic(a, fa, b, fb, out, rs, fl, index), result);
     else
       return accept_fast(fast_div_in<L, Mode>(a, b, rs, fl, index), result);
   });
@@ -653,17 +683,18 @@ FPSIM_FLATTEN FPSIM_HD inline uint64_t fast_sqrt_in(uint64_t a, const RoundingSp
   uint64_t result = 0;
   return fast_sqrt<Mode>(a, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
-FPSIM_FLATTEN FPSIM_HD inline bool fast_sqrt_generic(uint64_t a, const Format& fa, const Format& out,
-                                                     const RoundingSpec& rs, Flags& fl, uint64_t index,
-                                                     uint64_t& result) {
-  return fast_sqrt(a, fa, out, rs, fl, index, result);
+FPSIM_FLATTEN FPSIM_HD inline FastCode fast_sqrt_generic(uint64_t a, const Format& fa, const Format& out,
+                                                         const RoundingSpec& rs, Flags& fl, uint64_t index) {
+  FastCode answer;
+  answer.took = fast_sqrt(a, fa, out, rs, fl, index, answer.code);
+  return answer;
 }
 FPSIM_FORCEINLINE FPSIM_HD inline bool fast_sqrt_any(uint64_t a, const Format& fa, const Format& out,
                                                      const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                      uint64_t& result) {
   return with_fast_layout(fast_instance(out, fa, out, out), rs.rounding, [&]<class L, int Mode>() FPSIM_FORCEINLINE {
     if constexpr (std::is_void_v<L>)
-      return fast_sqrt_generic(a, fa, out, rs, fl, index, result);
+      return accept_fast(fast_sqrt_generic(a, fa, out, rs, fl, index), result);
     else
       return accept_fast(fast_sqrt_in<L, Mode>(a, rs, fl, index), result);
   });
