@@ -268,10 +268,13 @@ FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate
   if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y)) return false;
   const int64_t sum = negate_b ? x - y : x + y;
   if (sum == 0) return false;
-  const uint64_t mag = sum < 0 ? uint64_t(0) - uint64_t(sum) : uint64_t(sum);
-  const int lz = count_leading_zeros_64(mag);
+  // |sum| with a mask, not a branch: the sign is as random as the data (GCC
+  // made the conditional negation a branch, mispredicted half the time).
+  const uint64_t neg = uint64_t(sum >> 63);
+  const uint64_t mag = (uint64_t(sum) ^ neg) - neg;
+  const int lz = count_leading_zeros_nonzero_64(mag);
   // value = mag * 2^(emin - M) = (mag << lz) * 2^(emin - M - lz)
-  const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), sum < 0, false};
+  const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), neg != 0, false};
   result = fast_round<Mode>(r, f, rs, fl, index);
   return true;
 }
