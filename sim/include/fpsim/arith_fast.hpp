@@ -305,36 +305,46 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool aligned_decode(uint64_t code, const Fo
 // a + b (or a - b) in one layout. Codes of one format order as their
 // magnitudes, so x, the operand of larger magnitude code, is the larger in
 // magnitude and the result takes its sign; no signed difference is needed.
-// The significands (hidden bit at M, subnormals as their fraction with
-// exponent field 1: no normalisation) go to the window with the hidden bit
+// The significands (hidden bit at M) go to the window with the hidden bit
 // at 62: x whole, y shifted right by the exponent gap (at most 63: further
-// bits are all sticky). y's lowest set bit is at 62 - M >= 39, so bits are
-// shifted out only for gaps >= 40; x is then normal (a subnormal x has gap
-// 0), its leading bit at 62, and the window keeps >= 60 significant bits
-// (far more than the core's window needs, see FastResult). An effective
-// subtraction borrows one unit of the last place for the sticky (fast_sum's
-// scheme), so the window is the exact |a +- b| truncated; x >= y keeps it
-// >= 0, and both below 2^63 keep the addition below 2^64. An exact zero
-// (only x == -y) is declined: its sign is the mode's, the definition's case.
+// bits are all sticky). A subnormal (fraction without hidden bit, exponent
+// field read as 1) is rare: one test of y (x >= y) on a branch, which is
+// also where daz declines. y's lowest set bit is at 62 - M >= 39, so bits
+// are shifted out only for gaps >= 40; x is then normal (a subnormal x has
+// gap 0), its leading bit at 62, and the window keeps >= 60 significant
+// bits (far more than the core's window needs, see FastResult). An
+// effective subtraction borrows one unit of the last place for the sticky
+// (fast_sum's scheme), so the window is the exact |a +- b| truncated; x >= y
+// keeps it >= 0, and both below 2^63 keep the addition below 2^64. An exact
+// zero (only x == -y) is declined: its sign is the mode's, the definition's
+// case.
 template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_add_aligned(uint64_t a, uint64_t b, bool negate_b, const Format& f,
                                          const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
   const int man = f.man_bits;
   const uint64_t mag_a = a & f.magnitude_mask(), mag_b = b & f.magnitude_mask();
   if (mag_a - 1 >= first_special_magnitude(f) - 1 || mag_b - 1 >= first_special_magnitude(f) - 1) return false;
-  const uint64_t min_normal = uint64_t{1} << man;
-  if (rs.daz && (mag_a < min_normal || mag_b < min_normal)) return false;
-  const bool sign_a = (a & f.sign_mask()) != 0, sign_b = ((b & f.sign_mask()) != 0) != negate_b;
+  const uint64_t sign_mask = f.sign_mask();
+  const uint64_t b_signed = b ^ (sign_mask & (uint64_t{0} - uint64_t{negate_b}));
   const bool swap = mag_a < mag_b;
   const uint64_t mag_x = swap ? mag_b : mag_a, mag_y = swap ? mag_a : mag_b;
-  const bool sign = swap ? sign_b : sign_a;
-  const bool subtract = sign_a != sign_b;
-  const uint64_t field_x = mag_x >> man, field_y = mag_y >> man;
-  const bool normal_x = field_x != 0, normal_y = field_y != 0;
-  const uint64_t x = ((mag_x & f.man_mask()) | (uint64_t{normal_x} << man)) << (62 - man);
-  const uint64_t y = ((mag_y & f.man_mask()) | (uint64_t{normal_y} << man)) << (62 - man);
-  const int32_t exp_x = int32_t(field_x) + int32_t(!normal_x);  // max(field, 1)
-  const int32_t gap_full = exp_x - (int32_t(field_y) + int32_t(!normal_y));
+  const bool sign = ((swap ? b_signed : a) & sign_mask) != 0;
+  const bool subtract = ((a ^ b_signed) & sign_mask) != 0;
+  const uint64_t hidden = uint64_t{1} << man;
+  uint64_t sig_x = (mag_x & f.man_mask()) | hidden, sig_y = (mag_y & f.man_mask()) | hidden;
+  int32_t exp_x = int32_t(mag_x >> man);
+  int32_t gap_full = exp_x - int32_t(mag_y >> man);
+  if (mag_y < hidden) [[unlikely]] {  // y subnormal (x too when mag_x < 2^M)
+    if (rs.daz) return false;
+    sig_y = mag_y;
+    gap_full -= 1;  // y's exponent field reads as 1
+    if (mag_x < hidden) {
+      sig_x = mag_x;
+      exp_x = 1;
+      gap_full = 0;
+    }
+  }
+  const uint64_t x = sig_x << (62 - man), y = sig_y << (62 - man);
   const int gap = gap_full < 63 ? gap_full : 63;
   const uint64_t y_kept = y >> gap;
   const uint64_t sticky = (y_kept << gap) != y ? 1 : 0;
