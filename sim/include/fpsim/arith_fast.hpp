@@ -270,60 +270,43 @@ FPSIM_HD constexpr bool fast_fma_fixed_point(uint64_t a, uint64_t b, uint64_t c,
   return true;
 }
 
-// ---- the aligned sum of one layout --------------------------------------------
+// ---- the aligned sum of one layout, normal operands ---------------------------
 // add, sub and fma where every operand and the result share one layout (the
-// compile-time instances below), on the scheme of SoftFloat's: a normal
-// operand's significand is its fraction with the hidden bit at a fixed
-// place (no clz), the operands are aligned by their exponent difference in a
-// 64-bit window with guard bits, bits shifted out become a sticky, and one
-// clz normalises the result for the same rounding core
+// compile-time instances below) and every operand is normal, on the scheme
+// of SoftFloat's: the significand is the fraction with the hidden bit at a
+// fixed place (no clz), the operands are aligned by their exponent
+// difference in a 64-bit window with guard bits, bits shifted out become a
+// sticky, and one clz normalises the result for the same rounding core. An
+// operand that is not normal (a zero, subnormal, infinity or NaN: rare) is
+// left to the generic fast path above, out of line (the instances below);
+// one unsigned comparison per operand tells
 // (docs/arithmetic-semantics.md, "The fast path").
 
-// A code's significand and exponent field, the hidden bit at bit M of sig:
-// value = sig * 2^(exp - bias - M). Subnormals are normalised (rare: a
-// branch, so the normal path carries no clz): exp = 1 - the shift, which
-// may be below 1. false for what fast_decode declines (zeros, infinities,
-// NaNs, daz'd subnormals).
-FPSIM_FORCEINLINE FPSIM_HD constexpr bool aligned_decode(uint64_t code, const Format& f, bool daz, uint64_t& sig,
-                                                         int32_t& exp) {
-  const int man = f.man_bits;
-  const uint64_t mag = code & f.magnitude_mask();
-  if (mag - 1 >= first_special_magnitude(f) - 1) return false;  // mag == 0 wraps: zeros decline too
-  const uint64_t exp_field = mag >> man;
-  if (exp_field == 0) [[unlikely]] {
-    if (daz) return false;
-    const int shift = count_leading_zeros_64(mag) - (63 - man);  // > 0: mag < 2^M
-    sig = mag << shift;
-    exp = 1 - shift;
-    return true;
-  }
-  sig = (mag & f.man_mask()) | (uint64_t{1} << man);
-  exp = int32_t(exp_field);
-  return true;
+// Whether a code of f is a normal number: its magnitude in [2^M, the first
+// special); zeros and subnormals wrap below 2^M to large values.
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool is_normal_code(uint64_t code, const Format& f) {
+  const uint64_t min_normal = uint64_t{1} << f.man_bits;
+  return (code & f.magnitude_mask()) - min_normal < first_special_magnitude(f) - min_normal;
 }
 
-// a + b (or a - b) in one layout. Codes of one format order as their
-// magnitudes, so x, the operand of larger magnitude code, is the larger in
-// magnitude and the result takes its sign; no signed difference is needed.
-// The significands (hidden bit at M) go to the window with the hidden bit
-// at 62: x whole, y shifted right by the exponent gap (at most 63: further
-// bits are all sticky). A subnormal (fraction without hidden bit, exponent
-// field read as 1) is rare: one test of y (x >= y) on a branch, which is
-// also where daz declines. y's lowest set bit is at 62 - M >= 39, so bits
-// are shifted out only for gaps >= 40; x is then normal (a subnormal x has
-// gap 0), its leading bit at 62, and the window keeps >= 60 significant
-// bits (far more than the core's window needs, see FastResult). An
-// effective subtraction borrows one unit of the last place for the sticky
-// (fast_sum's scheme), so the window is the exact |a +- b| truncated; x >= y
-// keeps it >= 0, and both below 2^63 keep the addition below 2^64. An exact
-// zero (only x == -y) is declined: its sign is the mode's, the definition's
-// case.
+// a + b (or a - b), both normal, in one layout. Codes of one format order
+// as their magnitudes, so x, the operand of larger magnitude code, is the
+// larger in magnitude and the result takes its sign; no signed difference
+// is needed. The significands (hidden bit at M) go to the window with the
+// hidden bit at 62: x whole, y shifted right by the exponent gap (at most
+// 63: further bits are all sticky). y's lowest set bit is at 62 - M >= 39,
+// so bits are shifted out only for gaps >= 40, and the window keeps >= 60
+// significant bits (x's leading bit is at 62; far more than the core's
+// window needs, see FastResult). An effective subtraction borrows one unit
+// of the last place for the sticky (fast_sum's scheme), so the window is
+// the exact |a +- b| truncated; x >= y keeps it >= 0, and both below 2^63
+// keep the addition below 2^64. An exact zero (only x == -y) is declined:
+// its sign is the mode's, the definition's case.
 template <int Mode = kModeAtRunTime>
-FPSIM_HD constexpr bool fast_add_aligned(uint64_t a, uint64_t b, bool negate_b, const Format& f,
-                                         const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+FPSIM_HD constexpr bool fast_add_normal(uint64_t a, uint64_t b, bool negate_b, const Format& f,
+                                        const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
   const int man = f.man_bits;
   const uint64_t mag_a = a & f.magnitude_mask(), mag_b = b & f.magnitude_mask();
-  if (mag_a - 1 >= first_special_magnitude(f) - 1 || mag_b - 1 >= first_special_magnitude(f) - 1) return false;
   const uint64_t sign_mask = f.sign_mask();
   const uint64_t b_signed = b ^ (sign_mask & (uint64_t{0} - uint64_t{negate_b}));
   const bool swap = mag_a < mag_b;
@@ -331,20 +314,10 @@ FPSIM_HD constexpr bool fast_add_aligned(uint64_t a, uint64_t b, bool negate_b, 
   const bool sign = ((swap ? b_signed : a) & sign_mask) != 0;
   const bool subtract = ((a ^ b_signed) & sign_mask) != 0;
   const uint64_t hidden = uint64_t{1} << man;
-  uint64_t sig_x = (mag_x & f.man_mask()) | hidden, sig_y = (mag_y & f.man_mask()) | hidden;
-  int32_t exp_x = int32_t(mag_x >> man);
-  int32_t gap_full = exp_x - int32_t(mag_y >> man);
-  if (mag_y < hidden) [[unlikely]] {  // y subnormal (x too when mag_x < 2^M)
-    if (rs.daz) return false;
-    sig_y = mag_y;
-    gap_full -= 1;  // y's exponent field reads as 1
-    if (mag_x < hidden) {
-      sig_x = mag_x;
-      exp_x = 1;
-      gap_full = 0;
-    }
-  }
-  const uint64_t x = sig_x << (62 - man), y = sig_y << (62 - man);
+  const uint64_t x = ((mag_x & f.man_mask()) | hidden) << (62 - man);
+  const uint64_t y = ((mag_y & f.man_mask()) | hidden) << (62 - man);
+  const int32_t exp_x = int32_t(mag_x >> man);
+  const int32_t gap_full = exp_x - int32_t(mag_y >> man);
   const int gap = gap_full < 63 ? gap_full : 63;
   const uint64_t y_kept = y >> gap;
   const uint64_t sticky = (y_kept << gap) != y ? 1 : 0;
@@ -361,37 +334,41 @@ FPSIM_HD constexpr bool fast_add_aligned(uint64_t a, uint64_t b, bool negate_b, 
   return true;
 }
 
-// a * b + c in one layout. The product of two normalised significands lies
-// in [2^(2M), 2^(2M+2)), below 2^48; the window holds it shifted by 60 - 2M
-// (leading bit at 60 or 61) and c's significand shifted by 61 - M (leading
-// bit at 61), each as a signed int64 with its sign. The one whose window
-// has the larger exponent stays, the other is shifted right arithmetically
-// by the gap (at most 63: further bits are all sticky), which is the floor
-// of its exact value in the window's units, so the signed sum is the floor
-// of the exact a * b + c and the shifted-out bits are its sticky. Both
+// a * b + c, all normal, in one layout. The significands (hidden bit at M)
+// are in [2^M, 2^(M+1)), so their product lies in [2^(2M), 2^(2M+2)), below
+// 2^48. The window holds it shifted by 60 - 2M (leading bit at 60 or 61)
+// and c's significand shifted by 61 - M (leading bit at 61), c's negated
+// where its sign differs from the product's: two signed int64, the sum's
+// sign relative to the product's. The one whose window has the larger
+// exponent stays, the other is shifted right arithmetically by the gap (at
+// most 63: further bits are all sticky), which is the floor of its exact
+// value in the window's units, so the signed sum is the floor of the exact
+// a * b + c (sign relative) and the shifted-out bits are its sticky. Both
 // magnitudes are below 2^62, so the sum is below 2^63 in magnitude: no
-// overflow, and its sign is the result's (which operand is larger needs no
-// test). The lowest set bit of either window is at 60 - 2M >= 14 or above,
-// so bits are shifted out only for gaps >= 15; the staying operand then
-// has magnitude >= 2^60 and the shifted one < 2^47, so the sum keeps >= 59
-// significant bits (far more than the core's window needs, see
-// FastResult) and is never 0. For a negative sum the magnitude is -s less
-// one unit when a sticky tail is present (-(s + t) = (-s - 1) + (1 - t)).
-// An exact zero is declined: its sign is the mode's, the definition's case.
+// overflow, and its sign says which operand is larger without a test. The
+// lowest set bit of either window is at 60 - 2M >= 14 or above, so bits are
+// shifted out only for gaps >= 15; the staying operand then has magnitude
+// >= 2^60 and the shifted one < 2^47, so the sum keeps >= 59 significant
+// bits (far more than the core's window needs, see FastResult). For a
+// negative sum the magnitude is -s less one unit when a sticky tail is
+// present (-(s + t) = (-s - 1) + (1 - t)); that is 0 only for s == 0, an
+// exact zero, which is declined: its sign is the mode's, the definition's
+// case.
 template <int Mode = kModeAtRunTime>
-FPSIM_HD constexpr bool fast_fma_aligned(uint64_t a, uint64_t b, uint64_t c, const Format& f,
-                                         const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+FPSIM_HD constexpr bool fast_fma_normal(uint64_t a, uint64_t b, uint64_t c, const Format& f, const RoundingSpec& rs,
+                                        Flags& fl, uint64_t index, uint64_t& result) {
   const int man = f.man_bits;
-  uint64_t sig_a = 0, sig_b = 0, sig_c = 0;
-  int32_t exp_a = 0, exp_b = 0, exp_c = 0;
-  if (!aligned_decode(a, f, rs.daz, sig_a, exp_a) || !aligned_decode(b, f, rs.daz, sig_b, exp_b) ||
-      !aligned_decode(c, f, rs.daz, sig_c, exp_c))
-    return false;
+  const uint64_t hidden = uint64_t{1} << man;
+  const uint64_t sig_a = (a & f.man_mask()) | hidden, sig_b = (b & f.man_mask()) | hidden,
+                 sig_c = (c & f.man_mask()) | hidden;
+  const uint64_t mag_mask = f.magnitude_mask();
+  const int32_t exp_a = int32_t((a & mag_mask) >> man), exp_b = int32_t((b & mag_mask) >> man),
+                exp_c = int32_t((c & mag_mask) >> man);
   const uint64_t sign_mask = f.sign_mask();
-  const uint64_t neg_p = uint64_t{0} - uint64_t(((a ^ b) & sign_mask) != 0);
-  const uint64_t neg_c = uint64_t{0} - uint64_t((c & sign_mask) != 0);
-  const int64_t p = int64_t((((sig_a * sig_b) << (60 - 2 * man)) ^ neg_p) - neg_p);
-  const int64_t q = int64_t(((sig_c << (61 - man)) ^ neg_c) - neg_c);
+  const bool sign_p = ((a ^ b) & sign_mask) != 0;
+  const uint64_t differ = uint64_t{0} - uint64_t(((a ^ b ^ c) & sign_mask) != 0);
+  const int64_t p = int64_t((sig_a * sig_b) << (60 - 2 * man));
+  const int64_t q = int64_t(((sig_c << (61 - man)) ^ differ) - differ);
   // The windows' units: p counts 2^(exp_a + exp_b - 2 bias - 60), q 2^(exp_c - bias - 61).
   const int32_t unit_p = exp_a + exp_b - 2 * f.bias - 60, unit_c = exp_c - f.bias - 61;
   // Which stays by masks, not a branch (the compiler made the ternaries one):
@@ -406,13 +383,13 @@ FPSIM_HD constexpr bool fast_fma_aligned(uint64_t a, uint64_t b, uint64_t c, con
   const int64_t y_kept = y >> gap;  // arithmetic: the floor
   const uint64_t sticky = (y_kept << gap) != y ? 1 : 0;
   const int64_t s = x + y_kept;
-  if (s == 0) return false;  // exact: with a sticky the sum keeps >= 59 bits
-  if (mode_of<Mode>(rs) == Rounding::sr && sticky != 0) return false;  // as fast_fma: sr needs an exact window
   const uint64_t neg = uint64_t(s >> 63);
   const uint64_t m = (uint64_t(s) ^ neg) + (neg & (sticky ^ 1));
+  if (m == 0) return false;  // s == 0, exact
+  if (mode_of<Mode>(rs) == Rounding::sr && sticky != 0) return false;  // as fast_fma: sr needs an exact window
   const int lz = count_leading_zeros_64(m);
   // value = m * 2^unit = (m << lz) * 2^((unit + 63 - lz) - 63)
-  const FastResult r{m << lz, unit + 63 - lz, neg != 0, sticky != 0};
+  const FastResult r{m << lz, unit + 63 - lz, sign_p != (neg != 0), sticky != 0};
   result = fast_round<Mode>(r, f, rs, fl, index);
   return true;
 }
@@ -648,16 +625,27 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& r
 // front of it is inlined into the caller, where a loop over one format and
 // one mode predicts it perfectly. The format is read from L::kFormat, a
 // static constant, not built on the stack on every call.
+// The instance's operands that are not all normal (rare): the generic fast
+// path with the layout's constants, out of line.
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_rare(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
+                                                        Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  uint64_t result = 0;
+  return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+}
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
                                                       Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
-  if constexpr (fixed_point_sum_fits(f))
+  if constexpr (fixed_point_sum_fits(f)) {
     return fast_add_fixed_point<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
-  else
-    return fast_add_aligned<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  } else {
+    if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  }
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        bool negate_b, const Format& out, const RoundingSpec& rs,
@@ -699,13 +687,24 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format&
   });
 }
 
+// The instance's operands that are not all normal (rare): the generic fast
+// path with the layout's constants, out of line.
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_rare(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
+                                                        Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  uint64_t result = 0;
+  return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
+}
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
                                                       Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
-  return fast_fma_aligned<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
+  if (!is_normal_code(a, f) || !is_normal_code(b, f) || !is_normal_code(c, f))
+    return fast_fma_rare<L, Mode>(a, b, c, rs, fl, index);
+  return fast_fma_normal<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        uint64_t c, const Format& fc, const Format& out,
