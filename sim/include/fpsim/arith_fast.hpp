@@ -232,44 +232,6 @@ FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate
   return true;
 }
 
-// fma in the same units: the product of two such integers counts
-// 2^(2(emin - M)), c is shifted into those units, and the exact a * b + c
-// is one 128-bit multiply-add where both fit 127 bits (fp16: 81 bits).
-// The top 64 bits of the normalised sum and a sticky for the rest go to
-// the core (the same window argument as FastResult's). For fp16, e5m2 and
-// e4m3 the exact sum never spans more than 64 bits (fp16, in units of
-// 2^-48: c's leading bit is below 2^64; a leading product spans 22 bits
-// itself and c's bits lie at 2^24 or above, so at most 80 - 24 + 1), so the
-// sticky is 0 there; it keeps the function right for any layout
-// fixed_point_fma_fits admits.
-FPSIM_HD constexpr bool fixed_point_fma_fits(const Format& f) {
-  const int value_bits = f.man_bits + 1 + int(f.exp_field_max());  // a decoded operand's bound
-  return fixed_point_sum_fits(f) && 2 * value_bits + 1 <= 127 && value_bits + (f.man_bits - f.emin()) + 1 <= 127;
-}
-
-template <int Mode = kModeAtRunTime>
-FPSIM_HD constexpr bool fast_fma_fixed_point(uint64_t a, uint64_t b, uint64_t c, const Format& f,
-                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
-  int64_t x = 0, y = 0, z = 0;
-  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y) ||
-      !fixed_point_decode(c, f, rs.daz, z))
-    return false;
-  // Two's complement in u128: the sum's magnitude is below 2^127.
-  const u128 product = u128(x) * u128(y);  // x, y sign-extended: the low 128 bits of the signed product
-  const u128 sum = product + (u128(z) << (f.man_bits - f.emin()));
-  if (sum == 0) return false;
-  const bool negative = (sum >> 127) != 0;
-  u128 mag = negative ? u128{0} - sum : sum;
-  const int lz = 128 - bit_length(mag);
-  mag <<= lz;
-  const bool sticky = uint64_t(mag) != 0;
-  if (mode_of<Mode>(rs) == Rounding::sr && sticky) return false;  // as fast_fma: sr needs the exact significand
-  // value = mag * 2^(2(emin - M)) = (mag << lz) * 2^(2(emin - M) - lz); sig = its top 64 bits
-  const FastResult r{uint64_t(mag >> 64), int32_t(127 - lz + 2 * (f.emin() - f.man_bits)), negative, sticky};
-  result = fast_round<Mode>(r, f, rs, fl, index);
-  return true;
-}
-
 // ---- the aligned sum of one layout, normal operands ---------------------------
 // add, sub and fma where every operand and the result share one layout (the
 // compile-time instances below) and every operand is normal, on the scheme
