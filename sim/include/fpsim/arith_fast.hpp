@@ -218,10 +218,9 @@ FPSIM_HD constexpr bool fixed_point_decode(uint64_t code, const Format& f, bool 
 // core; declines as fast_add does (an exact zero sum included: its sign is
 // the mode's, the definition's case). The sum is exact, so sr is taken too.
 template <int Mode = kModeAtRunTime>
-FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate_b, const Format& f,
-                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
-  int64_t x = 0, y = 0;
-  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y)) return false;
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t x, int64_t y, bool negate_b, const Format& f,
+                                                                const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                                uint64_t& result) {
   const int64_t sum = negate_b ? x - y : x + y;
   if (sum == 0) return false;
   const uint64_t mag = sum < 0 ? uint64_t(0) - uint64_t(sum) : uint64_t(sum);
@@ -230,6 +229,13 @@ FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate
   const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), sum < 0, false};
   result = fast_round<Mode>(r, f, rs, fl, index);
   return true;
+}
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate_b, const Format& f,
+                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  int64_t x = 0, y = 0;
+  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y)) return false;
+  return fixed_point_sum_round<Mode>(x, y, negate_b, f, rs, fl, index, result);
 }
 
 // ---- the aligned sum of one layout, normal operands ---------------------------
@@ -249,6 +255,17 @@ FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool is_normal_code(uint64_t code, const Format& f) {
   const uint64_t min_normal = uint64_t{1} << f.man_bits;
   return (code & f.magnitude_mask()) - min_normal < first_special_magnitude(f) - min_normal;
+}
+
+// A normal code's value as a signed multiple of 2^(emin - M), as
+// fixed_point_decode, without its tests: the significand with the hidden bit
+// shifted by the exponent field less one, negated by a mask (the sign is as
+// random as the data; a ternary here became a branch in some callers).
+FPSIM_FORCEINLINE FPSIM_HD constexpr int64_t fixed_point_normal(uint64_t code, const Format& f) {
+  const int man = f.man_bits;
+  const uint64_t m = ((code & f.man_mask()) | (uint64_t{1} << man)) << (((code & f.magnitude_mask()) >> man) - 1);
+  const uint64_t neg = uint64_t{0} - uint64_t((code & f.sign_mask()) != 0);
+  return int64_t((m ^ neg) - neg);
 }
 
 // a + b (or a - b), both normal, in one layout. Codes of one format order
@@ -587,14 +604,18 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& r
 // front of it is inlined into the caller, where a loop over one format and
 // one mode predicts it perfectly. The format is read from L::kFormat, a
 // static constant, not built on the stack on every call.
-// The instance's operands that are not all normal (rare): the generic fast
-// path with the layout's constants, out of line.
+// The instance's operands that are not all normal (rare): the fixed-point
+// sum with its full decode where the layout has one, else the generic fast
+// path, with the layout's constants, out of line.
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_rare(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
                                                         Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   uint64_t result = 0;
-  return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  if constexpr (fixed_point_sum_fits(f))
+    return fast_add_fixed_point<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  else
+    return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
@@ -603,7 +624,11 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bo
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
   if constexpr (fixed_point_sum_fits(f)) {
-    return fast_add_fixed_point<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+    if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    return fixed_point_sum_round<Mode>(fixed_point_normal(a, f), fixed_point_normal(b, f), negate_b, f, rs, fl, index,
+                                       result)
+               ? result
+               : kFastDeclined;
   } else {
     if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
     return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
