@@ -214,9 +214,10 @@ FPSIM_HD constexpr bool fixed_point_decode(uint64_t code, const Format& f, bool 
   return true;
 }
 
-// a + b (or a - b) for a layout with fixed_point_sum_fits, rounded by the
-// core; declines as fast_add does (an exact zero sum included: its sign is
-// the mode's, the definition's case). The sum is exact, so sr is taken too.
+// x + y (or x - y) of two decoded values of a layout with
+// fixed_point_sum_fits, rounded by the core; declines an exact zero sum (its
+// sign is the mode's, the definition's case). The sum is exact, so sr is
+// taken too.
 template <int Mode = kModeAtRunTime>
 FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t x, int64_t y, bool negate_b, const Format& f,
                                                                 const RoundingSpec& rs, Flags& fl, uint64_t index,
@@ -230,6 +231,8 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t x, int64
   result = fast_round<Mode>(r, f, rs, fl, index);
   return true;
 }
+
+// a + b (or a - b) with the full decode; declines as fast_add does.
 template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate_b, const Format& f,
                                              const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
@@ -238,17 +241,18 @@ FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate
   return fixed_point_sum_round<Mode>(x, y, negate_b, f, rs, fl, index, result);
 }
 
-// ---- the aligned sum of one layout, normal operands ---------------------------
+// ---- one layout, normal operands --------------------------------------------
 // add, sub and fma where every operand and the result share one layout (the
-// compile-time instances below) and every operand is normal, on the scheme
-// of SoftFloat's: the significand is the fraction with the hidden bit at a
-// fixed place (no clz), the operands are aligned by their exponent
-// difference in a 64-bit window with guard bits, bits shifted out become a
-// sticky, and one clz normalises the result for the same rounding core. An
-// operand that is not normal (a zero, subnormal, infinity or NaN: rare) is
-// left to the generic fast path above, out of line (the instances below);
-// one unsigned comparison per operand tells
-// (docs/arithmetic-semantics.md, "The fast path").
+// compile-time instances below) and every operand is normal. fp32 and bf16
+// add and every fma follow SoftFloat's scheme: the significand is the
+// fraction with the hidden bit at a fixed place (no clz), the operands are
+// aligned by their exponent difference in a 64-bit window with guard bits,
+// bits shifted out become a sticky, and one clz normalises the result for
+// the same rounding core; the fixed-point layouts' add skips its decode's
+// tests. One unsigned comparison per operand tells a normal one; a zero,
+// subnormal, infinity or NaN among them (rare) sends the call out of line,
+// to fast_add_fixed_point or the generic fast path above (the instances
+// below; docs/arithmetic-semantics.md, "The fast path").
 
 // Whether a code of f is a normal number: its magnitude in [2^M, the first
 // special); zeros and subnormals wrap below 2^M to large values.
@@ -282,8 +286,8 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr int64_t fixed_point_normal(uint64_t code, c
 // keep the addition below 2^64. An exact zero (only x == -y) is declined:
 // its sign is the mode's, the definition's case.
 template <int Mode = kModeAtRunTime>
-FPSIM_HD constexpr bool fast_add_normal(uint64_t a, uint64_t b, bool negate_b, const Format& f,
-                                        const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+FPSIM_HD constexpr bool fast_add_normal(uint64_t a, uint64_t b, bool negate_b, const Format& f, const RoundingSpec& rs,
+                                        Flags& fl, uint64_t index, uint64_t& result) {
   const int man = f.man_bits;
   const uint64_t mag_a = a & f.magnitude_mask(), mag_b = b & f.magnitude_mask();
   const uint64_t sign_mask = f.sign_mask();
@@ -327,12 +331,12 @@ FPSIM_HD constexpr bool fast_add_normal(uint64_t a, uint64_t b, bool negate_b, c
 // overflow, and its sign says which operand is larger without a test. The
 // lowest set bit of either window is at 60 - 2M >= 14 or above, so bits are
 // shifted out only for gaps >= 15; the staying operand then has magnitude
-// >= 2^60 and the shifted one < 2^47, so the sum keeps >= 59 significant
-// bits (far more than the core's window needs, see FastResult). For a
-// negative sum the magnitude is -s less one unit when a sticky tail is
-// present (-(s + t) = (-s - 1) + (1 - t)); that is 0 only for s == 0, an
-// exact zero, which is declined: its sign is the mode's, the definition's
-// case.
+// >= 2^60 and the shifted one < 2^62 / 2^15 = 2^47, so the sum is above
+// 2^59 (>= 60 significant bits, far more than the core's window needs, see
+// FastResult). For a negative sum the magnitude is -s less one unit when a
+// sticky tail is present (-(s + t) = (-s - 1) + (1 - t)); that is 0 only for
+// s == 0, an exact zero, which is declined: its sign is the mode's, the
+// definition's case.
 template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_fma_normal(uint64_t a, uint64_t b, uint64_t c, const Format& f, const RoundingSpec& rs,
                                         Flags& fl, uint64_t index, uint64_t& result) {
@@ -364,7 +368,8 @@ FPSIM_HD constexpr bool fast_fma_normal(uint64_t a, uint64_t b, uint64_t c, cons
   const int64_t s = x + y_kept;
   const uint64_t neg = uint64_t(s >> 63);
   const uint64_t m = (uint64_t(s) ^ neg) + (neg & (sticky ^ 1));
-  if (m == 0) return false;  // s == 0, exact
+  // m == 0 only for s == 0, exact (with a sticky |s| > 2^59)
+  if (m == 0) return false;
   if (mode_of<Mode>(rs) == Rounding::sr && sticky != 0) return false;  // as fast_fma: sr needs an exact window
   const int lz = count_leading_zeros_64(m);
   // value = m * 2^unit = (m << lz) * 2^((unit + 63 - lz) - 63)
@@ -603,7 +608,10 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(uint64_t code, uint64_t& r
 // the constant fields fold) and called once per operation; the dispatch in
 // front of it is inlined into the caller, where a loop over one format and
 // one mode predicts it perfectly. The format is read from L::kFormat, a
-// static constant, not built on the stack on every call.
+// static constant, not built on the stack on every call. An instance takes
+// normal operands inline (fast_add_normal, fast_fma_normal, the fixed-point
+// sum of normal codes); the rest go to its _rare twin, out of line.
+
 // The instance's operands that are not all normal (rare): the fixed-point
 // sum with its full decode where the layout has one, else the generic fast
 // path, with the layout's constants, out of line.
