@@ -241,6 +241,43 @@ FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate
   return fixed_point_sum_round<Mode>(x, y, negate_b, f, rs, fl, index, result);
 }
 
+// fma in the same units where it fits an int64 (e4m3): the product of two
+// such integers counts 2^(2(emin - M)), c is shifted into those units, and
+// the exact a * b + c is one int64 multiply-add: no alignment, no sticky, so
+// sr is taken too. A decoded operand is below 2^V, V = M + 1 + the largest
+// exponent field (e4m3: 19), so the product is below 2^(2V) and c's shifted
+// value below 2^(V + M - emin) (e4m3: 2^38 and 2^28).
+FPSIM_HD constexpr bool fixed_point_fma_fits(const Format& f) {
+  const int value_bits = f.man_bits + 1 + int(f.exp_field_max());
+  return fixed_point_sum_fits(f) && 2 * value_bits + 1 <= 63 && value_bits + (f.man_bits - f.emin()) + 1 <= 63;
+}
+
+template <int Mode = kModeAtRunTime>
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_fma_round(int64_t x, int64_t y, int64_t z, const Format& f,
+                                                                const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                                uint64_t& result) {
+  const int64_t sum = x * y + int64_t(uint64_t(z) << (f.man_bits - f.emin()));
+  if (sum == 0) return false;  // an exact zero: its sign is the mode's, the definition's case
+  const uint64_t neg = uint64_t(sum >> 63);
+  const uint64_t mag = (uint64_t(sum) ^ neg) - neg;
+  const int lz = count_leading_zeros_64(mag);
+  // value = mag * 2^(2(emin - M)) = (mag << lz) * 2^((63 - lz + 2(emin - M)) - 63)
+  const FastResult r{mag << lz, int32_t(63 - lz + 2 * (f.emin() - f.man_bits)), neg != 0, false};
+  result = fast_round<Mode>(r, f, rs, fl, index);
+  return true;
+}
+
+// a * b + c with the full decode; declines as fast_fma does (never for sr).
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_fma_fixed_point(uint64_t a, uint64_t b, uint64_t c, const Format& f,
+                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  int64_t x = 0, y = 0, z = 0;
+  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y) ||
+      !fixed_point_decode(c, f, rs.daz, z))
+    return false;
+  return fixed_point_fma_round<Mode>(x, y, z, f, rs, fl, index, result);
+}
+
 // ---- one layout, normal operands --------------------------------------------
 // add, sub and fma where every operand and the result share one layout (the
 // compile-time instances below) and every operand is normal. fp32 and bf16
@@ -682,14 +719,18 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format&
   });
 }
 
-// The instance's operands that are not all normal (rare): the generic fast
-// path with the layout's constants, out of line.
+// The instance's operands that are not all normal (rare): the fixed-point
+// fma with its full decode where the layout has one, else the generic fast
+// path, with the layout's constants, out of line.
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_rare(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
                                                         Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   uint64_t result = 0;
-  return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
+  if constexpr (fixed_point_fma_fits(f))
+    return fast_fma_fixed_point<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
+  else
+    return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
@@ -699,7 +740,13 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, ui
   uint64_t result = 0;
   if (!is_normal_code(a, f) || !is_normal_code(b, f) || !is_normal_code(c, f))
     return fast_fma_rare<L, Mode>(a, b, c, rs, fl, index);
-  return fast_fma_normal<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
+  if constexpr (fixed_point_fma_fits(f))
+    return fixed_point_fma_round<Mode>(fixed_point_normal(a, f), fixed_point_normal(b, f), fixed_point_normal(c, f), f,
+                                       rs, fl, index, result)
+               ? result
+               : kFastDeclined;
+  else
+    return fast_fma_normal<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr bool fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                        uint64_t c, const Format& fc, const Format& out,
