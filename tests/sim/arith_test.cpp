@@ -577,5 +577,41 @@ TEST(ArithFastInstances, RandomSixteenBitOperandsGiveTheSameCodesAndFlags) {
   }
 }
 
+// fp32's add, sub and fma instances (the aligned window of normal operands,
+// arith_fast.hpp) against the generic fast path on a runtime copy of the
+// format, every 16th also against the definition, in every spec including
+// sr: biased and raw codes, b near +-a with exponent gaps around the window
+// widths (cancellation at every depth, sticky edges), c near -(a * b).
+TEST(ArithFastInstances, RandomFp32AddAndFmaGiveTheSameCodesAndFlags) {
+  const std::vector<RoundingSpec> specs = fast_path_specs();
+  const Format& g = formats::fp32;
+  ASSERT_NE(detail::fast_instance(g), 0);
+  constexpr uint64_t kTriples = 2'000'000 / kSanitizerDivisor;
+  for (ArithOp op : {ArithOp::add, ArithOp::sub, ArithOp::fma}) {
+    uint64_t failures = 0, answered = 0;
+    std::string why;
+    for (uint64_t i = 0; i < kTriples; ++i) {
+      const uint64_t r = test::mix64(i ^ (uint64_t(op) << 40) ^ (uint64_t{32} << 48));
+      const uint64_t r2 = test::mix64(r), r3 = test::mix64(r2);
+      const uint64_t a = (r & 1) != 0 ? biased_code(g, r) : r >> 32;
+      uint64_t b = (r2 & 3) != 0 ? partner_code(a, g, g, r2) : biased_code(g, r2);
+      uint64_t c = (r3 & 1) != 0 ? biased_code(g, r3) : r3 >> 32;
+      if (op == ArithOp::fma) {
+        b = (r2 & 1) != 0 ? biased_code(g, r2) : r2 >> 32;
+        if ((r3 & 6) != 0) {  // c near -(a * b): cancellation of the product
+          Flags ignored;
+          const uint64_t p = detail::general_mul(a, g, b, g, g, RoundingSpec{}, ignored);
+          c = partner_code(p, g, g, r3) ^ ((r3 & 8) != 0 ? g.sign_mask() : 0);
+        }
+      }
+      const RoundingSpec& rs = specs[(r >> 8) % specs.size()];
+      if (!instance_agrees(op, a, b, c, g, g, rs, r3 >> 40, i % 16 == 0, answered, why) && failures++ < 10)
+        ADD_FAILURE() << why;
+    }
+    EXPECT_EQ(failures, 0u) << "op " << int(op);
+    EXPECT_GT(answered * 2, kTriples) << "op " << int(op);
+  }
+}
+
 }  // namespace
 }  // namespace fpsim

@@ -258,14 +258,14 @@ FPSIM_HD constexpr bool fixed_point_decode(uint64_t code, const Format& f, bool 
   return true;
 }
 
-// a + b (or a - b) for a layout with fixed_point_sum_fits, rounded by the
-// core; declines as fast_add does (an exact zero sum included: its sign is
-// the mode's, the definition's case). The sum is exact, so sr is taken too.
+// x + y (or x - y) of two decoded values of a layout with
+// fixed_point_sum_fits, rounded by the core; declines an exact zero sum (its
+// sign is the mode's, the definition's case). The sum is exact, so sr is
+// taken too.
 template <int Mode = kModeAtRunTime>
-FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate_b, const Format& f,
-                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
-  int64_t x = 0, y = 0;
-  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y)) return false;
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t x, int64_t y, bool negate_b, const Format& f,
+                                                                const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                                uint64_t& result) {
   const int64_t sum = negate_b ? x - y : x + y;
   if (sum == 0) return false;
   // |sum| with a mask, not a branch: the sign is as random as the data (GCC
@@ -279,21 +279,42 @@ FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate
   return true;
 }
 
-// fma in the same units: the product of two such integers counts
-// 2^(2(emin - M)), c is shifted into those units, and the exact a * b + c
-// is one 128-bit multiply-add where both fit 127 bits (fp16: 81 bits).
-// The top 64 bits of the normalised sum and a sticky for the rest go to
-// the core (the same window argument as FastResult's). For fp16, e5m2 and
-// e4m3 the exact sum never spans more than 64 bits (fp16, in units of
-// 2^-48: c's leading bit is below 2^64; a leading product spans 22 bits
-// itself and c's bits lie at 2^24 or above, so at most 80 - 24 + 1), so the
-// sticky is 0 there; it keeps the function right for any layout
-// fixed_point_fma_fits admits.
-FPSIM_HD constexpr bool fixed_point_fma_fits(const Format& f) {
-  const int value_bits = f.man_bits + 1 + int(f.exp_field_max());  // a decoded operand's bound
-  return fixed_point_sum_fits(f) && 2 * value_bits + 1 <= 127 && value_bits + (f.man_bits - f.emin()) + 1 <= 127;
+// a + b (or a - b) with the full decode; declines as fast_add does.
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_add_fixed_point(uint64_t a, uint64_t b, bool negate_b, const Format& f,
+                                             const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
+  int64_t x = 0, y = 0;
+  if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y)) return false;
+  return fixed_point_sum_round<Mode>(x, y, negate_b, f, rs, fl, index, result);
 }
 
+// fma in the same units where it fits an int64 (e4m3): the product of two
+// such integers counts 2^(2(emin - M)), c is shifted into those units, and
+// the exact a * b + c is one int64 multiply-add: no alignment, no sticky, so
+// sr is taken too. A decoded operand is below 2^V, V = M + 1 + the largest
+// exponent field (e4m3: 19), so the product is below 2^(2V) and c's shifted
+// value below 2^(V + M - emin) (e4m3: 2^38 and 2^28).
+FPSIM_HD constexpr bool fixed_point_fma_fits(const Format& f) {
+  const int value_bits = f.man_bits + 1 + int(f.exp_field_max());
+  return fixed_point_sum_fits(f) && 2 * value_bits + 1 <= 63 && value_bits + (f.man_bits - f.emin()) + 1 <= 63;
+}
+
+template <int Mode = kModeAtRunTime>
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_fma_round(int64_t x, int64_t y, int64_t z, const Format& f,
+                                                                const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                                uint64_t& result) {
+  const int64_t sum = x * y + int64_t(uint64_t(z) << (f.man_bits - f.emin()));
+  if (sum == 0) return false;  // an exact zero: its sign is the mode's, the definition's case
+  const uint64_t neg = uint64_t(sum >> 63);
+  const uint64_t mag = (uint64_t(sum) ^ neg) - neg;
+  const int lz = count_leading_zeros_64(mag);
+  // value = mag * 2^(2(emin - M)) = (mag << lz) * 2^((63 - lz + 2(emin - M)) - 63)
+  const FastResult r{mag << lz, int32_t(63 - lz + 2 * (f.emin() - f.man_bits)), neg != 0, false};
+  result = fast_round<Mode>(r, f, rs, fl, index);
+  return true;
+}
+
+// a * b + c with the full decode; declines as fast_fma does (never for sr).
 template <int Mode = kModeAtRunTime>
 FPSIM_HD constexpr bool fast_fma_fixed_point(uint64_t a, uint64_t b, uint64_t c, const Format& f,
                                              const RoundingSpec& rs, Flags& fl, uint64_t index, uint64_t& result) {
@@ -301,18 +322,142 @@ FPSIM_HD constexpr bool fast_fma_fixed_point(uint64_t a, uint64_t b, uint64_t c,
   if (!fixed_point_decode(a, f, rs.daz, x) || !fixed_point_decode(b, f, rs.daz, y) ||
       !fixed_point_decode(c, f, rs.daz, z))
     return false;
-  // Two's complement in u128: the sum's magnitude is below 2^127.
-  const u128 product = u128(x) * u128(y);  // x, y sign-extended: the low 128 bits of the signed product
-  const u128 sum = product + (u128(z) << (f.man_bits - f.emin()));
-  if (sum == 0) return false;
-  const bool negative = (sum >> 127) != 0;
-  u128 mag = negative ? u128{0} - sum : sum;
-  const int lz = 128 - bit_length(mag);
-  mag <<= lz;
-  const bool sticky = uint64_t(mag) != 0;
-  if (mode_of<Mode>(rs) == Rounding::sr && sticky) return false;  // as fast_fma: sr needs the exact significand
-  // value = mag * 2^(2(emin - M)) = (mag << lz) * 2^(2(emin - M) - lz); sig = its top 64 bits
-  const FastResult r{uint64_t(mag >> 64), int32_t(127 - lz + 2 * (f.emin() - f.man_bits)), negative, sticky};
+  return fixed_point_fma_round<Mode>(x, y, z, f, rs, fl, index, result);
+}
+
+// ---- one layout, normal operands --------------------------------------------
+// add, sub and fma where every operand and the result share one layout (the
+// compile-time instances below) and every operand is normal. fp32 and bf16
+// add and every fma follow SoftFloat's scheme: the significand is the
+// fraction with the hidden bit at a fixed place (no clz), the operands are
+// aligned by their exponent difference in a 64-bit window with guard bits,
+// bits shifted out become a sticky, and one clz normalises the result for
+// the same rounding core; the fixed-point layouts' add skips its decode's
+// tests. One unsigned comparison per operand tells a normal one; a zero,
+// subnormal, infinity or NaN among them (rare) sends the call out of line,
+// to fast_add_fixed_point or the generic fast path above (the instances
+// below; docs/arithmetic-semantics.md, "The fast path").
+
+// Whether a code of f is a normal number: its magnitude in [2^M, the first
+// special); zeros and subnormals wrap below 2^M to large values.
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool is_normal_code(uint64_t code, const Format& f) {
+  const uint64_t min_normal = uint64_t{1} << f.man_bits;
+  return (code & f.magnitude_mask()) - min_normal < first_special_magnitude(f) - min_normal;
+}
+
+// A normal code's value as a signed multiple of 2^(emin - M), as
+// fixed_point_decode, without its tests: the significand with the hidden bit
+// shifted by the exponent field less one, negated by a mask (the sign is as
+// random as the data; a ternary here became a branch in some callers).
+FPSIM_FORCEINLINE FPSIM_HD constexpr int64_t fixed_point_normal(uint64_t code, const Format& f) {
+  const int man = f.man_bits;
+  const uint64_t m = ((code & f.man_mask()) | (uint64_t{1} << man)) << (((code & f.magnitude_mask()) >> man) - 1);
+  const uint64_t neg = uint64_t{0} - uint64_t((code & f.sign_mask()) != 0);
+  return int64_t((m ^ neg) - neg);
+}
+
+// a + b (or a - b), both normal, in one layout. Codes of one format order
+// as their magnitudes, so x, the operand of larger magnitude code, is the
+// larger in magnitude and the result takes its sign; no signed difference
+// is needed. The significands (hidden bit at M) go to the window with the
+// hidden bit at 62: x whole, y shifted right by the exponent gap (at most
+// 63: further bits are all sticky). y's lowest set bit is at 62 - M >= 39,
+// so bits are shifted out only for gaps >= 40, and the window keeps >= 60
+// significant bits (x's leading bit is at 62; far more than the core's
+// window needs, see FastResult). An effective subtraction borrows one unit
+// of the last place for the sticky (fast_sum's scheme), so the window is
+// the exact |a +- b| truncated; x >= y keeps it >= 0, and both below 2^63
+// keep the addition below 2^64. An exact zero (only x == -y) is declined:
+// its sign is the mode's, the definition's case.
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_add_normal(uint64_t a, uint64_t b, bool negate_b, const Format& f, const RoundingSpec& rs,
+                                        Flags& fl, uint64_t index, uint64_t& result) {
+  const int man = f.man_bits;
+  const uint64_t mag_a = a & f.magnitude_mask(), mag_b = b & f.magnitude_mask();
+  const uint64_t sign_mask = f.sign_mask();
+  const uint64_t b_signed = b ^ (sign_mask & (uint64_t{0} - uint64_t{negate_b}));
+  const bool swap = mag_a < mag_b;
+  const uint64_t mag_x = swap ? mag_b : mag_a, mag_y = swap ? mag_a : mag_b;
+  const bool sign = ((swap ? b_signed : a) & sign_mask) != 0;
+  const bool subtract = ((a ^ b_signed) & sign_mask) != 0;
+  const uint64_t hidden = uint64_t{1} << man;
+  const uint64_t x = ((mag_x & f.man_mask()) | hidden) << (62 - man);
+  const uint64_t y = ((mag_y & f.man_mask()) | hidden) << (62 - man);
+  const int32_t exp_x = int32_t(mag_x >> man);
+  const int32_t gap_full = exp_x - int32_t(mag_y >> man);
+  const int gap = gap_full < 63 ? gap_full : 63;
+  const uint64_t y_kept = y >> gap;
+  const uint64_t sticky = (y_kept << gap) != y ? 1 : 0;
+  const uint64_t neg = uint64_t{0} - uint64_t{subtract};
+  const uint64_t m = x + (((y_kept + (sticky & neg)) ^ neg) - neg);
+  if (m == 0) return false;  // exact: with a sticky the window keeps >= 60 bits
+  // Stochastic rounding reads f beyond the window: only an exact window is
+  // the definition's significand (round.hpp, stochastic_rounds_away_sig).
+  if (mode_of<Mode>(rs) == Rounding::sr && sticky != 0) return false;  // the mode first: it predicts
+  const int lz = count_leading_zeros_64(m);
+  // value = m * 2^(exp_x - bias - M - (62 - M)) = (m << lz) * 2^((exp_x - bias + 1 - lz) - 63)
+  const FastResult r{m << lz, exp_x - f.bias + 1 - lz, sign, sticky != 0};
+  result = fast_round<Mode>(r, f, rs, fl, index);
+  return true;
+}
+
+// a * b + c, all normal, in one layout. The significands (hidden bit at M)
+// are in [2^M, 2^(M+1)), so their product lies in [2^(2M), 2^(2M+2)), below
+// 2^48. The window holds it shifted by 60 - 2M (leading bit at 60 or 61)
+// and c's significand shifted by 61 - M (leading bit at 61), c's negated
+// where its sign differs from the product's: two signed int64, the sum's
+// sign relative to the product's. The one whose window has the larger
+// exponent stays, the other is shifted right arithmetically by the gap (at
+// most 63: further bits are all sticky), which is the floor of its exact
+// value in the window's units, so the signed sum is the floor of the exact
+// a * b + c (sign relative) and the shifted-out bits are its sticky. Both
+// magnitudes are below 2^62, so the sum is below 2^63 in magnitude: no
+// overflow, and its sign says which operand is larger without a test. The
+// lowest set bit of either window is at 60 - 2M >= 14 or above, so bits are
+// shifted out only for gaps >= 15; the staying operand then has magnitude
+// >= 2^60 and the shifted one < 2^62 / 2^15 = 2^47, so the sum is above
+// 2^59 (>= 60 significant bits, far more than the core's window needs, see
+// FastResult). For a negative sum the magnitude is -s less one unit when a
+// sticky tail is present (-(s + t) = (-s - 1) + (1 - t)); that is 0 only for
+// s == 0, an exact zero, which is declined: its sign is the mode's, the
+// definition's case.
+template <int Mode = kModeAtRunTime>
+FPSIM_HD constexpr bool fast_fma_normal(uint64_t a, uint64_t b, uint64_t c, const Format& f, const RoundingSpec& rs,
+                                        Flags& fl, uint64_t index, uint64_t& result) {
+  const int man = f.man_bits;
+  const uint64_t hidden = uint64_t{1} << man;
+  const uint64_t sig_a = (a & f.man_mask()) | hidden, sig_b = (b & f.man_mask()) | hidden,
+                 sig_c = (c & f.man_mask()) | hidden;
+  const uint64_t mag_mask = f.magnitude_mask();
+  const int32_t exp_a = int32_t((a & mag_mask) >> man), exp_b = int32_t((b & mag_mask) >> man),
+                exp_c = int32_t((c & mag_mask) >> man);
+  const uint64_t sign_mask = f.sign_mask();
+  const bool sign_p = ((a ^ b) & sign_mask) != 0;
+  const uint64_t differ = uint64_t{0} - uint64_t(((a ^ b ^ c) & sign_mask) != 0);
+  const int64_t p = int64_t((sig_a * sig_b) << (60 - 2 * man));
+  const int64_t q = int64_t(((sig_c << (61 - man)) ^ differ) - differ);
+  // The windows' units: p counts 2^(exp_a + exp_b - 2 bias - 60), q 2^(exp_c - bias - 61).
+  const int32_t unit_p = exp_a + exp_b - 2 * f.bias - 60, unit_c = exp_c - f.bias - 61;
+  // Which stays by masks, not a branch (the compiler made the ternaries one):
+  // which window is larger is as random as the data.
+  const int32_t diff = unit_p - unit_c;
+  const int32_t swap = diff >> 31;  // all ones when c stays
+  const int64_t swap64 = swap;
+  const int64_t x = p ^ ((p ^ q) & swap64), y = q ^ ((p ^ q) & swap64);
+  const int32_t unit = unit_p - (diff & swap);
+  const int32_t gap_full = (diff ^ swap) - swap;  // |diff|
+  const int gap = gap_full < 63 ? gap_full : 63;
+  const int64_t y_kept = y >> gap;  // arithmetic: the floor
+  const uint64_t sticky = (y_kept << gap) != y ? 1 : 0;
+  const int64_t s = x + y_kept;
+  const uint64_t neg = uint64_t(s >> 63);
+  const uint64_t m = (uint64_t(s) ^ neg) + (neg & (sticky ^ 1));
+  // m == 0 only for s == 0, exact (with a sticky |s| > 2^59)
+  if (m == 0) return false;
+  if (mode_of<Mode>(rs) == Rounding::sr && sticky != 0) return false;  // as fast_fma: sr needs an exact window
+  const int lz = count_leading_zeros_64(m);
+  // value = m * 2^unit = (m << lz) * 2^((unit + 63 - lz) - 63)
+  const FastResult r{m << lz, unit + 63 - lz, sign_p != (neg != 0), sticky != 0};
   result = fast_round<Mode>(r, f, rs, fl, index);
   return true;
 }
@@ -567,17 +712,39 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool accept_fast(FastCode c, uint64_t& resu
 // the constant fields fold) and called once per operation; the dispatch in
 // front of it is inlined into the caller, where a loop over one format and
 // one mode predicts it perfectly. The format is read from L::kFormat, a
-// static constant, not built on the stack on every call.
+// static constant, not built on the stack on every call. An instance takes
+// normal operands inline (fast_add_normal, fast_fma_normal, the fixed-point
+// sum of normal codes); the rest go to its _rare twin, out of line.
+
+// The instance's operands that are not all normal (rare): the fixed-point
+// sum with its full decode where the layout has one, else the generic fast
+// path, with the layout's constants, out of line.
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_rare(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
+                                                        Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  uint64_t result = 0;
+  if constexpr (fixed_point_sum_fits(f))
+    return fast_add_fixed_point<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  else
+    return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+}
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
                                                       Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
-  if constexpr (fixed_point_sum_fits(f))
-    return fast_add_fixed_point<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
-  else
-    return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  if constexpr (fixed_point_sum_fits(f)) {
+    if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    return fixed_point_sum_round<Mode>(fixed_point_normal(a, f), fixed_point_normal(b, f), negate_b, f, rs, fl, index,
+                                       result)
+               ? result
+               : kFastDeclined;
+  } else {
+    if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+  }
 }
 FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                            bool negate_b, const Format& out, const RoundingSpec& rs,
@@ -623,16 +790,34 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_mul_any(uint64_t a, const Format&
   });
 }
 
+// The instance's operands that are not all normal (rare): the fixed-point
+// fma with its full decode where the layout has one, else the generic fast
+// path, with the layout's constants, out of line.
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_rare(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
+                                                        Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  uint64_t result = 0;
+  if constexpr (fixed_point_fma_fits(f))
+    return fast_fma_fixed_point<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
+  else
+    return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
+}
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_fma_in(uint64_t a, uint64_t b, uint64_t c, const RoundingSpec& rs,
                                                       Flags& fl, uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
+  if (!is_normal_code(a, f) || !is_normal_code(b, f) || !is_normal_code(c, f))
+    return fast_fma_rare<L, Mode>(a, b, c, rs, fl, index);
   if constexpr (fixed_point_fma_fits(f))
-    return fast_fma_fixed_point<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
+    return fixed_point_fma_round<Mode>(fixed_point_normal(a, f), fixed_point_normal(b, f), fixed_point_normal(c, f), f,
+                                       rs, fl, index, result)
+               ? result
+               : kFastDeclined;
   else
-    return fast_fma<Mode>(a, f, b, f, c, f, f, rs, fl, index, result) ? result : kFastDeclined;
+    return fast_fma_normal<Mode>(a, b, c, f, rs, fl, index, result) ? result : kFastDeclined;
 }
 FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_fma_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                            uint64_t c, const Format& fc, const Format& out,
