@@ -853,7 +853,7 @@ FPSIM_HD constexpr bool fast_is_finite_normal(uint64_t mag) {
   return mag - least_normal < first_special_magnitude(f) - least_normal;  // mag < 2^M wraps: declined too
 }
 
-// The quotient below hands the core a "jammed" significand:
+// The quotient and the root below hand the core a "jammed" significand:
 // the truncated result S has its lowest k places zero in sig, and the
 // remainder, 0 <= rem < u = 2^k in those units, is or-ed into them, with
 // r.sticky false. S + rem is not the exact value (for the quotient S + rem
@@ -957,18 +957,64 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_div_any(uint64_t a, const Format&
   });
 }
 
-template <class L, int Mode>
-FPSIM_FLATTEN FPSIM_HD inline uint64_t fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index) {
-  FPSIM_FAST_LAYOUT_FORMAT(f, L);
-  static_assert(f.bits < 64, "kFastDeclined must not be a code");
-  uint64_t result = 0;
-  return fast_sqrt<Mode>(a, f, f, rs, fl, index, result) ? result : kFastDeclined;
-}
 FPSIM_FLATTEN FPSIM_HD inline FastCode fast_sqrt_generic(uint64_t a, const Format& fa, const Format& out,
                                                          const RoundingSpec& rs, Flags& fl, uint64_t index) {
   FastCode answer;
   answer.took = fast_sqrt(a, fa, out, rs, fl, index, answer.code);
   return answer;
+}
+template <class L>
+FPSIM_NOINLINE FPSIM_HD inline uint64_t fast_sqrt_not_normal(uint64_t a, const RoundingSpec& rs, Flags& fl,
+                                                             uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  const FastCode c = fast_sqrt_generic(a, f, f, rs, fl, index);
+  return c.took ? c.code : kFastDeclined;
+}
+
+// The correctly rounded square root of a double v >= 0. On x86-64 one
+// sqrtsd: ::sqrt there also tests v < 0 to set errno (a compare and a branch
+// per call, since the compiler does not know v's sign).
+FPSIM_FORCEINLINE FPSIM_HD inline double sqrt_of_nonnegative(double v) {
+#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
+  __asm__("sqrtsd %0, %0" : "+x"(v));
+  return v;
+#else
+  return ::sqrt(v);
+#endif
+}
+
+// sqrt(a) for a normal a > 0, significand x in [2^M, 2^(M+1)), exponent e =
+// ea - bias: a = n * 2^(e - odd - 48), n = x * 2^(48 - M + odd) in [2^48,
+// 2^50), odd = e & 1 making the power even, so sqrt(a) = sqrt(n) *
+// 2^((e - odd) / 2 - 24) with sqrt(n) in [2^24, 2^25): 25 bits = p + 1 for
+// fp32 (fewer formats need fewer), the remainder n - r^2 <= 2r < 2^26 jammed
+// into the 39 zero places below r in sig (jammed, above).
+// n < 2^53 is a double exactly, and double's root of it, rounded in any
+// host mode, truncates to r = floor(sqrt(n)) with no correction step: r is
+// a double, so no rounding of sqrt(n) >= r goes below it; and for n not a
+// square, r + 1 - sqrt(n) = ((r + 1)^2 - n) / (r + 1 + sqrt(n)) >= 2^-26,
+// more than the double spacing there (2^-28), so no rounding reaches r + 1.
+// The result is never tiny (sqrt halves the exponent).
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD inline uint64_t fast_sqrt_in(uint64_t a, const RoundingSpec& rs, Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  static_assert(f.bits < 64, "kFastDeclined must not be a code");
+  static_assert(f.man_bits <= 23, "n's bounds below");
+  if (mode_of<Mode>(rs) == Rounding::sr) return kFastDeclined;  // as fast_sqrt
+  constexpr int man = f.man_bits;
+  // The sign bit lies above the magnitude: a negative code is no finite
+  // normal magnitude, and one test sends it to the generic path as well.
+  const uint64_t mag = a & (f.sign_mask() | f.magnitude_mask());
+  if (!fast_is_finite_normal<L>(mag)) return fast_sqrt_not_normal<L>(a, rs, fl, index);
+  const uint64_t x = (mag & f.man_mask()) | (uint64_t{1} << man);
+  const int32_t e = int32_t(mag >> man) - f.bias;
+  const int odd = e & 1;
+  const uint64_t n = x << (48 - man + odd);
+  const uint64_t root = uint64_t(int64_t(sqrt_of_nonnegative(double(int64_t(n)))));  // < 2^25: int64 conversions
+  // sig * 2^(exp - 63) = root * 2^(exp - 24): exp = (e - odd) / 2, an exact
+  // halving (the arithmetic shift of an even number).
+  const uint64_t sig = (root << 39) | (n - root * root);
+  return fast_round<Mode>(FastResult{sig, e >> 1, false, false}, f, rs, fl, index);
 }
 FPSIM_FORCEINLINE FPSIM_HD inline bool fast_sqrt_any(uint64_t a, const Format& fa, const Format& out,
                                                      const RoundingSpec& rs, Flags& fl, uint64_t index,
