@@ -839,19 +839,12 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_fma_any(uint64_t a, const Format&
 }
 
 // Division and square root in an instance take normal operands apart with
-// the layout's constants: the significand is the fraction field with the
-// hidden bit, (mag & man_mask) | 2^M, the exponent the field itself, so
-// neither operand is normalised with a clz (only a subnormal would need
-// one). Whatever is not a finite normal (zeros, subnormals, infinities,
-// NaNs; daz only ever concerns subnormals) goes to the generic fast path
-// above, which declines or normalises it: one unsigned comparison per
-// operand tells the two apart.
-template <class L>
-FPSIM_HD constexpr bool fast_is_finite_normal(uint64_t mag) {
-  FPSIM_FAST_LAYOUT_FORMAT(f, L);
-  constexpr uint64_t least_normal = uint64_t{1} << f.man_bits;
-  return mag - least_normal < first_special_magnitude(f) - least_normal;  // mag < 2^M wraps: declined too
-}
+// the layout's constants, as add and fma do above: the significand is the
+// fraction field with the hidden bit, (mag & man_mask) | 2^M, the exponent
+// the field itself, so neither operand is normalised with a clz (only a
+// subnormal would need one). Whatever is not normal (is_normal_code: zeros,
+// subnormals, infinities, NaNs; daz only ever concerns subnormals) goes to
+// the generic fast path, which declines or normalises it.
 
 // The quotient and the root below hand the core a "jammed" significand:
 // the truncated result S has its lowest k places zero in sig, and the
@@ -921,8 +914,7 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_div_in(uint64_t a, uint64_t b, co
   if (mode_of<Mode>(rs) == Rounding::sr) return kFastDeclined;  // as fast_div
   constexpr int man = f.man_bits;
   const uint64_t mag_a = a & f.magnitude_mask(), mag_b = b & f.magnitude_mask();
-  if (!fast_is_finite_normal<L>(mag_a) || !fast_is_finite_normal<L>(mag_b))
-    return fast_div_not_normal<L>(a, b, rs, fl, index);
+  if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_div_not_normal<L>(a, b, rs, fl, index);
   const uint32_t x = uint32_t((mag_a & f.man_mask()) | (uint64_t{1} << man));
   const uint32_t y = uint32_t((mag_b & f.man_mask()) | (uint64_t{1} << man));
   const int lt = x < y ? 1 : 0;
@@ -1002,10 +994,12 @@ FPSIM_FLATTEN FPSIM_HD inline uint64_t fast_sqrt_in(uint64_t a, const RoundingSp
   static_assert(f.man_bits <= 23, "n's bounds below");
   if (mode_of<Mode>(rs) == Rounding::sr) return kFastDeclined;  // as fast_sqrt
   constexpr int man = f.man_bits;
-  // The sign bit lies above the magnitude: a negative code is no finite
-  // normal magnitude, and one test sends it to the generic path as well.
+  // is_normal_code on the code with its sign bit, which lies above the
+  // magnitude: a negative code is no normal magnitude, so one comparison
+  // sends it to the generic path as well.
   const uint64_t mag = a & (f.sign_mask() | f.magnitude_mask());
-  if (!fast_is_finite_normal<L>(mag)) return fast_sqrt_not_normal<L>(a, rs, fl, index);
+  constexpr uint64_t min_normal = uint64_t{1} << man;
+  if (mag - min_normal >= first_special_magnitude(f) - min_normal) return fast_sqrt_not_normal<L>(a, rs, fl, index);
   const uint64_t x = (mag & f.man_mask()) | (uint64_t{1} << man);
   const int32_t e = int32_t(mag >> man) - f.bias;
   const int odd = e & 1;
