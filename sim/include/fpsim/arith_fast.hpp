@@ -765,12 +765,37 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format&
 }
 
 template <class L, int Mode>
+FPSIM_NOINLINE FPSIM_HD constexpr uint64_t fast_mul_not_normal(uint64_t a, uint64_t b, const RoundingSpec& rs,
+                                                               Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  uint64_t result = 0;
+  return fast_mul<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
+}
+// a * b for normal a, b, as div below: significands x, y in [2^M, 2^(M+1))
+// taken apart with the layout's constants, so p = x * y lies in [2^(2M),
+// 2^(2M+2)) (exact: 2M + 2 <= 48 bits) and its leading bit is at 2M + top,
+// top = p >> (2M + 1): one variable shift normalises it, no clz. a * b =
+// p * 2^(ea + eb - 2 bias - 2M) = sig * 2^(exp - 63) with sig = p << (63 -
+// 2M - top), so exp = ea + eb - 2 bias + top (ea, eb: the exponent fields).
+// Exact, so every mode (sr included) is taken; a zero, subnormal, infinity
+// or NaN operand (rare) takes fast_mul with its full decode, out of line.
+template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_mul_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
                                                       uint64_t index) {
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
-  uint64_t result = 0;
-  return fast_mul<Mode>(a, f, b, f, f, rs, fl, index, result) ? result : kFastDeclined;
+  static_assert(f.man_bits <= 23, "the product's bounds above");
+  if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_mul_not_normal<L, Mode>(a, b, rs, fl, index);
+  constexpr int man = f.man_bits;
+  const uint64_t x = (a & f.man_mask()) | (uint64_t{1} << man);
+  const uint64_t y = (b & f.man_mask()) | (uint64_t{1} << man);
+  const uint64_t p = x * y;
+  const int top = int(p >> (2 * man + 1));
+  const uint64_t sig = p << (63 - 2 * man - top);
+  const int32_t exp = int32_t((a & f.magnitude_mask()) >> man) + int32_t((b & f.magnitude_mask()) >> man) -
+                      2 * f.bias + top;
+  const bool sign = ((a ^ b) & f.sign_mask()) != 0;
+  return fast_round<Mode>(FastResult{sig, exp, sign, false}, f, rs, fl, index);
 }
 FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_mul_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,
                                                            const Format& out, const RoundingSpec& rs, Flags& fl,
