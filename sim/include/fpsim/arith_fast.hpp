@@ -261,12 +261,12 @@ FPSIM_HD constexpr bool fixed_point_decode(uint64_t code, const Format& f, bool 
 // x + y (or x - y) of two decoded values of a layout with
 // fixed_point_sum_fits, rounded by the core; declines an exact zero sum (its
 // sign is the mode's, the definition's case). The sum is exact, so sr is
-// taken too.
+// taken too. The first form takes the signed sum of a value whose sign is
+// `flip` xor the sum's own.
 template <int Mode = kModeAtRunTime>
-FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t x, int64_t y, bool negate_b, const Format& f,
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t sum, bool flip, const Format& f,
                                                                 const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                                 uint64_t& result) {
-  const int64_t sum = negate_b ? x - y : x + y;
   if (sum == 0) return false;
   // |sum| with a mask, not a branch: the sign is as random as the data (GCC
   // made the conditional negation a branch, mispredicted half the time).
@@ -274,9 +274,15 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t x, int64
   const uint64_t mag = (uint64_t(sum) ^ neg) - neg;
   const int lz = count_leading_zeros_nonzero_64(mag);
   // value = mag * 2^(emin - M) = (mag << lz) * 2^(emin - M - lz)
-  const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), neg != 0, false};
+  const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), (neg != 0) != flip, false};
   result = fast_round<Mode>(r, f, rs, fl, index);
   return true;
+}
+template <int Mode = kModeAtRunTime>
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t x, int64_t y, bool negate_b, const Format& f,
+                                                                const RoundingSpec& rs, Flags& fl, uint64_t index,
+                                                                uint64_t& result) {
+  return fixed_point_sum_round<Mode>(negate_b ? x - y : x + y, false, f, rs, fl, index, result);
 }
 
 // a + b (or a - b) with the full decode; declines as fast_add does.
@@ -349,6 +355,11 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool is_normal_code(uint64_t code, const Fo
 // fixed_point_decode, without its tests: the significand with the hidden bit
 // shifted by the exponent field less one, negated by a mask (the sign is as
 // random as the data; a ternary here became a branch in some callers).
+// Its magnitude alone (the same shift, no sign).
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t fixed_point_normal_magnitude(uint64_t code, const Format& f) {
+  const int man = f.man_bits;
+  return ((code & f.man_mask()) | (uint64_t{1} << man)) << (((code & f.magnitude_mask()) >> man) - 1);
+}
 FPSIM_FORCEINLINE FPSIM_HD constexpr int64_t fixed_point_normal(uint64_t code, const Format& f) {
   const int man = f.man_bits;
   const uint64_t m = ((code & f.man_mask()) | (uint64_t{1} << man)) << (((code & f.magnitude_mask()) >> man) - 1);
@@ -737,10 +748,14 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bo
   uint64_t result = 0;
   if constexpr (fixed_point_sum_fits(f)) {
     if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
-    return fixed_point_sum_round<Mode>(fixed_point_normal(a, f), fixed_point_normal(b, f), negate_b, f, rs, fl, index,
-                                       result)
-               ? result
-               : kFastDeclined;
+    // The magnitudes added or subtracted as the signs say (one mask), not
+    // each operand negated by its own: the sum's sign then comes from its
+    // own sign bit and a's.
+    const uint64_t x = fixed_point_normal_magnitude(a, f), y = fixed_point_normal_magnitude(b, f);
+    const uint64_t sign_a = (a & f.sign_mask()) != 0 ? 1 : 0;
+    const uint64_t differ = uint64_t{0} - (sign_a ^ ((b & f.sign_mask()) != 0 ? 1 : 0) ^ uint64_t{negate_b});
+    const int64_t sum = int64_t(x + ((y ^ differ) - differ));  // x + y or x - y; |sum| < 2^42
+    return fixed_point_sum_round<Mode>(sum, sign_a != 0, f, rs, fl, index, result) ? result : kFastDeclined;
   } else {
     if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
     return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
