@@ -215,16 +215,7 @@ FPSIM_HD constexpr Unpacked exact_fma(const Unpacked& a, const Unpacked& b, cons
 
 // 128/64-bit division whose quotient fits 64 bits (n >> 64 < d).
 FPSIM_HD constexpr uint64_t divide_128_by_64(u128 n, uint64_t d, uint64_t& remainder) {
-#if defined(__x86_64__) && !defined(__CUDA_ARCH__)
-  if (!__builtin_is_constant_evaluated()) {
-    uint64_t q = 0, r = 0;
-    __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(uint64_t(n)), "d"(uint64_t(n >> 64)), "r"(d));
-    remainder = r;
-    return q;
-  }
-#endif
-  remainder = uint64_t(n % d);
-  return uint64_t(n / d);
+  return divide_double_width(n, d, remainder);
 }
 
 // x / y for finite non-zero values. The top 64 bits of each significand are

@@ -67,22 +67,6 @@ struct FastValue {
   bool sign = false;
 };
 
-// Decodes a code of a fast_format; false for zeros, infinities, NaNs and a
-// subnormal under daz (the definition raises `flushed` for it).
-FPSIM_HD constexpr bool fast_decode(uint64_t code, const Format& f, bool daz, FastValue& v) {
-  const int man = f.man_bits;
-  const uint64_t mag = code & f.magnitude_mask();
-  const uint64_t exp_field = mag >> man;
-  if (mag - 1 >= first_special_magnitude(f) - 1) return false;  // mag == 0 wraps: zeros decline too
-  if (exp_field == 0 && daz) return false;
-  const uint64_t mant = exp_field != 0 ? (mag & f.man_mask()) | (uint64_t{1} << man) : mag;
-  const int lz = count_leading_zeros_64(mant);
-  v.sig = mant << lz;
-  v.exp = int32_t(exp_field != 0 ? exp_field : 1) - f.bias - man + (63 - lz);
-  v.sign = (code & f.sign_mask()) != 0;
-  return true;
-}
-
 // A finite non-zero value (-1)^sign * sig * 2^exp with sig the code's
 // integer significand, not normalised: the hidden bit at M for a normal
 // code, a subnormal's fraction as it stands (sig < 2^(M+1) <= 2^24).
@@ -104,6 +88,18 @@ FPSIM_HD constexpr bool fast_decode_significand(uint64_t code, const Format& f, 
   v.sig = (mag & f.man_mask()) | (uint64_t{normal} << man);
   v.exp = int32_t(exp_field + uint64_t{!normal}) - f.bias - man;  // a subnormal's exponent field reads as 1
   v.sign = (code & f.sign_mask()) != 0;
+  return true;
+}
+
+// Decodes a code of a fast_format, normalised; false for zeros, infinities,
+// NaNs and a subnormal under daz (the definition raises `flushed` for it).
+FPSIM_HD constexpr bool fast_decode(uint64_t code, const Format& f, bool daz, FastValue& v) {
+  FastSignificand m;
+  if (!fast_decode_significand(code, f, daz, m)) return false;
+  const int lz = count_leading_zeros_nonzero_64(m.sig);
+  v.sig = m.sig << lz;
+  v.exp = m.exp + (63 - lz);
+  v.sign = m.sign;
   return true;
 }
 
@@ -807,8 +803,8 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_mul_in(uint64_t a, uint64_t b, co
   const uint64_t p = x * y;
   const int top = int(p >> (2 * man + 1));
   const uint64_t sig = p << (63 - 2 * man - top);
-  const int32_t exp = int32_t((a & f.magnitude_mask()) >> man) + int32_t((b & f.magnitude_mask()) >> man) -
-                      2 * f.bias + top;
+  const int32_t exp =
+      int32_t((a & f.magnitude_mask()) >> man) + int32_t((b & f.magnitude_mask()) >> man) - 2 * f.bias + top;
   const bool sign = ((a ^ b) & f.sign_mask()) != 0;
   return fast_round<Mode>(FastResult{sig, exp, sign, false}, f, rs, fl, index);
 }
@@ -922,17 +918,30 @@ FPSIM_NOINLINE FPSIM_HD constexpr uint64_t fast_div_not_normal(uint64_t a, uint6
 // take some 12-15. On the AVX512-FP16 Xeon the benchmarks run on (Sapphire
 // Rapids or later) fp32 div measured the same with either, within the
 // machine's noise: divl costs nothing there and saves much on older cores.
-FPSIM_FORCEINLINE FPSIM_HD constexpr uint32_t divide_64_by_32(uint64_t n, uint32_t d, uint32_t& remainder) {
+// A division whose quotient fits the narrow type (n >> width(Narrow) < d):
+// one x86 divl / divq where a plain division of the wide type would compile
+// to the next wider instruction (divq, or a call for u128). Also
+// divide_128_by_64 in arith.hpp.
+template <class Narrow, class Wide>
+FPSIM_FORCEINLINE FPSIM_HD constexpr Narrow divide_double_width(Wide n, Narrow d, Narrow& remainder) {
+  static_assert(sizeof(Wide) == 2 * sizeof(Narrow) && (sizeof(Narrow) == 4 || sizeof(Narrow) == 8));
 #if defined(__x86_64__) && !defined(__CUDA_ARCH__)
   if (!__builtin_is_constant_evaluated()) {
-    uint32_t q = 0, r = 0;
-    __asm__("divl %4" : "=a"(q), "=d"(r) : "a"(uint32_t(n)), "d"(uint32_t(n >> 32)), "r"(d));
+    Narrow q = 0, r = 0;
+    constexpr int width = int(sizeof(Narrow)) * 8;
+    if constexpr (sizeof(Narrow) == 4)
+      __asm__("divl %4" : "=a"(q), "=d"(r) : "a"(Narrow(n)), "d"(Narrow(n >> width)), "r"(d));
+    else
+      __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(Narrow(n)), "d"(Narrow(n >> width)), "r"(d));
     remainder = r;
     return q;
   }
 #endif
-  remainder = uint32_t(n % d);
-  return uint32_t(n / d);
+  remainder = Narrow(n % d);
+  return Narrow(n / d);
+}
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint32_t divide_64_by_32(uint64_t n, uint32_t d, uint32_t& remainder) {
+  return divide_double_width(n, d, remainder);
 }
 
 // a / b for normal a, b: significands x, y in [2^M, 2^(M+1)). The
