@@ -351,14 +351,12 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool is_normal_code(uint64_t code, const Fo
 // fixed_point_decode, without its tests: the significand with the hidden bit
 // shifted by the exponent field less one, negated by a mask (the sign is as
 // random as the data; a ternary here became a branch in some callers).
-// Its magnitude alone (the same shift, no sign).
 FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t fixed_point_normal_magnitude(uint64_t code, const Format& f) {
   const int man = f.man_bits;
   return ((code & f.man_mask()) | (uint64_t{1} << man)) << (((code & f.magnitude_mask()) >> man) - 1);
 }
 FPSIM_FORCEINLINE FPSIM_HD constexpr int64_t fixed_point_normal(uint64_t code, const Format& f) {
-  const int man = f.man_bits;
-  const uint64_t m = ((code & f.man_mask()) | (uint64_t{1} << man)) << (((code & f.magnitude_mask()) >> man) - 1);
+  const uint64_t m = fixed_point_normal_magnitude(code, f);
   const uint64_t neg = uint64_t{0} - uint64_t((code & f.sign_mask()) != 0);
   return int64_t((m ^ neg) - neg);
 }
