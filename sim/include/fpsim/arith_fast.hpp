@@ -269,6 +269,11 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t sum, boo
   const uint64_t neg = uint64_t(sum >> 63);
   const uint64_t mag = (uint64_t(sum) ^ neg) - neg;
   const int lz = count_leading_zeros_nonzero_64(mag);
+  // Each operand is below 2^(M + largest exponent field), their sum below
+  // twice that; told to the compiler, the inlined core's early overflow
+  // test and its zero test fold away.
+  FPSIM_ASSUME(lz >= 63 - (f.man_bits + int(f.exp_field_max())));
+  FPSIM_ASSUME(((mag << lz) >> 63) != 0);
   // value = mag * 2^(emin - M) = (mag << lz) * 2^(emin - M - lz)
   const FastResult r{mag << lz, int32_t(63 - lz + f.emin() - f.man_bits), (neg != 0) != flip, false};
   result = fast_round<Mode>(r, f, rs, fl, index);
@@ -347,18 +352,85 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool is_normal_code(uint64_t code, const Fo
   return (code & f.magnitude_mask()) - min_normal < first_special_magnitude(f) - min_normal;
 }
 
+// A normal code's shift: its exponent field less one. Read once, it serves
+// the decode below and screens the code (is_normal_shift).
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t fixed_point_normal_shift(uint64_t code, const Format& f) {
+  return ((code & f.magnitude_mask()) >> f.man_bits) - 1;
+}
+// Whether the exponent field alone tells that a code is normal: in ieee
+// layouts the specials fill the top field (fn's NaN shares its field with
+// normal numbers, so there it does not).
+FPSIM_HD constexpr bool normal_by_exponent_field(const Format& f) {
+  return first_special_magnitude(f) == f.exp_field_max() << f.man_bits;
+}
+// With normal_by_exponent_field: whether the code of that shift is normal
+// (a zero or subnormal code's field 0 wraps to the largest shift).
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool is_normal_shift(uint64_t shift, const Format& f) {
+  return shift < f.exp_field_max() - 1;
+}
+
 // A normal code's value as a signed multiple of 2^(emin - M), as
 // fixed_point_decode, without its tests: the significand with the hidden bit
 // shifted by the exponent field less one, negated by a mask (the sign is as
 // random as the data; a ternary here became a branch in some callers).
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t fixed_point_normal_magnitude(uint64_t code, uint64_t shift,
+                                                                          const Format& f) {
+  return ((code & f.man_mask()) | (uint64_t{1} << f.man_bits)) << shift;
+}
 FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t fixed_point_normal_magnitude(uint64_t code, const Format& f) {
-  const int man = f.man_bits;
-  return ((code & f.man_mask()) | (uint64_t{1} << man)) << (((code & f.magnitude_mask()) >> man) - 1);
+  return fixed_point_normal_magnitude(code, fixed_point_normal_shift(code, f), f);
 }
 FPSIM_FORCEINLINE FPSIM_HD constexpr int64_t fixed_point_normal(uint64_t code, const Format& f) {
   const uint64_t m = fixed_point_normal_magnitude(code, f);
   const uint64_t neg = uint64_t{0} - uint64_t((code & f.sign_mask()) != 0);
   return int64_t((m ^ neg) - neg);
+}
+
+// ---- the sum in the host's double ---------------------------------------
+// Layouts whose codes are IEEE binary32 codes with the fraction cut short
+// (fp32, bf16: 8 exponent bits, bias 127, ieee specials) widen to float by a
+// shift and to double by the host's exact conversion. Two normal values
+// whose exponents are at most 51 - M apart add exactly in double: both are
+// multiples of 2^(ey - M) (ey the smaller exponent), the sum is below
+// 2^(ex + 2), so it is k * 2^(ey - M) with |k| < 2^(gap + M + 2) <= 2^53;
+// and a non-zero sum is at least 2^-149 and below 2^129, a normal double.
+// Exact, so the host's rounding mode plays no part, and no subnormal double
+// goes in or comes out, so flush-to-zero and denormals-are-zero (MXCSR's
+// FTZ and DAZ, which -ffast-math sets) play none either. One addsd replaces
+// the alignment, the sticky and the normalising clz of the integer window
+// (fast_add_normal, which takes the wider gaps).
+FPSIM_HD constexpr bool float_layout(const Format& f) {
+  return fast_format(f) && f.exp_bits == 8 && f.bias == 127 && f.specials == Specials::ieee && f.has_sign &&
+         f.man_bits <= 23;
+}
+FPSIM_HD constexpr int double_sum_max_gap(const Format& f) { return 51 - f.man_bits; }
+FPSIM_FORCEINLINE FPSIM_HD constexpr double float_layout_code_as_double(uint64_t code, const Format& f) {
+  const uint32_t bits = uint32_t(code << (23 - f.man_bits));  // the code's 1 + 8 + M bits at a float's top
+#if defined(__CUDA_ARCH__)
+  return double(__int_as_float(int(bits)));
+#else
+  return double(std::bit_cast<float>(bits));
+#endif
+}
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t double_bits(double v) {
+#if defined(__CUDA_ARCH__)
+  return uint64_t(__double_as_longlong(v));
+#else
+  return std::bit_cast<uint64_t>(v);
+#endif
+}
+// A double that holds an exact result, normal or zero, for the core; false
+// for zero (its sign is the mode's, the definition's case).
+template <int Mode = kModeAtRunTime>
+FPSIM_FORCEINLINE FPSIM_HD constexpr bool exact_double_round(double v, const Format& f, const RoundingSpec& rs,
+                                                             Flags& fl, uint64_t index, uint64_t& result) {
+  const uint64_t bits = double_bits(v);
+  if ((bits << 1) == 0) return false;
+  // sig * 2^(exp - 63) with the hidden bit at 63: exp is the unbiased exponent.
+  const FastResult r{(bits << 11) | (uint64_t{1} << 63), int32_t((bits >> 52) & 0x7ff) - 1023, (bits >> 63) != 0,
+                     false};
+  result = fast_round<Mode>(r, f, rs, fl, index);
+  return true;
 }
 
 // a + b (or a - b), both normal, in one layout. Codes of one format order
@@ -734,6 +806,16 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_rare(uint64_t a, uint64_t b, 
   else
     return fast_add<Mode>(a, f, b, f, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
 }
+// Normal operands whose exponents lie too far apart for the double sum
+// (rare): the integer window, out of line, so that its registers are not
+// saved on the common path.
+template <class L, int Mode>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_far(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
+                                                       Flags& fl, uint64_t index) {
+  FPSIM_FAST_LAYOUT_FORMAT(f, L);
+  uint64_t result = 0;
+  return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+}
 template <class L, int Mode>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
                                                       Flags& fl, uint64_t index) {
@@ -741,18 +823,44 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bo
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
   if constexpr (fixed_point_sum_fits(f)) {
-    if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    // The screen reads the decode's shifts where the layout allows it (one
+    // comparison each on a value the decode needs anyway).
+    const uint64_t shift_a = fixed_point_normal_shift(a, f), shift_b = fixed_point_normal_shift(b, f);
+    if constexpr (normal_by_exponent_field(f)) {
+      if (!is_normal_shift(shift_a, f) || !is_normal_shift(shift_b, f))
+        return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    } else {
+      if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    }
     // The magnitudes added or subtracted as the signs say (one mask), not
     // each operand negated by its own: the sum's sign then comes from its
     // own sign bit and a's.
-    const uint64_t x = fixed_point_normal_magnitude(a, f), y = fixed_point_normal_magnitude(b, f);
+    const uint64_t x = fixed_point_normal_magnitude(a, shift_a, f), y = fixed_point_normal_magnitude(b, shift_b, f);
     const uint64_t sign_a = (a & f.sign_mask()) != 0 ? 1 : 0;
     const uint64_t differ = uint64_t{0} - (sign_a ^ ((b & f.sign_mask()) != 0 ? 1 : 0) ^ uint64_t{negate_b});
     const int64_t sum = int64_t(x + ((y ^ differ) - differ));  // x + y or x - y; |sum| < 2^42
     return fixed_point_sum_round<Mode>(sum, sign_a != 0, f, rs, fl, index, result) ? result : kFastDeclined;
   } else {
-    if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
-    return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+    // Both normal: the smaller magnitude is not below the least normal, the
+    // larger not a special. fast_add_normal orders them the same way (the
+    // same expressions: the compiler computes them once).
+    const uint64_t mag_a = a & f.magnitude_mask(), mag_b = b & f.magnitude_mask();
+    const bool swap = mag_a < mag_b;
+    const uint64_t mag_x = swap ? mag_b : mag_a, mag_y = swap ? mag_a : mag_b;
+    if (mag_y < (uint64_t{1} << f.man_bits) || mag_x >= first_special_magnitude(f))
+      return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+    if constexpr (float_layout(f)) {
+      // The exponent gap is at most double_sum_max_gap: a larger one makes
+      // the magnitudes differ by more than (max gap) * 2^M.
+      if (mag_x - mag_y < uint64_t(double_sum_max_gap(f)) << f.man_bits) {
+        const uint64_t b_signed = b ^ (f.sign_mask() & (uint64_t{0} - uint64_t{negate_b}));
+        const double sum = float_layout_code_as_double(a, f) + float_layout_code_as_double(b_signed, f);
+        return exact_double_round<Mode>(sum, f, rs, fl, index, result) ? result : kFastDeclined;
+      }
+      return fast_add_far<L, Mode>(a, b, negate_b, rs, fl, index);
+    } else {
+      return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+    }
   }
 }
 FPSIM_FLATTEN FPSIM_HD constexpr FastCode fast_add_generic(uint64_t a, const Format& fa, uint64_t b, const Format& fb,

@@ -33,6 +33,17 @@
 #define FPSIM_FLATTEN __attribute__((noinline, flatten))
 #endif
 
+// A fact the code has just established (a normalised significand's top
+// bit, an exponent's bound) told to the compiler, so that the inlined
+// rounding core drops the branches that cannot be taken. Reaching it with
+// the fact false would be undefined behaviour: only facts the surrounding
+// lines prove go here (UBSan's -fsanitize=unreachable checks them in the
+// sanitizer build).
+#define FPSIM_ASSUME(cond)                \
+  do {                                    \
+    if (!(cond)) __builtin_unreachable(); \
+  } while (false)
+
 #include <cstdint>
 
 namespace fpsim {
