@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <bit>
+#include <cfenv>
 #include <cstdio>
 #include <functional>
 #include <ostream>
@@ -18,6 +19,10 @@
 #include "fpsim/convert.hpp"
 #include "fpsim/format_table.hpp"
 #include "test_random.hpp"
+
+#if defined(__x86_64__)
+#include <xmmintrin.h>  // _mm_getcsr / _mm_setcsr: MXCSR's FTZ and DAZ
+#endif
 
 namespace fpsim {
 namespace {
@@ -611,6 +616,61 @@ TEST(ArithFastInstances, RandomFp32AddAndFmaGiveTheSameCodesAndFlags) {
     EXPECT_EQ(failures, 0u) << "op " << int(op);
     EXPECT_GT(answered * 2, kTriples) << "op " << int(op);
   }
+}
+
+// fp32 and bf16 add and sub form their sum in the host's double where the
+// exponents are at most 51 - M apart (arith_fast.hpp, "the sum in the host's
+// double"); the sum is exact, so no host state may move a code or a flag.
+// Here the host rounds upward or downward with flush-to-zero and
+// denormals-are-zero set (what -ffast-math's start-up code sets), and
+// random pairs with gaps around the double's limit and cancellation of
+// every depth meet the definition (integer arithmetic only) in each mode.
+TEST(ArithFastInstances, FloatLayoutAddsIgnoreTheHostRoundingModeAndFtzDaz) {
+  const int old_rounding = std::fegetround();
+#if defined(__x86_64__)
+  const unsigned old_csr = _mm_getcsr();
+#endif
+  const Rounding modes[] = {Rounding::rne, Rounding::rtz, Rounding::rup, Rounding::rdn, Rounding::sr};
+  uint64_t failures = 0, cases = 0;
+  for (int host = 0; host < 2; ++host) {
+    std::fesetround(host == 0 ? FE_UPWARD : FE_DOWNWARD);
+#if defined(__x86_64__)
+    _mm_setcsr(old_csr | 0x8040u);  // FTZ (bit 15) and DAZ (bit 6)
+#endif
+    for (const Format* f : {&formats::fp32, &formats::bf16}) {
+      const int max_gap = detail::double_sum_max_gap(*f);
+      for (uint64_t i = 0; i < 200'000 / kSanitizerDivisor; ++i) {
+        const uint64_t r = test::mix64(i ^ (uint64_t(host) << 40) ^ (uint64_t(f->man_bits) << 48));
+        const uint64_t r2 = test::mix64(r);
+        // a normal; b's exponent field max_gap - 3 .. max_gap + 3 below or
+        // 0 .. 3 from a's, its fraction near a's (cancellation).
+        const uint64_t field_a = 60 + (r >> 8) % 130;
+        const int64_t gap = (r2 & 1) != 0 ? int64_t((r2 >> 8) % 4) : int64_t(max_gap - 3 + (r2 >> 8) % 7);
+        const uint64_t field_b = uint64_t(int64_t(field_a) - ((r2 & 2) != 0 ? gap : -gap));
+        const uint64_t frac_a = (r >> 24) & f->man_mask();
+        const uint64_t frac_b = (r2 & 4) != 0 ? (frac_a + (r2 >> 24) % 5 - 2) & f->man_mask() : (r2 >> 24) & f->man_mask();
+        const uint64_t a = ((r >> 20) & 1 ? f->sign_mask() : 0) | (field_a << f->man_bits) | frac_a;
+        const uint64_t b = ((r2 >> 20) & 1 ? f->sign_mask() : 0) | (field_b << f->man_bits) | frac_b;
+        RoundingSpec rs;
+        rs.rounding = modes[(r >> 32) % 5];
+        const bool subtract = ((r2 >> 33) & 1) != 0;
+        Flags got_fl, want_fl;
+        const uint64_t got = subtract ? sub(a, b, *f, rs, got_fl, i) : add(a, b, *f, rs, got_fl, i);
+        const uint64_t want = subtract ? detail::general_sub(a, *f, b, *f, *f, rs, want_fl, i)
+                                       : detail::general_add(a, *f, b, *f, *f, rs, want_fl, i);
+        ++cases;
+        if ((got != want || got_fl.bits != want_fl.bits) && failures++ < 10)
+          ADD_FAILURE() << f->name << (subtract ? " sub " : " add ") << std::hex << a << ", " << b << " mode "
+                        << int(rs.rounding) << ": got " << got << " flags " << got_fl.bits << ", want " << want
+                        << " flags " << want_fl.bits;
+      }
+    }
+#if defined(__x86_64__)
+    _mm_setcsr(old_csr);
+#endif
+    std::fesetround(old_rounding);
+  }
+  EXPECT_EQ(failures, 0u) << "of " << cases;
 }
 
 }  // namespace
