@@ -50,6 +50,15 @@ FPSIM_HD constexpr int count_leading_zeros_nonzero_64(uint64_t v) {
 #endif
 }
 
+// A double's bits (the host and the device spell the cast differently).
+FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t double_bits(double v) {
+#if defined(__CUDA_ARCH__)
+  return uint64_t(__double_as_longlong(v));
+#else
+  return std::bit_cast<uint64_t>(v);
+#endif
+}
+
 // The smallest magnitude code that is not a finite number (an inf or a NaN):
 // for ieee formats the all-ones exponent field, for fn formats the all-ones
 // NaN; fnuz and finite formats have none (fnuz's NaN is "sign only", which
@@ -264,14 +273,29 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t sum, boo
                                                                 const RoundingSpec& rs, Flags& fl, uint64_t index,
                                                                 uint64_t& result) {
   if (sum == 0) return false;
+  // Each operand is below 2^(M + largest exponent field), their sum below
+  // twice that. Where that is at most 2^53, the host's int64 -> double
+  // conversion is exact (in any host rounding mode; |sum| >= 1 is no
+  // subnormal) and gives sign, exponent and normalised significand at once,
+  // in place of |sum|, a clz and a shift. The bound, told to the compiler,
+  // folds the inlined core's early overflow test.
+  if (f.man_bits + int(f.exp_field_max()) + 1 <= 53) {
+    const uint64_t bits = double_bits(double(sum));
+    const int32_t e = int32_t((bits >> 52) & 0x7ff) - 1023;  // |sum| in [2^e, 2^(e+1))
+    FPSIM_ASSUME(e >= 0 && e <= f.man_bits + int(f.exp_field_max()));
+    // value = sum * 2^(emin - M) = (-1)^s * sig * 2^(e + emin - M - 63)
+    const FastResult r{(bits << 11) | (uint64_t{1} << 63), e + f.emin() - f.man_bits, ((bits >> 63) != 0) != flip,
+                       false};
+    result = fast_round<Mode>(r, f, rs, fl, index);
+    return true;
+  }
   // |sum| with a mask, not a branch: the sign is as random as the data (GCC
   // made the conditional negation a branch, mispredicted half the time).
   const uint64_t neg = uint64_t(sum >> 63);
   const uint64_t mag = (uint64_t(sum) ^ neg) - neg;
   const int lz = count_leading_zeros_nonzero_64(mag);
-  // Each operand is below 2^(M + largest exponent field), their sum below
-  // twice that; told to the compiler, the inlined core's early overflow
-  // test and its zero test fold away.
+  // The same bound, and the normalised leading bit: the inlined core's early
+  // overflow test and its zero test fold away.
   FPSIM_ASSUME(lz >= 63 - (f.man_bits + int(f.exp_field_max())));
   FPSIM_ASSUME(((mag << lz) >> 63) != 0);
   // value = mag * 2^(emin - M) = (mag << lz) * 2^(emin - M - lz)
@@ -410,13 +434,6 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr double float_layout_code_as_double(uint64_t
   return double(__int_as_float(int(bits)));
 #else
   return double(std::bit_cast<float>(bits));
-#endif
-}
-FPSIM_FORCEINLINE FPSIM_HD constexpr uint64_t double_bits(double v) {
-#if defined(__CUDA_ARCH__)
-  return uint64_t(__double_as_longlong(v));
-#else
-  return std::bit_cast<uint64_t>(v);
 #endif
 }
 // A double that holds an exact result, normal or zero, for the core; false
@@ -816,9 +833,12 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_far(uint64_t a, uint64_t b, b
   uint64_t result = 0;
   return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
 }
-template <class L, int Mode>
-FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, bool negate_b, const RoundingSpec& rs,
-                                                      Flags& fl, uint64_t index) {
+// Negate: sub (a compile-time constant at every call, so add and sub are
+// separate instances and neither tests it).
+template <class L, int Mode, bool Negate>
+FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
+                                                      uint64_t index) {
+  constexpr bool negate_b = Negate;
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
@@ -877,7 +897,9 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fast_add_any(uint64_t a, const Format&
     if constexpr (std::is_void_v<L>)
       return accept_fast(fast_add_generic(a, fa, b, fb, negate_b, out, rs, fl, index), result);
     else
-      return accept_fast(fast_add_in<L, Mode>(a, b, negate_b, rs, fl, index), result);
+      return accept_fast(negate_b ? fast_add_in<L, Mode, true>(a, b, rs, fl, index)
+                                  : fast_add_in<L, Mode, false>(a, b, rs, fl, index),
+                         result);
   });
 }
 
