@@ -238,8 +238,9 @@ FPSIM_HD constexpr bool fast_sum(const FastValue& x_in, const FastValue& y_in, F
 // shifted left by max(exponent field, 1) - 1. Where two such integers and
 // their sum stay below 2^63 (fp16, e5m2, e4m3: at most 41 bits), the exact
 // sum is one int64 addition: no alignment, no sticky, no per-operand
-// normalisation, one clz for the result. The result goes to the same
-// rounding core as fast_sum's (docs/arithmetic-semantics.md, "The fast path").
+// normalisation, one exact conversion to double (or a clz) for the result.
+// The result goes to the same rounding core as fast_sum's
+// (docs/arithmetic-semantics.md, "The fast path").
 
 // Whether every finite value of f, as a multiple of 2^(emin - M), and the
 // sum of two fit an int64: significand bits M + 1, shift below the
