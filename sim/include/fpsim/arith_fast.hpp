@@ -126,6 +126,13 @@ struct FastResult {
   bool sticky = false;
 };
 
+// A non-zero normal double's bits as an exact FastResult: the hidden bit at
+// 63, exp the unbiased exponent.
+FPSIM_FORCEINLINE FPSIM_HD constexpr FastResult double_bits_as_fast_result(uint64_t bits) {
+  return FastResult{(bits << 11) | (uint64_t{1} << 63), int32_t((bits >> 52) & 0x7ff) - 1023, (bits >> 63) != 0,
+                    false};
+}
+
 // A result below the normal range: the same core, out of line (rare). Its
 // arguments are six scalars (sign and sticky ride in the exponent's word),
 // so they travel in registers and the call from an instance is a tail
@@ -281,12 +288,11 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool fixed_point_sum_round(int64_t sum, boo
   // in place of |sum|, a clz and a shift. The bound, told to the compiler,
   // folds the inlined core's early overflow test.
   if (f.man_bits + int(f.exp_field_max()) + 1 <= 53) {
-    const uint64_t bits = double_bits(double(sum));
-    const int32_t e = int32_t((bits >> 52) & 0x7ff) - 1023;  // |sum| in [2^e, 2^(e+1))
-    FPSIM_ASSUME(e >= 0 && e <= f.man_bits + int(f.exp_field_max()));
-    // value = sum * 2^(emin - M) = (-1)^s * sig * 2^(e + emin - M - 63)
-    const FastResult r{(bits << 11) | (uint64_t{1} << 63), e + f.emin() - f.man_bits, ((bits >> 63) != 0) != flip,
-                       false};
+    FastResult r = double_bits_as_fast_result(double_bits(double(sum)));  // |sum| in [2^exp, 2^(exp+1))
+    FPSIM_ASSUME(r.exp >= 0 && r.exp <= f.man_bits + int(f.exp_field_max()));
+    // value = sum * 2^(emin - M)
+    r.exp += f.emin() - f.man_bits;
+    r.sign = r.sign != flip;
     result = fast_round<Mode>(r, f, rs, fl, index);
     return true;
   }
@@ -444,10 +450,7 @@ FPSIM_FORCEINLINE FPSIM_HD constexpr bool exact_double_round(double v, const For
                                                              Flags& fl, uint64_t index, uint64_t& result) {
   const uint64_t bits = double_bits(v);
   if ((bits << 1) == 0) return false;
-  // sig * 2^(exp - 63) with the hidden bit at 63: exp is the unbiased exponent.
-  const FastResult r{(bits << 11) | (uint64_t{1} << 63), int32_t((bits >> 52) & 0x7ff) - 1023, (bits >> 63) != 0,
-                     false};
-  result = fast_round<Mode>(r, f, rs, fl, index);
+  result = fast_round<Mode>(double_bits_as_fast_result(bits), f, rs, fl, index);
   return true;
 }
 
@@ -839,7 +842,6 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_far(uint64_t a, uint64_t b, b
 template <class L, int Mode, bool Negate>
 FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, const RoundingSpec& rs, Flags& fl,
                                                       uint64_t index) {
-  constexpr bool negate_b = Negate;
   FPSIM_FAST_LAYOUT_FORMAT(f, L);
   static_assert(f.bits < 64, "kFastDeclined must not be a code");
   uint64_t result = 0;
@@ -849,16 +851,16 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, co
     const uint64_t shift_a = fixed_point_normal_shift(a, f), shift_b = fixed_point_normal_shift(b, f);
     if constexpr (normal_by_exponent_field(f)) {
       if (!is_normal_shift(shift_a, f) || !is_normal_shift(shift_b, f))
-        return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+        return fast_add_rare<L, Mode>(a, b, Negate, rs, fl, index);
     } else {
-      if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+      if (!is_normal_code(a, f) || !is_normal_code(b, f)) return fast_add_rare<L, Mode>(a, b, Negate, rs, fl, index);
     }
     // The magnitudes added or subtracted as the signs say (one mask), not
     // each operand negated by its own: the sum's sign then comes from its
     // own sign bit and a's.
     const uint64_t x = fixed_point_normal_magnitude(a, shift_a, f), y = fixed_point_normal_magnitude(b, shift_b, f);
     const uint64_t sign_a = (a & f.sign_mask()) != 0 ? 1 : 0;
-    const uint64_t differ = uint64_t{0} - (sign_a ^ ((b & f.sign_mask()) != 0 ? 1 : 0) ^ uint64_t{negate_b});
+    const uint64_t differ = uint64_t{0} - (sign_a ^ ((b & f.sign_mask()) != 0 ? 1 : 0) ^ uint64_t{Negate});
     const int64_t sum = int64_t(x + ((y ^ differ) - differ));  // x + y or x - y; |sum| < 2^42
     return fixed_point_sum_round<Mode>(sum, sign_a != 0, f, rs, fl, index, result) ? result : kFastDeclined;
   } else {
@@ -869,18 +871,18 @@ FPSIM_FLATTEN FPSIM_HD constexpr uint64_t fast_add_in(uint64_t a, uint64_t b, co
     const bool swap = mag_a < mag_b;
     const uint64_t mag_x = swap ? mag_b : mag_a, mag_y = swap ? mag_a : mag_b;
     if (mag_y < (uint64_t{1} << f.man_bits) || mag_x >= first_special_magnitude(f))
-      return fast_add_rare<L, Mode>(a, b, negate_b, rs, fl, index);
+      return fast_add_rare<L, Mode>(a, b, Negate, rs, fl, index);
     if constexpr (float_layout(f)) {
       // The exponent gap is at most double_sum_max_gap: a larger one makes
       // the magnitudes differ by more than (max gap) * 2^M.
       if (mag_x - mag_y < uint64_t(double_sum_max_gap(f)) << f.man_bits) {
-        const uint64_t b_signed = b ^ (f.sign_mask() & (uint64_t{0} - uint64_t{negate_b}));
+        const uint64_t b_signed = Negate ? b ^ f.sign_mask() : b;
         const double sum = float_layout_code_as_double(a, f) + float_layout_code_as_double(b_signed, f);
         return exact_double_round<Mode>(sum, f, rs, fl, index, result) ? result : kFastDeclined;
       }
-      return fast_add_far<L, Mode>(a, b, negate_b, rs, fl, index);
+      return fast_add_far<L, Mode>(a, b, Negate, rs, fl, index);
     } else {
-      return fast_add_normal<Mode>(a, b, negate_b, f, rs, fl, index, result) ? result : kFastDeclined;
+      return fast_add_normal<Mode>(a, b, Negate, f, rs, fl, index, result) ? result : kFastDeclined;
     }
   }
 }
