@@ -221,6 +221,24 @@ class SweepReader {
         throw ConfigError((n ? at(n->source()) : escaped_text(source_)) + ": model." + model + ": settings for \"" +
                           model + "\", which is not in models");
       }
+    // Each key is checked as it is read; the whole of each model's run
+    // configuration is checked here, so that settings which are each valid
+    // but clash (min_lr above lr, gpt.width not a multiple of gpt.heads)
+    // refuse the file rather than every run of the model later. The seeds
+    // do not enter the checks: one run per model stands for all of them.
+    for (const std::string& m : c.models) {
+      SweepRun run;
+      run.model = m;
+      run.seed = c.seeds.front();
+      run.data_seed = c.data_seed;
+      try {
+        (void)sweep_run_config(c, run);
+      } catch (const ConfigError& e) {
+        const toml::node* table = doc.get("model");
+        const toml::node* n = table && table->is_table() ? table->as_table()->get(m) : nullptr;
+        throw ConfigError((n ? at(n->source()) : at(node_of("models").source())) + ": model." + m + ": " + e.what());
+      }
+    }
   }
 
   std::string_view source_;

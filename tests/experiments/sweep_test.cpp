@@ -74,6 +74,11 @@ TEST(SweepFile, ErrorsNameTheFileLineAndKey) {
       {base + "[model.mlp]\nlr = \"fast\"\n", "s.toml:6: model.mlp.lr: expected a finite number"},
       {base + "[model.mlp]\nbogus = 1\n", "s.toml:6: model.mlp.bogus: unknown key 'bogus'; known keys: model"},
       {base + "[model.gpt]\nlr = 0.1\n", "model.gpt: settings for \"gpt\", which is not in models"},
+      // Settings each valid alone but not together: the file is refused,
+      // not every run of the model later (a fuzz finding).
+      {base + "[model.mlp]\nlr = 1.5e-6\n", "s.toml:5: model.mlp: min_lr (1e-04) must not exceed lr (1.5e-06)"},
+      {"models = [\"mlp\", \"gpt\"]\nrecipes = [\"fp32\"]\nseeds = [0]\nsteps = 5\n[model.gpt]\ngpt.width = 30\n",
+       "s.toml:5: model.gpt: gpt.width (30) must be a multiple of gpt.heads"},
       {base + "steps = [", "s.toml:5:"},
   };
   for (const auto& [text, want] : cases) {
