@@ -94,8 +94,10 @@ class SweepReader {
   std::string at(const toml::source_region& where) const {
     return escaped_text(source_) + ":" + std::to_string(where.begin.line);
   }
+  // The key is escaped: a quoted TOML key may hold any byte (the reasons
+  // quote what they echo themselves).
   [[noreturn]] void fail(const toml::node& v, const std::string& key, const std::string& what) const {
-    throw ConfigError(at(v.source()) + ": " + key + ": " + what);
+    throw ConfigError(at(v.source()) + ": " + escaped_text(key) + ": " + what);
   }
   std::string text(const toml::node& v, const std::string& key) const {
     if (!v.is_string()) fail(v, key, "expected a string, got " + toml_type_name(v.type()));

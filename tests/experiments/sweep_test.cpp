@@ -73,6 +73,8 @@ TEST(SweepFile, ErrorsNameTheFileLineAndKey) {
       {base + "[model.mlp]\nseed = 3\n", "s.toml:6: model.mlp.seed: is set by the sweep itself"},
       {base + "[model.mlp]\nlr = \"fast\"\n", "s.toml:6: model.mlp.lr: expected a finite number"},
       {base + "[model.mlp]\nbogus = 1\n", "s.toml:6: model.mlp.bogus: unknown key 'bogus'; known keys: model"},
+      // A quoted key may hold any byte: the key is escaped where it is named.
+      {base + "[model.mlp]\n\"a\\rb\" = 1\n", "s.toml:6: model.mlp.a\\rb: unknown key 'a\\rb'"},
       {base + "[model.gpt]\nlr = 0.1\n", "model.gpt: settings for \"gpt\", which is not in models"},
       // Settings each valid alone but not together: the file is refused,
       // not every run of the model later (a fuzz finding).
