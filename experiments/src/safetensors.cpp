@@ -209,7 +209,7 @@ SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& nam
   nlohmann::json header;
   try {
     header = nlohmann::json::parse(header_text, on_event);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     // The parser's message echoes the bytes it read last: escaped.
     invalid("the header is not valid JSON (" + escaped_text(e.what()) + ")");
   }
