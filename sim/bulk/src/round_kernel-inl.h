@@ -149,15 +149,22 @@ struct Disc {
 };
 
 // Splits sig * 2^qi at quantum 2^(qi + d): kept units, discarded remainder
-// and half a unit.
+// and half a unit. kDPositive: the caller knows d > 0 in every lane (the
+// simple front end: d >= 23 - M >= 10, from_vectorizable's M <= 13), so no
+// bits move left and d needs no lower clamp.
+template <bool kDPositive = false>
 HWY_INLINE Disc Discard(VI sig, VI d) {
   const DI di;
   const VI zero = hn::Zero(di);
-  const VI dl = hn::Max(hn::Sub(zero, d), zero);
-  const VI dr = hn::Min(hn::Max(d, zero), hn::Set(di, 30));
+  const VI dr = hn::Min(kDPositive ? d : hn::Max(d, zero), hn::Set(di, 30));
   const VI unit = hn::Set(di, 1) << dr;
   Disc r;
-  r.kept = (sig << dl) >> dr;
+  if constexpr (kDPositive) {
+    r.kept = sig >> dr;
+  } else {
+    const VI dl = hn::Max(hn::Sub(zero, d), zero);
+    r.kept = (sig << dl) >> dr;
+  }
   r.rem = hn::And(sig, hn::Sub(unit, hn::Set(di, 1)));
   r.half = hn::ShiftRight<1>(unit);
   return r;
@@ -204,7 +211,8 @@ HWY_INLINE VI PerSign(MI neg, const int32_t v[2]) {
 // codes; `fl` receives per-lane flags when want_flags; `fallback` marks lanes
 // the scalar core must redo.
 // kLean: the common case compiled without its branches: the simple front
-// end, M > 0, no flags and no ftz (so no tininess).
+// end, 0 < M <= 13 (so d >= 10, see Discard), no flags and no ftz (so no
+// tininess).
 template <int kKind, bool kLean>
 HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, VI xi, uint64_t first,
                          bool want_flags, VI& fl, MI& fallback, bool have_words = false, VU w_in = VU()) {
@@ -247,7 +255,7 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
     tiny_in = hn::Lt(e, emin);
     boundary = hn::Eq(e, hn::Sub(emin, one));
   }
-  const Disc s = Discard(sig, d);
+  const Disc s = Discard<kLean>(sig, d);
   const MI exact = hn::Eq(s.rem, zero);
 
   MI drawn = hn::FirstN(di, 0);
@@ -260,7 +268,9 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
       if constexpr (kKind == detail::kSrExact) {
         const VI c32 = hn::Set(di, 32);
         const MI small = hn::Not(hn::Gt(d, c32));
-        const VI lsh = hn::Min(hn::Max(hn::Sub(c32, d), zero), hn::Set(di, 31));
+        // lean: d >= 10, so 32 - d needs no upper clamp
+        const VI lsh_raw = hn::Max(hn::Sub(c32, d), zero);
+        const VI lsh = kLean ? lsh_raw : hn::Min(lsh_raw, hn::Set(di, 31));
         const VI rsh = hn::Min(hn::Max(hn::Sub(d, c32), zero), hn::Set(di, 31));
         const VU t3 = hn::IfThenElse(hn::RebindMask(du, small), (rem << hn::BitCast(du, lsh)),
                                      (rem >> hn::BitCast(du, rsh)));
@@ -269,7 +279,8 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
       } else {
         const VI cr = hn::Set(di, int32_t(p.sr_bits));
         const MI small = hn::Not(hn::Gt(d, cr));
-        const VI lsh = hn::Min(hn::Max(hn::Sub(cr, d), zero), hn::Set(di, 31));
+        const VI lsh_raw = hn::Max(hn::Sub(cr, d), zero);  // lean: R - d <= 22
+        const VI lsh = kLean ? lsh_raw : hn::Min(lsh_raw, hn::Set(di, 31));
         const VI rsh = hn::Min(hn::Max(hn::Sub(d, cr), zero), hn::Set(di, 31));
         const VU t = hn::IfThenElse(hn::RebindMask(du, small), (rem << hn::BitCast(du, lsh)),
                                     (rem >> hn::BitCast(du, rsh)));
@@ -554,7 +565,7 @@ HWY_NOINLINE void FromLoop(const detail::FromParams& params, const float* HWY_RE
 template <int kKind, typename TOut>
 void FromLoopFor(const detail::FromParams& p, const float* in, size_t n, TOut* out, uint64_t first,
                  uint32_t* flags_out) {
-  const bool lean = p.simple && p.man > 0 && p.code_adj == 0 && !p.ftz && flags_out == nullptr;
+  const bool lean = p.simple && p.man > 0 && p.man <= 13 && p.code_adj == 0 && !p.ftz && flags_out == nullptr;
   if (lean)
     FromLoop<kKind, true>(p, in, n, out, first, flags_out);
   else
