@@ -131,6 +131,7 @@ FromParams from_params(const Format& f, const RoundingSpec& rs) {
   p.neg_invalid = !f.has_sign && f.is_scale();
   p.simple = f.emin() >= -126;
   p.e_lo = f.emin() + 127;
+  p.d_max = 23 - f.man_bits + std::max(p.e_lo - 1, 0);
   p.ftz = rs.ftz && f.has_zero();
   p.daz = rs.daz;
   p.tininess_after = rs.tininess == Tininess::after;

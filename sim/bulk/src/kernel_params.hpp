@@ -30,6 +30,7 @@ struct FromParams {
   bool neg_invalid;         // e8m0: a negative input is read by magnitude, raising invalid
   bool simple;              // emin >= -126: the cheaper front end applies
   int32_t e_lo;             // emin + 127: the f32 exponent field of 2^emin
+  int32_t d_max;            // the simple front end's largest d: 23 - M + max(e_lo - 1, 0)
   // spec
   bool ftz;  // ftz and the format has a zero
   bool daz;

@@ -265,25 +265,31 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
       VU w = w_in;
       if (!have_words) w = ElementWords(table, first);
       const VU rem = hn::BitCast(du, s.rem);
-      if constexpr (kKind == detail::kSrExact) {
-        const VI c32 = hn::Set(di, 32);
-        const MI small = hn::Not(hn::Gt(d, c32));
-        // lean: d >= 10, so 32 - d needs no upper clamp
-        const VI lsh_raw = hn::Max(hn::Sub(c32, d), zero);
-        const VI lsh = kLean ? lsh_raw : hn::Min(lsh_raw, hn::Set(di, 31));
-        const VI rsh = hn::Min(hn::Max(hn::Sub(d, c32), zero), hn::Set(di, 31));
-        const VU t3 = hn::IfThenElse(hn::RebindMask(du, small), (rem << hn::BitCast(du, lsh)),
-                                     (rem >> hn::BitCast(du, rsh)));
-        drawn = hn::RebindMask(di, hn::Lt(w, t3));
-        fallback = hn::AndNot(hn::Or(small, exact), hn::RebindMask(di, hn::Eq(w, t3)));
+      // The discarded fraction f = rem / 2^d against the draw's `bits` bits
+      // (32 for exact sr, R for sr<R>): t = f * 2^bits, shifted left where
+      // d <= bits (exact: t is f to the last bit) and truncated otherwise.
+      const int32_t bits = kKind == detail::kSrExact ? 32 : int32_t(p.sr_bits);
+      const VI cb = hn::Set(di, bits);
+      const MI small = hn::Not(hn::Gt(d, cb));
+      // Lean, where every lane is small (always when the front end's
+      // largest d is, as for bf16; else tested per vector): 10 <= d <= bits,
+      // so bits - d needs no clamp and no lane takes the right shift.
+      bool all_small = false;
+      if constexpr (kLean) all_small = p.d_max <= bits || hn::AllTrue(di, small);
+      VU t;
+      if (all_small) {
+        t = rem << hn::BitCast(du, hn::Sub(cb, d));
       } else {
-        const VI cr = hn::Set(di, int32_t(p.sr_bits));
-        const MI small = hn::Not(hn::Gt(d, cr));
-        const VI lsh_raw = hn::Max(hn::Sub(cr, d), zero);  // lean: R - d <= 22
-        const VI lsh = kLean ? lsh_raw : hn::Min(lsh_raw, hn::Set(di, 31));
-        const VI rsh = hn::Min(hn::Max(hn::Sub(d, cr), zero), hn::Set(di, 31));
-        const VU t = hn::IfThenElse(hn::RebindMask(du, small), (rem << hn::BitCast(du, lsh)),
-                                    (rem >> hn::BitCast(du, rsh)));
+        const VI lsh = hn::Min(hn::Max(hn::Sub(cb, d), zero), hn::Set(di, 31));
+        const VI rsh = hn::Min(hn::Max(hn::Sub(d, cb), zero), hn::Set(di, 31));
+        t = hn::IfThenElse(hn::RebindMask(du, small), (rem << hn::BitCast(du, lsh)), (rem >> hn::BitCast(du, rsh)));
+      }
+      if constexpr (kKind == detail::kSrExact) {
+        drawn = hn::RebindMask(di, hn::Lt(w, t));
+        // Undecided only where f has more than 32 bits and its first 32
+        // equal the draw's; where d <= 32, w == t means U >= f: not away.
+        if (!all_small) fallback = hn::AndNot(hn::Or(small, exact), hn::RebindMask(di, hn::Eq(w, t)));
+      } else {
         const VU rmask = hn::Set(du, p.sr_bits >= 32 ? 0xFFFFFFFFu : (1u << p.sr_bits) - 1u);
         drawn = hn::RebindMask(di, hn::Gt(hn::And(w, rmask), hn::Sub(rmask, t)));
       }
@@ -292,13 +298,15 @@ HWY_INLINE VI RoundBlock(const detail::FromParams& p, const PhiloxTable& table, 
 
   const VI odd = kLean ? hn::And(s.kept, one) : Odd(p, s.kept, above, 0);
   const MI away = Away<kKind>(s, exact, odd, neg, drawn);
-  const VI kept = hn::Sub(s.kept, hn::VecFromMask(di, away));
+  const VI kept = hn::IfThenElse(away, hn::Add(s.kept, one), s.kept);  // one masked add on AVX-512
   VI code_mag = hn::Add(hn::ShiftLeftSame(above, p.man), kept);
   if (!kLean && p.code_adj != 0) code_mag = hn::Max(hn::Add(code_mag, hn::Set(di, p.code_adj)), zero);
   const VI zero_res = hn::IfThenElseZero(neg, hn::Set(di, p.zero_sign_mask));
-  // the sign, except on the zero of a format without -0 (fnuz)
+  // the sign, except on the zero of a format without -0 (fnuz); where -0
+  // exists, a zero takes the sign as any other code does
   const VI sign = hn::IfThenElseZero(neg, hn::Set(di, p.sign_mask));
-  VI code = hn::Or(code_mag, hn::IfThenElse(hn::Eq(code_mag, zero), zero_res, sign));
+  VI code = p.zero_sign_mask == p.sign_mask ? hn::Or(code_mag, sign)
+                                            : hn::Or(code_mag, hn::IfThenElse(hn::Eq(code_mag, zero), zero_res, sign));
   const MI ovf = hn::Gt(code_mag, hn::Set(di, p.max_code));
   code = hn::IfThenElse(ovf, PerSign(neg, p.ovf_code), code);
 
