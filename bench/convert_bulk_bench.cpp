@@ -43,19 +43,7 @@ double g_in_cache_baseline_items_per_s = 0;
 
 // The narrowing loop on the in-cache block: best of 9 runs of 64 passes.
 double measure_in_cache_baseline() {
-  const float* in = inputs().data();
-  std::vector<uint8_t> out(kInCacheCount);
-  double best = 1e30;
-  for (int rep = 0; rep < 9; ++rep) {
-    const double t0 = fpsim_bench::thread_cpu_seconds();
-    for (int pass = 0; pass < 64; ++pass) {
-      narrow_to_bytes(in, out.data(), kInCacheCount);
-      benchmark::DoNotOptimize(out.data());
-      benchmark::ClobberMemory();
-    }
-    best = std::min(best, fpsim_bench::thread_cpu_seconds() - t0);
-  }
-  return 64.0 * double(kInCacheCount) / best;
+  return fpsim_bench::best_narrow_items_per_s(inputs().data(), kInCacheCount, 64);
 }
 
 double measure_baseline() { return fpsim_bench::best_narrow_items_per_s(inputs()); }

@@ -327,7 +327,7 @@ template <int kKind>
 void QuantLoopFor(const qdetail::QuantArgs& a, const float* x, const float* m, size_t bc, size_t n, uint8_t* out,
                   uint64_t first, qdetail::SegStats& st) {
   const detail::FromParams& p = *a.p;
-  if (p.simple && p.man > 0 && p.man <= 13 && p.code_adj == 0 && !p.ftz)
+  if (LeanApplies(p))
     QuantLoop<kKind, true>(a, x, m, bc, n, out, first, st);
   else
     QuantLoop<kKind, false>(a, x, m, bc, n, out, first, st);

@@ -207,6 +207,12 @@ HWY_INLINE VI PerSign(MI neg, const int32_t v[2]) {
   return hn::IfThenElse(neg, hn::Set(di, v[1]), hn::Set(di, v[0]));
 }
 
+// Whether RoundBlock's kLean instance may run for p (its caller adds: no
+// flags wanted).
+HWY_INLINE bool LeanApplies(const detail::FromParams& p) {
+  return p.simple && p.man > 0 && p.man <= 13 && p.code_adj == 0 && !p.ftz;
+}
+
 // Rounds the N floats at bits `x` (element indices first ...). Returns the
 // codes; `fl` receives per-lane flags when want_flags; `fallback` marks lanes
 // the scalar core must redo.
@@ -573,8 +579,7 @@ HWY_NOINLINE void FromLoop(const detail::FromParams& params, const float* HWY_RE
 template <int kKind, typename TOut>
 void FromLoopFor(const detail::FromParams& p, const float* in, size_t n, TOut* out, uint64_t first,
                  uint32_t* flags_out) {
-  const bool lean = p.simple && p.man > 0 && p.man <= 13 && p.code_adj == 0 && !p.ftz && flags_out == nullptr;
-  if (lean)
+  if (LeanApplies(p) && flags_out == nullptr)
     FromLoop<kKind, true>(p, in, n, out, first, flags_out);
   else
     FromLoop<kKind, false>(p, in, n, out, first, flags_out);
